@@ -1,0 +1,300 @@
+"""mlops-levels: one taxi-duration model built five times, from a notebook to full automation.
+
+Only typer, rich and the level catalog are imported at module level, so `--help`, `list`, `explain`
+and `diff` start fast; each command imports the heavy libraries it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from common.errors import MlopsLevelsError, UsageError
+
+__version__ = "0.1.0"
+
+app = typer.Typer(
+    name="mlops-levels",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="One NYC taxi trip-duration model, built five times: MLOps maturity levels 0 to 4.",
+    epilog="Start with: [bold]mlops-levels list[/bold], then [bold]mlops-levels run 0[/bold].",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Generate, fetch and inspect trip data.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+LevelArg = Annotated[int, typer.Argument(min=0, max=4, help="Level number, 0 to 4.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+
+
+@contextlib.contextmanager
+def handle_errors() -> Iterator[None]:
+    """Turn a toolkit error into one red line and its exit code; never a traceback."""
+    try:
+        yield
+    except MlopsLevelsError as exc:
+        err_console.print(f"[red]error:[/red] {exc.one_line()}", markup=True, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/yellow]")
+        raise typer.Exit(130) from None
+
+
+def _settings(ctx: typer.Context, **overrides: Any):
+    from common.config import Settings
+
+    workspace = ctx.obj.get("workspace") if ctx.obj else None
+    verbose = ctx.obj.get("verbose", False) if ctx.obj else False
+    return Settings().with_(workspace=workspace, verbose=verbose, **overrides)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"mlops-levels {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", envvar="MLOPS_LEVELS_WORKSPACE",
+        help="Where every run writes (default ./mlops-workspace).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show library logs (Prefect, MLflow).")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    ctx.obj = {"workspace": workspace, "verbose": verbose}
+
+
+@app.command("list")
+def list_levels(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List the levels, what each adds, and your progress."""
+    from levels.catalog import load_levels
+    from teaching import render
+    from teaching.state import load_state
+
+    with handle_errors():
+        levels = load_levels()
+        progress = load_state(_settings(ctx).workspace)["levels"]
+        if as_json:
+            rows = [{"level": lv.number, "slug": lv.slug, "title": lv.title, "summary": lv.summary,
+                     "practices": lv.practice_ids, **progress.get(str(lv.number), {})} for lv in levels]
+            print(json.dumps(rows, indent=2))
+            return
+        if not progress:
+            console.print("[bold]Welcome![/bold] Each level is the same product at a higher MLOps maturity.")
+        console.print(render.levels_table(levels, progress))
+        console.print(f"Next: [bold]{render.next_step(levels, progress)}[/bold]")
+
+
+@app.command()
+def explain(level: LevelArg) -> None:
+    """Explain a level: what it adds, where each practice lives, what is still manual, exercises."""
+    from levels.catalog import get_level
+    from teaching import render
+
+    with handle_errors():
+        console.print(render.explain(get_level(level)))
+
+
+@app.command()
+def diff(
+    ctx: typer.Context,
+    level_a: LevelArg,
+    level_b: LevelArg,
+    stat: Annotated[bool, typer.Option("--stat", help="Only the summary, no line diffs.")] = False,
+    file: Annotated[str | None, typer.Option("--file", help="Only this file (either level's name).")] = None,
+    context: Annotated[int, typer.Option("--context", min=0, max=50, help="Context lines.")] = 3,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show what level B adds to level A: practices, files paired by lineage, line diffs, metrics."""
+    from teaching import render
+    from teaching.diff import compare_levels, diff_to_dict
+    from teaching.state import level_state
+
+    with handle_errors():
+        result = compare_levels(level_a, level_b, context=context, only_file=file)
+        workspace = _settings(ctx).workspace
+        metrics = {n: m for n in (result.a.number, result.b.number)
+                   if (m := level_state(workspace, n).get("last_run", {}).get("metrics"))}
+        if as_json:
+            print(json.dumps(diff_to_dict(result, metrics), indent=2))
+            return
+        console.print(render.diff_summary(result, metrics))
+        if not stat:
+            console.print(render.diff_bodies(result))
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    level: Annotated[str, typer.Argument(help="Level number 0-4, or 'all'.", show_default=False)],
+    train_data: Annotated[str, typer.Option("--train-data", "--train-month",
+                                            help="Training month (YYYY-MM) or file.")] = "2021-01",
+    val_data: Annotated[str, typer.Option("--val-data", "--val-month",
+                                          help="Validation month (YYYY-MM) or file.")] = "2021-02",
+    model: Annotated[str, typer.Option(help="linear_regression, lasso, ridge or gradient_boosting.")]
+    = "linear_regression",
+    source: Annotated[str | None, typer.Option(help="Where months come from: synthetic (offline) or tlc.")] = None,
+    scenario: Annotated[str | None, typer.Option(help="Synthetic drift: mild, traffic-returns or none.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Synthetic data seed.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a level end to end on the embedded synthetic data (or your months/files)."""
+    from common.runs import RunRequest
+    from levels.catalog import load_levels
+    from levels.runner import run_level
+    from teaching import render
+    from teaching.state import record_run
+
+    with handle_errors():
+        settings = _settings(ctx, source=source, scenario=scenario, seed=seed)
+        numbers = _level_numbers(level, [lv.number for lv in load_levels()])
+        reports = []
+        for number in numbers:
+            with _progress(as_json, f"level {number}") as on_step:
+                request = RunRequest(settings=settings, train_data=train_data, val_data=val_data,
+                                     model=model, on_step=on_step)
+                report = run_level(number, request).to_dict()
+            record_run(settings.workspace, number, report)
+            reports.append(report)
+            if not as_json:
+                console.print(render.run_report(report))
+                console.print(f"[green]✓[/green] Level {number} ran in {report['wall_seconds']:.1f}s.")
+        if as_json:
+            print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, default=str))
+        elif len(reports) > 1:
+            render.print_table_rows(console, "All levels on the same data", [
+                {"level": r["level"], "rmse_val": r["metrics"].get("rmse_val"), "wall s": r["wall_seconds"],
+                 "still by hand": "; ".join(r["manual_steps"]) or "nothing"} for r in reports])
+        else:
+            following = numbers[0] + 1
+            hint = f"mlops-levels diff {numbers[0]} {following}" if following <= 4 else "mlops-levels list"
+            console.print(f"Next: [bold]{hint}[/bold]")
+
+
+def _level_numbers(level: str, built: list[int]) -> list[int]:
+    if level == "all":
+        return built
+    if not level.isdigit() or int(level) not in range(5):
+        raise UsageError(f"{level!r} is not a level", fix="use 0, 1, 2, 3, 4 or all")
+    return [int(level)]
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool, label: str) -> Iterator[Any]:
+    if quiet or not console.is_terminal:
+        yield lambda step: None
+        return
+    with console.status(f"{label}: starting…") as status:
+        yield lambda step: status.update(f"{label}: {step}…")
+
+
+@data_app.command("generate")
+def data_generate(
+    ctx: typer.Context,
+    months: Annotated[str, typer.Argument(help="A month (2021-01) or a range (2021-01..2021-06).")],
+    scenario: Annotated[str | None, typer.Option(help="mild, traffic-returns or none.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    rows: Annotated[int | None, typer.Option(min=1, help="Rows per month (default ~70k).")] = None,
+) -> None:
+    """Generate synthetic months (green-taxi schema, drift between months) into the workspace."""
+    from common.data import month_range
+    from common.synthetic import ensure_month
+    from teaching import render
+
+    with handle_errors():
+        settings = _settings(ctx, scenario=scenario, seed=seed, synthetic_rows=rows)
+        written = []
+        for month in month_range(months):
+            path = ensure_month(settings.data_dir, month, settings.seed, settings.scenario, settings.synthetic_rows)
+            written.append({"month": month, "file": str(path), "MB": round(path.stat().st_size / 1e6, 2)})
+        render.print_table_rows(console, f"Synthetic months ({settings.scenario}, seed {settings.seed})", written)
+
+
+@data_app.command("fetch")
+def data_fetch(
+    ctx: typer.Context,
+    months: Annotated[str, typer.Argument(help="A month (2023-01) or a range (2023-01..2023-03).")],
+    color: Annotated[str, typer.Option(help="green or yellow.")] = "green",
+) -> None:
+    """Download real NYC TLC months into the workspace cache (needs the internet)."""
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    from common.data import month_range
+    from common.download import download, trip_url
+    from common.sources import tlc_month_path
+
+    with handle_errors():
+        settings = _settings(ctx, color=color, source="tlc")
+        for month in month_range(months):
+            target = tlc_month_path(settings, month)
+            with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
+                          console=err_console, transient=True) as bar:
+                task = bar.add_task(f"{color} {month}", total=None)
+                download(trip_url(settings.tlc_base_url, color, month), target,
+                         lambda done, total, task=task: bar.update(task, completed=done, total=total))
+            console.print(f"[green]✓[/green] {target}")
+
+
+@data_app.command("show")
+def data_show(
+    ctx: typer.Context,
+    data: Annotated[str, typer.Argument(help="A month (from the configured source) or a file.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Summarise a month of trips: rows, the 1..60 minute filter, durations, distances, top zones."""
+    from common.describe import describe_trips
+    from common.sources import resolve_data
+    from teaching import render
+
+    with handle_errors():
+        ref = resolve_data(data, _settings(ctx))
+        summary = describe_trips(ref.path)
+        if as_json:
+            print(json.dumps(summary, indent=2))
+            return
+        render.print_table_rows(console, f"{ref.label}  ({ref.path})",
+                                [{"what": k, "value": v} for k, v in summary.items()])
+
+
+@app.command()
+def clean(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Delete the workspace (models, stores, reports, data cache)."""
+    import shutil
+
+    with handle_errors():
+        workspace = _settings(ctx).workspace
+        if not workspace.exists():
+            console.print(f"Nothing to clean: {workspace} does not exist.")
+            return
+        known = {"state.json", "data"} | {f"level_{n}" for n in range(5)}
+        strangers = [p.name for p in workspace.iterdir() if p.name not in known]
+        if strangers:
+            raise UsageError(f"{workspace} holds files the toolkit did not write ({', '.join(strangers[:3])})",
+                             fix="remove them yourself, or point --workspace at the right folder")
+        if not yes and not typer.confirm(f"Delete {workspace}?"):
+            raise typer.Exit(1)
+        shutil.rmtree(workspace)
+        console.print(f"[green]✓[/green] removed {workspace}")
+
+
+if __name__ == "__main__":  # pragma: no cover, the console script calls app()
+    sys.exit(app())

@@ -1,0 +1,14 @@
+"""What is not about MLOps, written once: data, synthetic generator, features, model, settings."""
+
+import os as _os
+
+# A teaching toolkit never phones home. This is the one side effect at import, on purpose: every entry
+# point (the CLI, `python levels/level_2/pipeline.py`, `mlflow run`, a test) imports `common` before it
+# imports mlflow, prefect or evidently, so their telemetry is off before they can start it.
+for _name, _value in {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "EVIDENTLY_DISABLE_TELEMETRY": "1",
+}.items():
+    _os.environ.setdefault(_name, _value)

@@ -1,0 +1,60 @@
+"""Runtime settings: one object, read from MLOPS_LEVELS_* environment variables, no side effects."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from common.errors import UsageError
+
+TLC_BASE_URL = "https://d37ci6vzurychx.cloudfront.net"
+SOURCES = ("synthetic", "tlc")
+COLORS = ("green", "yellow")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"MLOPS_LEVELS_{name}")
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run may vary without touching code. Teaching metadata lives in level.toml instead."""
+
+    workspace: Path = field(default_factory=lambda: Path(_env("WORKSPACE", "mlops-workspace")))
+    source: str = field(default_factory=lambda: _env("SOURCE", "synthetic"))
+    color: str = field(default_factory=lambda: _env("COLOR", "green"))
+    scenario: str = field(default_factory=lambda: _env("SCENARIO", "mild"))
+    seed: int = field(default_factory=lambda: int(_env("SEED", "42")))
+    # Rows per synthetic month; None means the realistic size (~70k). Tests use a few thousand.
+    synthetic_rows: int | None = field(
+        default_factory=lambda: int(v) if (v := _env("SYNTHETIC_ROWS")) else None
+    )
+    tlc_base_url: str = field(default_factory=lambda: _env("TLC_BASE_URL", TLC_BASE_URL))
+    tracking_uri: str | None = field(
+        default_factory=lambda: _env("TRACKING_URI") or os.environ.get("MLFLOW_TRACKING_URI") or None
+    )
+    model_name: str = "nyc-taxi-duration"
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "workspace", Path(self.workspace).expanduser().absolute())
+        if self.source not in SOURCES:
+            raise UsageError(
+                f"unknown data source {self.source!r}",
+                fix=f"use one of: {', '.join(SOURCES)} (or pass a file path as the data)",
+            )
+        if self.color not in COLORS:
+            raise UsageError(f"unknown taxi color {self.color!r}", fix="use green or yellow")
+
+    def level_dir(self, level: int) -> Path:
+        """Where a level writes everything it produces (models, stores, reports, logs)."""
+        return self.workspace / f"level_{level}"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workspace / "data"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,153 @@
+"""Read, validate and prepare a month of TLC trips; every bad file becomes one clear DataError."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from common import schema
+from common.errors import DataError, UsageError
+
+MIN_MINUTES, MAX_MINUTES = 1, 60
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """`2021-01` -> (2021, 1); anything else is a UsageError saying what a month looks like."""
+    match = _MONTH.match(text.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise UsageError(f"{text!r} is not a month", fix="write it as YYYY-MM, e.g. 2021-01")
+    return int(match.group(1)), int(match.group(2))
+
+
+def is_month(text: str) -> bool:
+    return bool(_MONTH.match(text.strip()))
+
+
+def month_range(spec: str) -> list[str]:
+    """`2021-01..2021-06` -> the six months in order."""
+    first, sep, last = spec.partition("..")
+    if not sep:
+        parse_month(first)
+        return [first]
+    (y0, m0), (y1, m1) = parse_month(first), parse_month(last)
+    start, stop = y0 * 12 + m0 - 1, y1 * 12 + m1 - 1
+    if stop < start:
+        raise UsageError(f"{spec!r} runs backwards", fix="write the earlier month first")
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(start, stop + 1)]
+
+
+def next_month(month: str) -> str:
+    year, mon = parse_month(month)
+    return f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """A resolved data argument: where the file is and how to name it in reports."""
+
+    path: Path
+    label: str  # the month ("2021-01") or the file name
+    month: str | None = None
+
+
+def read_trips(path: Path) -> pd.DataFrame:
+    """Read one parquet or csv file of TLC trips and cast it to the toolkit's schema."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found", where=str(path), fix="check the path, or pass a month like 2021-01")
+    if path.is_dir():
+        raise DataError("is a folder, not a data file", where=str(path), fix="pass a .parquet or .csv file")
+    frame = _read_any(path)
+    if frame.empty:
+        raise DataError("the file has no rows", where=str(path), fix="pass a month that has trips")
+    color = schema.detect_color(list(frame.columns))
+    if color is None:
+        raise DataError(
+            "missing column lpep_pickup_datetime (or tpep_pickup_datetime)",
+            where=str(path),
+            fix="pass a green or yellow TLC trip file",
+        )
+    missing = [c for c in schema.required_columns(color) if c not in frame.columns]
+    if missing:
+        raise DataError(f"missing column {', '.join(missing)}", where=str(path), fix="pass a TLC trip file")
+    return _cast(frame, schema.SCHEMAS[color], path)
+
+
+def _read_any(path: Path) -> pd.DataFrame:
+    suffixes = "".join(path.suffixes[-2:]).lower()
+    try:
+        if suffixes.endswith((".csv", ".csv.gz")):
+            return pd.read_csv(path, low_memory=False)
+        return pd.read_parquet(path)
+    except pd.errors.EmptyDataError:
+        raise DataError("the file is empty", where=str(path), fix="download or generate it again") from None
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        reason = "is empty" if path.stat().st_size == 0 else "is truncated or not a valid parquet/csv file"
+        raise DataError(
+            f"the file {reason} ({type(exc).__name__})",
+            where=str(path),
+            fix="delete it and download or generate it again",
+        ) from None
+
+
+def _cast(frame: pd.DataFrame, dtypes: dict[str, str], path: Path) -> pd.DataFrame:
+    for column, dtype in dtypes.items():
+        if column not in frame.columns or str(frame[column].dtype) == dtype:
+            continue
+        frame[column] = _cast_column(frame[column], column, dtype, path)
+    return frame
+
+
+def _cast_column(series: pd.Series, column: str, dtype: str, path: Path) -> pd.Series:
+    try:
+        if dtype.startswith("datetime64"):
+            if pd.api.types.is_numeric_dtype(series):
+                raise TypeError("numbers are not timestamps")
+            return pd.to_datetime(series).astype(dtype)
+        if dtype == "object":
+            return series.astype("object")
+        numeric = pd.to_numeric(series) if series.dtype == object else series
+        if dtype == "int64" and numeric.isna().any():
+            raise ValueError("null IDs")
+        return numeric.astype(dtype)
+    except (TypeError, ValueError):
+        sample = series.dropna().astype(str).head(1).tolist()
+        raise DataError(
+            f"column {column} has dtype {series.dtype}, expected {dtype}"
+            + (f" (e.g. {sample[0]!r})" if sample else ""),
+            where=str(path),
+            fix="pass an unmodified TLC file",
+        ) from None
+
+
+def prepare_trips(frame: pd.DataFrame, source: str | Path = "data") -> pd.DataFrame:
+    """Add `duration` in minutes and keep the trips of 1 to 60 minutes, as the course does."""
+    color = schema.detect_color(list(frame.columns)) or "green"
+    duration = frame[schema.DROPOFF[color]] - frame[schema.PICKUP[color]]
+    frame = frame.assign(duration=duration.dt.total_seconds() / 60)
+    kept = frame[(frame.duration >= MIN_MINUTES) & (frame.duration <= MAX_MINUTES)].reset_index(drop=True)
+    if kept.empty:
+        raise DataError(
+            f"no trip of {MIN_MINUTES}..{MAX_MINUTES} minutes is left after filtering",
+            where=str(source),
+            fix="pass a month with real trips",
+        )
+    return kept
+
+
+def load_prepared(path: Path) -> pd.DataFrame:
+    return prepare_trips(read_trips(path), path)
+
+
+def fingerprint(path: Path) -> str:
+    """sha256 of the file's bytes: names the exact data a model was trained on."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

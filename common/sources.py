@@ -1,0 +1,33 @@
+"""Turn a data argument (a month like 2021-01, or a path) into a file on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common import synthetic
+from common.config import Settings
+from common.data import DataRef, is_month
+from common.download import ProgressHook, download, trip_url
+from common.errors import UsageError
+
+
+def tlc_month_path(settings: Settings, month: str) -> Path:
+    return settings.data_dir / "tlc" / f"{settings.color}_tripdata_{month}.parquet"
+
+
+def resolve_data(spec: str, settings: Settings, progress: ProgressHook | None = None) -> DataRef:
+    """A month comes from the configured source (synthetic by default, offline); a path is used as is."""
+    spec = str(spec).strip()
+    if is_month(spec):
+        if settings.source == "synthetic":
+            path = synthetic.ensure_month(settings.data_dir, spec, settings.seed, settings.scenario,
+                                          settings.synthetic_rows)
+        else:
+            url = trip_url(settings.tlc_base_url, settings.color, spec)
+            path = download(url, tlc_month_path(settings, spec), progress)
+        return DataRef(path=path, label=spec, month=spec)
+    path = Path(spec).expanduser()
+    if path.suffix.lower() not in (".parquet", ".csv", ".gz") and not path.exists():
+        raise UsageError(f"{spec!r} is neither a month nor a data file",
+                         fix="write a month as YYYY-MM (e.g. 2021-01) or give a .parquet/.csv path")
+    return DataRef(path=path.absolute(), label=path.name)

@@ -1,0 +1,124 @@
+"""Read each level's level.toml without importing the level: what the CLI lists, explains and diffs.
+
+Only the standard library is imported here, so `mlops-levels list` starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from common.errors import MlopsLevelsError
+
+FORMAT_VERSION = 1
+LEVELS_DIR = Path(__file__).resolve().parent
+LEVEL_NUMBERS = range(5)
+
+# The fixed vocabulary of practices, in the order they appear on the maturity ladder.
+PRACTICES: dict[str, str] = {
+    "versioned_code": "Versioned, modular code",
+    "unit_tests": "Unit and integration tests",
+    "ci": "Continuous integration",
+    "packaged_service": "Packaged prediction service",
+    "ops_metrics": "Operational metrics",
+    "experiment_tracking": "Experiment tracking",
+    "model_registry": "Model registry",
+    "orchestrated_pipeline": "Orchestrated training pipeline",
+    "automated_deployment": "Automated deployment with a quality gate",
+    "ab_testing": "A/B testing",
+    "model_monitoring": "Model monitoring",
+    "automated_retraining": "Automated retraining",
+}
+
+
+@dataclass(frozen=True)
+class Practice:
+    id: str
+    where: str  # "file.py" or "file.py::function"
+    why: str
+
+    @property
+    def title(self) -> str:
+        return PRACTICES[self.id]
+
+    @property
+    def file(self) -> str:
+        return self.where.split("::")[0]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    task: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class LevelInfo:
+    number: int
+    slug: str
+    title: str
+    summary: str
+    entrypoint: str
+    files: tuple[str, ...]
+    practices: tuple[Practice, ...]
+    lineage: dict[str, str] = field(default_factory=dict)
+    services: tuple[str, ...] = ()
+    still_manual: tuple[str, ...] = ()
+    exercises: tuple[Exercise, ...] = ()
+
+    @property
+    def folder(self) -> Path:
+        return LEVELS_DIR / f"level_{self.number}"
+
+    @property
+    def practice_ids(self) -> list[str]:
+        return [p.id for p in self.practices]
+
+    @property
+    def readme(self) -> str:
+        return (self.folder / "README.md").read_text(encoding="utf-8")
+
+    def grew_from(self, name: str) -> str | None:
+        """The file of the level below that `name` grew from (same name unless lineage says otherwise)."""
+        return self.lineage.get(name, name)
+
+
+def _parse(path: Path) -> LevelInfo:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise MlopsLevelsError(f"cannot read level metadata ({exc})", where=str(path)) from None
+    if raw.get("format_version") != FORMAT_VERSION:
+        raise MlopsLevelsError(
+            f"format_version {raw.get('format_version')} is not {FORMAT_VERSION}",
+            where=str(path), fix="update mlops-levels (pip install -U mlops-levels)",
+        )
+    practices = tuple(Practice(**p) for p in raw.get("practices", []))
+    unknown = [p.id for p in practices if p.id not in PRACTICES]
+    if unknown:
+        raise MlopsLevelsError(f"unknown practice ids {unknown}", where=str(path),
+                               fix=f"use the vocabulary in {__file__}")
+    return LevelInfo(
+        number=raw["number"], slug=raw["slug"], title=raw["title"], summary=raw["summary"],
+        entrypoint=raw["entrypoint"], files=tuple(raw["files"]), practices=practices,
+        lineage=dict(raw.get("lineage", {})), services=tuple(raw.get("services", [])),
+        still_manual=tuple(raw.get("still_manual", [])),
+        exercises=tuple(Exercise(**e) for e in raw.get("try", [])),
+    )
+
+
+@cache
+def load_levels() -> tuple[LevelInfo, ...]:
+    """Every level that has a level.toml, in order (levels still being built are simply absent)."""
+    found = [LEVELS_DIR / f"level_{n}" / "level.toml" for n in LEVEL_NUMBERS]
+    return tuple(_parse(path) for path in found if path.exists())
+
+
+def get_level(number: int) -> LevelInfo:
+    for level in load_levels():
+        if level.number == number:
+            return level
+    built = ", ".join(str(level.number) for level in load_levels())
+    raise MlopsLevelsError(f"level {number} is not built yet", fix=f"levels available: {built}")

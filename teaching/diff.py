@@ -1,0 +1,97 @@
+"""What level B adds to level A: practices gained and files paired by lineage, with unified diffs."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+from common.errors import UsageError
+from levels.catalog import LevelInfo, Practice, get_level
+
+
+@dataclass
+class FilePair:
+    old: str | None  # file in level A (None: added in B)
+    new: str | None  # file in level B (None: removed by B)
+    added: int = 0
+    removed: int = 0
+    diff: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.old is None:
+            return "added"
+        if self.new is None:
+            return "removed"
+        if self.old != self.new:
+            return "renamed" if not (self.added or self.removed) else "grew"
+        return "changed" if (self.added or self.removed) else "unchanged"
+
+
+@dataclass
+class LevelDiff:
+    a: LevelInfo
+    b: LevelInfo
+    gained: list[Practice]
+    files: list[FilePair]
+
+
+def ancestor(levels: dict[int, LevelInfo], name: str, b: int, a: int) -> str | None:
+    """Follow the lineage maps from level b down to level a; None if the file is new since a."""
+    current: str | None = name
+    for number in range(b, a, -1):
+        below = levels[number - 1]
+        mapped = levels[number].lineage.get(current)
+        current = mapped or (current if current in below.files else None)
+        if current is None or current not in below.files:
+            return None
+    return current
+
+
+def _read(level: LevelInfo, name: str) -> list[str]:
+    return (level.folder / name).read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def compare_levels(a: int, b: int, context: int = 3, only_file: str | None = None) -> LevelDiff:
+    if a == b:
+        raise UsageError("the two levels are the same", fix="diff two different levels, e.g. diff 0 1")
+    if a > b:
+        a, b = b, a
+    levels = {n: get_level(n) for n in range(a, b + 1)}
+    level_a, level_b = levels[a], levels[b]
+    gained_ids = set(level_b.practice_ids) - set(level_a.practice_ids)
+    gained = [p for p in level_b.practices if p.id in gained_ids]
+    pairs, used = [], set()
+    for name in level_b.files:
+        old = ancestor(levels, name, b, a)
+        used.add(old)
+        pairs.append(_pair(level_a, level_b, old, name, context))
+    pairs += [FilePair(old=name, new=None, removed=len(_read(level_a, name)))
+              for name in level_a.files if name not in used]
+    if only_file:
+        pairs = [p for p in pairs if only_file in (p.old, p.new)]
+        if not pairs:
+            raise UsageError(f"no file {only_file!r} in level {a} or {b}", fix="see the file list: diff A B --stat")
+    return LevelDiff(a=level_a, b=level_b, gained=gained, files=pairs)
+
+
+def _pair(level_a: LevelInfo, level_b: LevelInfo, old: str | None, new: str, context: int) -> FilePair:
+    new_lines = _read(level_b, new)
+    old_lines = _read(level_a, old) if old else []
+    diff = list(difflib.unified_diff(
+        old_lines, new_lines, fromfile=f"level_{level_a.number}/{old or '/dev/null'}",
+        tofile=f"level_{level_b.number}/{new}", n=context,
+    ))
+    added = sum(1 for line in diff if line.startswith("+") and not line.startswith("+++"))
+    removed = sum(1 for line in diff if line.startswith("-") and not line.startswith("---"))
+    return FilePair(old=old, new=new, added=added, removed=removed, diff=diff)
+
+
+def diff_to_dict(result: LevelDiff, metrics: dict[int, dict] | None = None) -> dict:
+    return {
+        "from": result.a.number, "to": result.b.number,
+        "practices_gained": [{"id": p.id, "title": p.title, "where": p.where, "why": p.why} for p in result.gained],
+        "files": [{"old": f.old, "new": f.new, "status": f.status, "added": f.added, "removed": f.removed}
+                  for f in result.files],
+        "last_metrics": metrics or {},
+    }

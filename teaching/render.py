@@ -1,0 +1,123 @@
+"""Everything the CLI prints for people: Rich tables, panels, syntax-highlighted diffs.
+
+Library code returns objects; only this module (and cli.py's error line) turns them into text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+
+from levels.catalog import LevelInfo
+from teaching.diff import LevelDiff
+
+
+def levels_table(levels: tuple[LevelInfo, ...], progress: dict[str, dict]) -> Table:
+    table = Table(title="MLOps maturity levels — one taxi-duration model, built five times")
+    for column in ("level", "name", "what it adds", "practices", "ran", "tested"):
+        table.add_column(column, overflow="fold")
+    for level in levels:
+        state = progress.get(str(level.number), {})
+        rmse = state.get("last_run", {}).get("metrics", {}).get("rmse_val")
+        ran = f"✓ {rmse:.2f}" if rmse is not None else ("✓" if state.get("ran_at") else "·")
+        tested = {True: "✓", False: "✗"}.get(state.get("tested"), "·")
+        table.add_row(str(level.number), level.title, level.summary, str(len(level.practices)), ran, tested)
+    return table
+
+
+def next_step(levels: tuple[LevelInfo, ...], progress: dict[str, dict]) -> str:
+    for level in levels:
+        if not progress.get(str(level.number), {}).get("ran_at"):
+            return f"mlops-levels explain {level.number}   then   mlops-levels run {level.number}"
+    return "mlops-levels run all   (every level on the same data, compared)"
+
+
+def explain(level: LevelInfo) -> Group:
+    parts: list[Any] = [Markdown(level.readme)]
+    if level.practices:
+        table = Table(title=f"Practices at level {level.number}", show_lines=True)
+        for column in ("practice", "where", "why"):
+            table.add_column(column, overflow="fold")
+        for practice in level.practices:
+            table.add_row(practice.title, practice.where, practice.why)
+        parts.append(table)
+    if level.still_manual:
+        parts.append(Panel("\n".join(f"• {item}" for item in level.still_manual),
+                           title="Still manual (what the next level automates)", border_style="yellow"))
+    for index, exercise in enumerate(level.exercises, 1):
+        parts.append(Panel(f"{exercise.task}\n[dim]hint: {exercise.hint}[/dim]", title=f"Try this #{index}"))
+    return Group(*parts)
+
+
+def run_report(report: dict[str, Any]) -> Table:
+    table = Table(title=f"Level {report['level']} · {report['train']} → {report['val']} · {report['model']}")
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    for name, value in report["metrics"].items():
+        table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
+    for name, value in report["artifacts"].items():
+        table.add_row(name, str(value))
+    for name, value in report.get("details", {}).items():
+        if isinstance(value, (str, int, float)):
+            table.add_row(name, str(value))
+    if report.get("manual_steps"):
+        table.add_row("still by hand", "; ".join(report["manual_steps"]))
+    table.add_row("wall time", f"{report['wall_seconds']:.1f} s")
+    return table
+
+
+def diff_summary(result: LevelDiff, metrics: dict[int, dict]) -> Group:
+    a, b = result.a.number, result.b.number
+    parts: list[Any] = []
+    gained = Table(title=f"Practices gained from level {a} to level {b}", show_lines=True)
+    for column in ("practice", "where", "why"):
+        gained.add_column(column, overflow="fold")
+    for practice in result.gained:
+        gained.add_row(practice.title, practice.where, practice.why)
+    if not result.gained:
+        gained.add_row("(none)", "", "")
+    parts.append(gained)
+    files = Table(title="Files, paired by lineage")
+    for column in (f"level {a}", f"level {b}", "status", "+", "−"):
+        files.add_column(column)
+    for pair in result.files:
+        files.add_row(pair.old or "—", pair.new or "—", pair.status, f"[green]+{pair.added}[/green]",
+                      f"[red]−{pair.removed}[/red]")
+    parts.append(files)
+    if metrics:
+        side = Table(title="Last runs side by side")
+        side.add_column("metric")
+        for number in sorted(metrics):
+            side.add_column(f"level {number}")
+        names = sorted({k for m in metrics.values() for k in m})
+        for name in names:
+            side.add_row(name, *[_fmt(metrics[n].get(name)) for n in sorted(metrics)])
+        parts.append(side)
+    return Group(*parts)
+
+
+def diff_bodies(result: LevelDiff) -> Group:
+    return Group(*[
+        Panel(Syntax("".join(pair.diff), "diff", word_wrap=True), title=f"{pair.old or '∅'} → {pair.new or '∅'}")
+        for pair in result.files if pair.diff
+    ])
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def print_table_rows(console: Console, title: str, rows: list[dict[str, Any]]) -> None:
+    table = Table(title=title)
+    for column in rows[0] if rows else []:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*[_fmt(v) for v in row.values()])
+    console.print(table)

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+HEAVY = ["pandas", "sklearn", "mlflow", "prefect", "evidently", "fastapi", "numpy", "scipy"]
+
+
+def test_importing_the_cli_pulls_in_no_heavy_library():
+    code = f"import sys, cli; print([m for m in {HEAVY!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_metadata_commands_import_no_heavy_library(tmp_path):
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom cli import app\n"
+        "for args in (['--help'], ['list'], ['explain', '0'], ['diff', '0', '1', '--stat'], ['run', '--help']):\n"
+        "    r = CliRunner().invoke(app, args)\n"
+        "    assert r.exit_code in (0, 1, 2) and 'Traceback' not in r.output, (args, r.output)\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    env = {"MLOPS_LEVELS_WORKSPACE": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_help_lists_every_command(invoke):
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("list", "explain", "run", "diff", "data", "clean"):
+        assert command in result.output
+
+
+def test_every_command_has_help(invoke):
+    for args in (["list"], ["explain"], ["run"], ["diff"], ["clean"], ["data", "generate"], ["data", "show"],
+                 ["data", "fetch"]):
+        result = invoke(*args, "--help")
+        assert result.exit_code == 0 and "Usage" in result.output, args
+
+
+def test_version(invoke):
+    result = invoke("--version")
+    assert result.exit_code == 0 and "mlops-levels" in result.output
+
+
+def test_list_shows_levels_and_marks_a_level_once_run(invoke):
+    first = invoke("list")
+    assert first.exit_code == 0 and "No MLOps" in first.output and "Welcome" in first.output
+    assert invoke("run", "0").exit_code == 0
+    rows = json.loads(invoke("list", "--json").output)
+    assert rows[0]["level"] == 0 and rows[0]["last_run"]["metrics"]["rmse_val"] > 0
+    assert "Welcome" not in invoke("list").output
+
+
+def test_explain_shows_readme_manual_steps_and_exercises(invoke):
+    result = invoke("explain", "0")
+    assert result.exit_code == 0
+    assert "Still manual" in result.output and "Try this #1" in result.output and "hint:" in result.output
+
+
+def test_data_generate_then_show(invoke, workspace):
+    generated = invoke("data", "generate", "2021-01..2021-02", "--rows", "500")
+    assert generated.exit_code == 0, generated.output
+    files = sorted((workspace / "data").rglob("*.parquet"))
+    assert [f.name for f in files] == ["green_tripdata_2021-01.parquet", "green_tripdata_2021-02.parquet"]
+    shown = invoke("data", "show", str(files[0]), "--json")
+    summary = json.loads(shown.output)
+    assert summary["rows"] == 500 and summary["kept 1..60 min"] < 500
+
+
+def test_clean_removes_the_workspace_but_refuses_a_stranger_folder(invoke, workspace, tmp_path):
+    assert invoke("data", "generate", "2021-01", "--rows", "100").exit_code == 0
+    assert invoke("clean", "--yes").exit_code == 0
+    assert not workspace.exists()
+    stranger = tmp_path / "home"
+    (stranger / "thesis").mkdir(parents=True)
+    refused = invoke("--workspace", str(stranger), "clean", "--yes")
+    assert refused.exit_code == 2 and (stranger / "thesis").exists()

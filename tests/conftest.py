@@ -1,0 +1,110 @@
+"""Shared fixtures: a throw-away workspace, small synthetic months, no network, level markers."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_DATA = Path(os.environ.get("MLOPS_LEVELS_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
+SMALL_MONTH_ROWS = 4000
+
+# Rich output in tests: fixed width, no colour, so assertions see plain text.
+os.environ.setdefault("COLUMNS", "120")
+os.environ["NO_COLOR"] = "1"
+os.environ["TERM"] = "dumb"
+os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`pytest -m level2` selects tests/level_2 with no decorator in the files."""
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(REPO).parts
+        if len(parts) > 1 and parts[1].startswith("level_"):
+            item.add_marker(getattr(pytest.mark, parts[1].replace("_", "")))
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address) -> None:  # type: ignore[no-untyped-def]
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1", "")) \
+            and self.family in (socket.AF_INET, socket.AF_INET6):
+        raise RuntimeError(f"tests must not touch the network (tried {address})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh workspace for this test; small synthetic months so runs take seconds."""
+    ws = tmp_path / "ws"
+    monkeypatch.setenv("MLOPS_LEVELS_WORKSPACE", str(ws))
+    monkeypatch.setenv("MLOPS_LEVELS_SYNTHETIC_ROWS", str(SMALL_MONTH_ROWS))
+    for name in ("MLOPS_LEVELS_SOURCE", "MLOPS_LEVELS_SCENARIO", "MLOPS_LEVELS_SEED",
+                 "MLOPS_LEVELS_TRACKING_URI", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    return ws
+
+
+@pytest.fixture
+def settings(workspace: Path):
+    from common.config import Settings
+
+    return Settings(workspace=workspace, synthetic_rows=SMALL_MONTH_ROWS)
+
+
+@pytest.fixture(scope="session")
+def month_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two small synthetic months on disk, shared by the whole session (read-only)."""
+    from common.synthetic import ensure_month
+
+    folder = tmp_path_factory.mktemp("months")
+    return {m: ensure_month(folder, m, rows=SMALL_MONTH_ROWS) for m in ("2021-01", "2021-02")}
+
+
+@pytest.fixture(scope="session")
+def prepared(month_files: dict[str, Path]):
+    from common.data import load_prepared
+
+    return {m: load_prepared(p) for m, p in month_files.items()}
+
+
+@pytest.fixture(scope="session")
+def trained_model(prepared):
+    from common.model import train
+
+    return train(prepared["2021-01"])
+
+
+@pytest.fixture
+def cli_runner():
+    from typer.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture
+def invoke(cli_runner, workspace):
+    """Run the CLI in-process, like a student would in a shell."""
+    from cli import app
+
+    def _invoke(*args: str):
+        return cli_runner.invoke(app, [str(a) for a in args])
+
+    return _invoke
+
+
+def real_file(*parts: str) -> Path:
+    path = REAL_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data sample not present ({path})")
+    return path
