@@ -204,6 +204,62 @@ def _progress(quiet: bool, label: str) -> Iterator[Any]:
         yield lambda step: status.update(f"{label}: {step}…")
 
 
+@app.command()
+def serve(
+    ctx: typer.Context,
+    level: LevelArg,
+    host: Annotated[str, typer.Option(help="Interface to bind; 127.0.0.1 keeps it on this machine.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    model_path: Annotated[Path | None, typer.Option("--model-path", help="Model file to serve (level 1).")] = None,
+    version: Annotated[str | None, typer.Option(help="Registered model version or alias (levels 2+).")] = None,
+) -> None:
+    """Keep a level's service running on 127.0.0.1 until Ctrl-C."""
+    import importlib
+
+    from common.serving import port_is_free
+    from levels.catalog import get_level
+
+    with handle_errors():
+        info = get_level(level)
+        if not info.serve:
+            raise UsageError(f"level {level} has no service", fix="levels 1 to 4 serve predictions")
+        if not port_is_free(port, host):
+            raise UsageError(f"port {port} on {host} is taken", fix="pass --port with a free port")
+        module_name, _, function = info.serve.partition(":")
+        serve_level = getattr(importlib.import_module(f"levels.level_{level}.{module_name}"), function)
+        console.print(f"Serving level {level} on http://{host}:{port} (Ctrl-C stops)")
+        serve_level(_settings(ctx), host, port, {"model_path": model_path, "version": version})
+
+
+@app.command("test")
+def test_level(
+    ctx: typer.Context,
+    level: Annotated[str, typer.Argument(help="Level number 0-4, or 'all'.", show_default=False)],
+    fast: Annotated[bool, typer.Option("--fast", help="Skip slow and server tests.")] = False,
+) -> None:
+    """Run a level's test suite with pytest (or the whole suite with 'all') and record the result."""
+    import subprocess
+
+    from levels.catalog import load_levels
+    from teaching.state import record_test
+
+    with handle_errors():
+        numbers = _level_numbers(level, [lv.number for lv in load_levels()])
+        root = Path(__file__).resolve().parent
+        if not (root / "tests").is_dir():
+            raise UsageError("the test suites are not installed here", fix="run from a clone of the repository")
+        paths = ["tests"] if level == "all" else [f"tests/level_{n}" for n in numbers]
+        command = [sys.executable, "-m", "pytest", *paths, "-q"] + (["-m", "not slow"] if fast else [])
+        console.print(f"[dim]$ {' '.join(command[1:])}[/dim]")
+        code = subprocess.run(command, cwd=root).returncode
+        for number in numbers:
+            record_test(_settings(ctx).workspace, number, code == 0)
+        mark = "[green]✓ passed[/green]" if code == 0 else "[red]✗ failed[/red]"
+        console.print(f"{mark}: level {level} tests")
+        if code != 0:
+            raise typer.Exit(1)
+
+
 @data_app.command("generate")
 def data_generate(
     ctx: typer.Context,

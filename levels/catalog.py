@@ -64,6 +64,7 @@ class LevelInfo:
     files: tuple[str, ...]
     practices: tuple[Practice, ...]
     lineage: dict[str, str] = field(default_factory=dict)
+    serve: str | None = None  # "module:function" that serves the level until Ctrl-C
     services: tuple[str, ...] = ()
     still_manual: tuple[str, ...] = ()
     exercises: tuple[Exercise, ...] = ()
@@ -103,7 +104,7 @@ def _parse(path: Path) -> LevelInfo:
     return LevelInfo(
         number=raw["number"], slug=raw["slug"], title=raw["title"], summary=raw["summary"],
         entrypoint=raw["entrypoint"], files=tuple(raw["files"]), practices=practices,
-        lineage=dict(raw.get("lineage", {})), services=tuple(raw.get("services", [])),
+        lineage=dict(raw.get("lineage", {})), serve=raw.get("serve"), services=tuple(raw.get("services", [])),
         still_manual=tuple(raw.get("still_manual", [])),
         exercises=tuple(Exercise(**e) for e in raw.get("try", [])),
     )

@@ -54,21 +54,24 @@ def explain(level: LevelInfo) -> Group:
     return Group(*parts)
 
 
-def run_report(report: dict[str, Any]) -> Table:
+def run_report(report: dict[str, Any]) -> Group:
     table = Table(title=f"Level {report['level']} · {report['train']} → {report['val']} · {report['model']}")
     table.add_column("what")
     table.add_column("value", overflow="fold")
     for name, value in report["metrics"].items():
-        table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
+        table.add_row(name, _fmt(value))
     for name, value in report["artifacts"].items():
         table.add_row(name, str(value))
+    tables: list[Any] = [table]
     for name, value in report.get("details", {}).items():
         if isinstance(value, (str, int, float)):
-            table.add_row(name, str(value))
+            table.add_row(name, _fmt(value))
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            tables.append(rows_table(name.replace("_", " "), value))
     if report.get("manual_steps"):
         table.add_row("still by hand", "; ".join(report["manual_steps"]))
     table.add_row("wall time", f"{report['wall_seconds']:.1f} s")
-    return table
+    return Group(*tables)
 
 
 def diff_summary(result: LevelDiff, metrics: dict[int, dict]) -> Group:
@@ -111,13 +114,19 @@ def diff_bodies(result: LevelDiff) -> Group:
 def _fmt(value: Any) -> str:
     if value is None:
         return "—"
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value else "0"
+    return str(value)
+
+
+def rows_table(title: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=title)
+    for column in rows[0] if rows else []:
+        table.add_column(str(column), overflow="fold")
+    for row in rows:
+        table.add_row(*[_fmt(v) for v in row.values()])
+    return table
 
 
 def print_table_rows(console: Console, title: str, rows: list[dict[str, Any]]) -> None:
-    table = Table(title=title)
-    for column in rows[0] if rows else []:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*[_fmt(v) for v in row.values()])
-    console.print(table)
+    console.print(rows_table(title, rows))

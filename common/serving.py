@@ -1,0 +1,57 @@
+"""Run an ASGI app on a real uvicorn server in a background thread, on 127.0.0.1 and a free port.
+
+Used by `mlops-levels run N` (start, send rides, stop) and by tests and benchmarks that want real HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from common.errors import MlopsLevelsError
+
+LOCALHOST = "127.0.0.1"
+
+
+def free_port(host: str = LOCALHOST) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def port_is_free(port: int, host: str = LOCALHOST) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def background_server(app: Any, host: str = LOCALHOST, port: int | None = None,
+                      startup_timeout: float = 30.0) -> Iterator[str]:
+    """Yield the base URL while uvicorn serves `app`; shut it down gracefully afterwards."""
+    import uvicorn
+
+    port = port or free_port(host)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise MlopsLevelsError(f"the service did not start on {host}:{port}",
+                                   fix="check that the port is free (mlops-levels doctor)")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,75 @@
+"""Level 1 · versioned_code: train the model from the command line; the model is a file.
+
+    python levels/level_1/train.py --train-data 2021-01 --val-data 2021-02 --model linear_regression
+
+Compared with the level-0 notebook, the code is modules with a CLI, and the ML itself comes from
+`common/`, where it is tested once. Still no experiment tracking: a small JSON file beside the model is
+all anyone will know about how it was made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from common import model as ml
+from common.config import Settings
+from common.data import load_prepared
+from common.errors import MlopsLevelsError
+from common.sources import resolve_data
+
+MODEL_FILE = "model.bin"
+
+
+@dataclass
+class TrainResult:
+    model_path: str
+    metadata_path: str
+    rmse_train: float
+    rmse_val: float
+    train_rows: int
+    val_rows: int
+
+
+# [versioned_code]
+def train(settings: Settings, train_data: str, val_data: str, model_name: str = "linear_regression",
+          output: Path | None = None) -> TrainResult:
+    """Load both months, fit, evaluate, and write the model file plus a metadata file beside it."""
+    train_df = load_prepared(resolve_data(train_data, settings).path)
+    val_df = load_prepared(resolve_data(val_data, settings).path)
+    model = ml.train(train_df, model_name)
+    rmse_train, rmse_val = ml.evaluate(model, train_df), ml.evaluate(model, val_df)
+
+    output = Path(output or settings.level_dir(1) / MODEL_FILE)
+    ml.save_model(model, output)
+    metadata = output.with_suffix(".json")
+    # The only record of how the model was made: a file a person may or may not keep next to it.
+    metadata.write_text(json.dumps({
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "train_data": train_data, "val_data": val_data,
+        "model": model_name, "rmse_train": rmse_train, "rmse_val": rmse_val,
+    }, indent=2))
+    return TrainResult(str(output), str(metadata), rmse_train, rmse_val, len(train_df), len(val_df))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train-data", default="2021-01", help="month (YYYY-MM) or parquet/csv file")
+    parser.add_argument("--val-data", default="2021-02", help="month (YYYY-MM) or parquet/csv file")
+    parser.add_argument("--model", default="linear_regression", choices=ml.model_names())
+    parser.add_argument("--output", type=Path, default=None, help="model file (default: workspace)")
+    args = parser.parse_args(argv)
+    try:
+        result = train(Settings(), args.train_data, args.val_data, args.model, args.output)
+    except MlopsLevelsError as exc:
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    print(json.dumps(asdict(result), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from common.serving import free_port
+from levels.catalog import get_level
+from levels.level_1 import train as train_module
+from tests.conftest import REPO
+
+LEVEL = get_level(1)
+
+
+def test_train_cli_writes_model_and_metadata(workspace, tmp_path):
+    output = tmp_path / "m.bin"
+    code = train_module.main(["--train-data", "2021-01", "--val-data", "2021-02", "--output", str(output)])
+    assert code == 0 and output.exists()
+    metadata = json.loads(output.with_suffix(".json").read_text())
+    assert metadata["train_data"] == "2021-01" and metadata["rmse_val"] > 0
+
+
+def test_train_cli_refuses_bad_data_with_exit_2(workspace, tmp_path, capsys):
+    code = train_module.main(["--train-data", str(tmp_path / "missing.parquet"), "--output", str(tmp_path / "m")])
+    assert code == 2 and "file not found" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_run_1_trains_serves_and_reports_requests(invoke):
+    result = invoke("run", "1", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["metrics"]["rmse_val"] > 0
+    assert report["metrics"]["requests_served"] >= 25 and report["metrics"]["errors_served"] == 1
+    assert len(report["details"]["sample_predictions"]) == 8
+
+
+def test_real_sample_rmse_matches_the_course(invoke):
+    from tests.conftest import real_file
+
+    result = invoke("run", "1", "--train-data", real_file("green_tripdata_2023-01.parquet"),
+                    "--val-data", real_file("green_tripdata_2023-02.parquet"), "--json")
+    assert json.loads(result.output)["metrics"]["rmse_val"] == pytest.approx(6.0385, abs=0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_real_uvicorn_process_serves_over_http(model_file, tmp_path):
+    port = free_port()
+    env = {**os.environ, "MLOPS_LEVELS_MODEL_PATH": str(model_file), "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "levels.level_1.serve:app_from_env", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env, cwd=tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        ok = httpx.post(f"{url}/predict", json={"PULocationID": 74, "DOLocationID": 75, "trip_distance": 2.0})
+        bad = httpx.post(f"{url}/predict", json={"PULocationID": 74, "DOLocationID": 75, "trip_distance": -2.0})
+        assert ok.status_code == 200 and bad.status_code == 422
+        assert 'status="422"' in httpx.get(f"{url}/metrics").text
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_serve_refuses_without_a_model(invoke):
+    result = invoke("serve", "1", "--port", str(free_port()))
+    assert result.exit_code == 1 and "run: mlops-levels run 1" in result.output
+
+
+def test_dockerfile_matches_the_code():
+    text = (LEVEL.folder / "Dockerfile").read_text()
+    for source in re.findall(r"^COPY (.+) \S+$", text, re.MULTILINE):
+        for name in source.split():
+            assert (REPO / name).exists(), name
+    command = json.loads(re.search(r"^CMD (.+)$", text, re.MULTILINE).group(1))
+    module_name, function = command[command.index("--factory") - 1].split(":")
+    module = __import__(module_name, fromlist=[function])
+    assert callable(getattr(module, function))
+    assert "constraints.txt" in text
+
+
+def test_ci_workflow_parses_and_runs_lint_and_tests():
+    workflow = yaml.safe_load((LEVEL.folder / "ci.yml").read_text())
+    steps = [s.get("run", "") for s in workflow["jobs"]["test"]["steps"]]
+    assert any("pytest" in s for s in steps) and any("ruff" in s for s in steps)
+    for path in re.findall(r"(?:common|tests/\w+|levels/\w+)", " ".join(steps)):
+        assert (REPO / path).exists(), path
+
+
+def test_makefile_targets_point_at_real_files():
+    text = (LEVEL.folder / "Makefile").read_text()
+    for path in re.findall(r"(levels/level_1/\w+\.py|tests/\w+)", text):
+        assert (REPO / path).exists(), path
+    assert Path(REPO / "levels/level_1/Dockerfile").exists()
+
+
+def test_diff_0_1_pairs_train_with_the_notebook_and_lists_practices(invoke):
+    result = invoke("diff", "0", "1", "--json")
+    assert result.exit_code == 0
+    report = json.loads(result.output)
+    assert {p["id"] for p in report["practices_gained"]} == set(LEVEL.practice_ids)
+    pair = next(f for f in report["files"] if f["new"] == "train.py")
+    assert pair["old"] == "duration_prediction.py" and pair["added"] > 0
+    assert next(f for f in report["files"] if f["new"] == "serve.py")["status"] == "added"
+    shown = invoke("diff", "0", "1", "--file", "train.py")
+    assert "+def train(" in shown.output.replace("+# [versioned_code]\n", "")
