@@ -55,35 +55,44 @@ class DataRef:
     month: str | None = None
 
 
-def read_trips(path: Path) -> pd.DataFrame:
-    """Read one parquet or csv file of TLC trips and cast it to the toolkit's schema."""
+def read_trips(path: Path, model_columns_only: bool = False) -> pd.DataFrame:
+    """Read one parquet or csv file of TLC trips and cast it to the toolkit's schema.
+
+    With `model_columns_only`, only the five columns a model needs are read: a 3M-row month then
+    fits in a fraction of the memory.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError("file not found", where=str(path), fix="check the path, or pass a month like 2021-01")
     if path.is_dir():
         raise DataError("is a folder, not a data file", where=str(path), fix="pass a .parquet or .csv file")
-    frame = _read_any(path)
-    if frame.empty:
-        raise DataError("the file has no rows", where=str(path), fix="pass a month that has trips")
-    color = schema.detect_color(list(frame.columns))
+    available = _read_any(path, header_only=True).columns.tolist()
+    color = schema.detect_color(available)
     if color is None:
         raise DataError(
             "missing column lpep_pickup_datetime (or tpep_pickup_datetime)",
             where=str(path),
             fix="pass a green or yellow TLC trip file",
         )
-    missing = [c for c in schema.required_columns(color) if c not in frame.columns]
+    missing = [c for c in schema.required_columns(color) if c not in available]
     if missing:
         raise DataError(f"missing column {', '.join(missing)}", where=str(path), fix="pass a TLC trip file")
+    frame = _read_any(path, columns=list(schema.required_columns(color)) if model_columns_only else None)
+    if frame.empty:
+        raise DataError("the file has no rows", where=str(path), fix="pass a month that has trips")
     return _cast(frame, schema.SCHEMAS[color], path)
 
 
-def _read_any(path: Path) -> pd.DataFrame:
+def _read_any(path: Path, columns: list[str] | None = None, header_only: bool = False) -> pd.DataFrame:
     suffixes = "".join(path.suffixes[-2:]).lower()
     try:
         if suffixes.endswith((".csv", ".csv.gz")):
-            return pd.read_csv(path, low_memory=False)
-        return pd.read_parquet(path)
+            return pd.read_csv(path, low_memory=False, usecols=columns, nrows=0 if header_only else None)
+        if header_only:
+            import pyarrow.parquet as pq
+
+            return pq.read_schema(path).empty_table().to_pandas()
+        return pd.read_parquet(path, columns=columns)
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", where=str(path), fix="download or generate it again") from None
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
@@ -128,20 +137,25 @@ def _cast_column(series: pd.Series, column: str, dtype: str, path: Path) -> pd.S
 def prepare_trips(frame: pd.DataFrame, source: str | Path = "data") -> pd.DataFrame:
     """Add `duration` in minutes and keep the trips of 1 to 60 minutes, as the course does."""
     color = schema.detect_color(list(frame.columns)) or "green"
-    duration = frame[schema.DROPOFF[color]] - frame[schema.PICKUP[color]]
-    frame = frame.assign(duration=duration.dt.total_seconds() / 60)
-    kept = frame[(frame.duration >= MIN_MINUTES) & (frame.duration <= MAX_MINUTES)].reset_index(drop=True)
-    if kept.empty:
+    minutes = (frame[schema.DROPOFF[color]] - frame[schema.PICKUP[color]]).dt.total_seconds().to_numpy() / 60
+    keep = (minutes >= MIN_MINUTES) & (minutes <= MAX_MINUTES)
+    if not keep.any():
         raise DataError(
             f"no trip of {MIN_MINUTES}..{MAX_MINUTES} minutes is left after filtering",
             where=str(source),
             fix="pass a month with real trips",
         )
+    # One copy of the kept rows, no more: a 3M-row month must train in well under 2 GB.
+    kept = frame.loc[keep]
+    kept.index = pd.RangeIndex(len(kept))
+    with pd.option_context("mode.chained_assignment", None):  # `kept` is already a copy, not a view
+        kept["duration"] = minutes[keep]
     return kept
 
 
 def load_prepared(path: Path) -> pd.DataFrame:
-    return prepare_trips(read_trips(path), path)
+    """A file's trips, ready for a model: the model's columns, `duration` added, 1..60 minutes kept."""
+    return prepare_trips(read_trips(path, model_columns_only=True), path)
 
 
 def fingerprint(path: Path) -> str:

@@ -8,9 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console, Group
-from rich.markdown import Markdown
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 
 from levels.catalog import LevelInfo
@@ -38,6 +36,8 @@ def next_step(levels: tuple[LevelInfo, ...], progress: dict[str, dict]) -> str:
 
 
 def explain(level: LevelInfo) -> Group:
+    from rich.markdown import Markdown  # markdown-it costs ~25 ms: only `explain` pays it
+
     parts: list[Any] = [Markdown(level.readme)]
     if level.practices:
         table = Table(title=f"Practices at level {level.number}", show_lines=True)
@@ -105,6 +105,8 @@ def diff_summary(result: LevelDiff, metrics: dict[int, dict]) -> Group:
 
 
 def diff_bodies(result: LevelDiff) -> Group:
+    from rich.syntax import Syntax
+
     return Group(*[
         Panel(Syntax("".join(pair.diff), "diff", word_wrap=True), title=f"{pair.old or '∅'} → {pair.new or '∅'}")
         for pair in result.files if pair.diff

