@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from common.atomic import atomic_path
-from common.errors import DataError
+from common.errors import DownloadError
 
 ProgressHook = Callable[[int, int | None], None]  # (bytes so far, total bytes or None)
 _CHUNK = 1 << 16
@@ -37,13 +37,13 @@ def download(url: str, target: Path, progress: ProgressHook | None = None, timeo
                     if progress:
                         progress(done, total)
             if total is not None and done != total:
-                raise DataError(f"download stopped at {done} of {total} bytes", where=url,
+                raise DownloadError(f"download stopped at {done} of {total} bytes", where=url,
                                 fix="run the command again")
     except urllib.error.HTTPError as exc:
         hint = "the TLC has no file for that month yet" if exc.code in (403, 404) else "try again later"
-        raise DataError(f"HTTP {exc.code} {exc.reason}", where=url, fix=hint) from None
+        raise DownloadError(f"HTTP {exc.code} {exc.reason}", where=url, fix=hint) from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DataError(f"cannot download ({reason})", where=url,
+        raise DownloadError(f"cannot download ({reason})", where=url,
                         fix="check the network, or use --source synthetic (works offline)") from None
     return target

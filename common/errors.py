@@ -33,3 +33,7 @@ class UsageError(MlopsLevelsError):
     """A bad argument value that Click could not catch by itself (a month, a path, a model name)."""
 
     exit_code = 2
+
+
+class DownloadError(DataError):
+    """A download failed or was cut: worth retrying, unlike a bad file."""

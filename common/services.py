@@ -1,0 +1,100 @@
+"""Background servers the workspace keeps between commands: one local Prefect server.
+
+Prefect 3's temporary local API costs 14-18 s in every process on a 2-core laptop; a server started
+once per workspace costs ~10 s the first time and nothing after, so every later `run` talks to it.
+Its state lives in <workspace>/prefect/ (PREFECT_HOME); `mlops-levels stop` or `clean` ends it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from common.config import Settings
+from common.errors import MlopsLevelsError
+from common.serving import LOCALHOST, free_port
+
+STARTUP_TIMEOUT_S = 120
+QUIET = {"PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "true"}
+
+
+def prefect_home(settings: Settings) -> Path:
+    return settings.workspace / "prefect"
+
+
+def _state_file(settings: Settings) -> Path:
+    return prefect_home(settings) / "server.json"
+
+
+def _healthy(api_url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def running_prefect_api(settings: Settings) -> str | None:
+    """The API URL of this workspace's Prefect server, if it is up."""
+    try:
+        state = json.loads(_state_file(settings).read_text())
+    except (OSError, ValueError):
+        return None
+    return state["api_url"] if _healthy(state["api_url"]) else None
+
+
+def ensure_prefect_api(settings: Settings) -> str:
+    """Point Prefect at a server: PREFECT_API_URL if set, else this workspace's own (started if needed)."""
+    if os.environ.get("PREFECT_API_URL"):
+        api_url = os.environ["PREFECT_API_URL"]
+    else:
+        api_url = running_prefect_api(settings) or _start_prefect_server(settings)
+    for name, value in QUIET.items():
+        if not (settings.verbose and name == "PREFECT_LOGGING_LEVEL"):
+            os.environ.setdefault(name, value)
+    os.environ["PREFECT_API_URL"] = api_url
+    os.environ.setdefault("PREFECT_HOME", str(prefect_home(settings)))
+    return api_url
+
+
+def _start_prefect_server(settings: Settings) -> str:
+    home = prefect_home(settings)
+    home.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    api_url = f"http://{LOCALHOST}:{port}/api"
+    env = {**os.environ, **QUIET, "PREFECT_HOME": str(home), "PREFECT_API_URL": api_url,
+           "PREFECT_SERVER_UI_ENABLED": "false"}
+    prefect = Path(sys.executable).with_name("prefect")
+    with open(home / "server.log", "ab") as log:
+        process = subprocess.Popen(
+            [str(prefect), "server", "start", "--host", LOCALHOST, "--port", str(port), "--analytics-off"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not _healthy(api_url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise MlopsLevelsError("the local Prefect server did not start", where=str(home / "server.log"),
+                                   fix="read the log; or set PREFECT_API_URL to a running Prefect server")
+        time.sleep(0.3)
+    _state_file(settings).write_text(json.dumps({"pid": process.pid, "api_url": api_url}))
+    return api_url
+
+
+def stop_prefect_server(settings: Settings) -> bool:
+    """Stop this workspace's Prefect server; True if one was running."""
+    try:
+        state = json.loads(_state_file(settings).read_text())
+    except (OSError, ValueError):
+        return False
+    _state_file(settings).unlink(missing_ok=True)
+    try:
+        os.killpg(state["pid"], signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
