@@ -48,9 +48,11 @@ def main() -> None:
             seconds, _ = timed([*cli, "run", str(level["level"]), "--json"], env)
             result[f"run {level['level']} again (s)"] = round(seconds, 1)
         baseline, _ = timed([sys.executable, "-c", "pass"], env)
-        server_env = {**env, "PREFECT_API_URL": json.loads((workspace / "prefect" / "server.json").read_text())["api_url"]}
+        server = json.loads((workspace / "prefect" / "server.json").read_text())
+        server_env = {**env, "PREFECT_API_URL": server["api_url"]}
         reused, _ = timed([sys.executable, "-c", NOOP_FLOW], server_env)
-        temporary, _ = timed([sys.executable, "-c", NOOP_FLOW], {**env, "PREFECT_HOME": str(workspace / "tmp-prefect")})
+        temporary_env = {**env, "PREFECT_HOME": str(workspace / "tmp-prefect")}
+        temporary, _ = timed([sys.executable, "-c", NOOP_FLOW], temporary_env)
         result["prefect overhead per run, reused workspace server (s)"] = round(reused - baseline, 2)
         result["prefect overhead per run, temporary local API (s)"] = round(temporary - baseline, 2)
         result["reused / temporary"] = round((reused - baseline) / (temporary - baseline), 2)

@@ -108,3 +108,21 @@ def real_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data sample not present ({path})")
     return path
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory):
+    """One real local Prefect server for the whole session (~10 s to start), for levels 2-4."""
+    from common.config import Settings
+    from common.services import ensure_prefect_api, stop_prefect_server
+
+    settings = Settings(workspace=tmp_path_factory.mktemp("prefect-workspace"))
+    saved = os.environ.get("PREFECT_API_URL")
+    os.environ.pop("PREFECT_API_URL", None)
+    url = ensure_prefect_api(settings)  # sets PREFECT_API_URL for this process and its children
+    yield url
+    stop_prefect_server(settings)
+    if saved is None:
+        os.environ.pop("PREFECT_API_URL", None)
+    else:
+        os.environ["PREFECT_API_URL"] = saved

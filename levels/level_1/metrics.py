@@ -1,4 +1,4 @@
-"""Level 1 · ops_metrics: requests, latency and errors per route, in Prometheus text format.
+"""Level 1+ · ops_metrics: requests, latency and errors per route, in Prometheus text format.
 
 A pure ASGI middleware (no per-request task or body copy), so measuring costs microseconds.
 """

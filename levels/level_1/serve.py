@@ -17,32 +17,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from common import model as ml
-from common.http_errors import install_validation_handler
+from common.http import install_http_hygiene
 from common.schemas import BatchPrediction, Prediction, Ride, RideBatch
 from levels.level_1.metrics import MetricsMiddleware, ServiceMetrics
-
-MAX_BODY_BYTES = 512 * 1024
-
-
-class BodyLimitMiddleware:
-    """Refuse an oversized body from its Content-Length, before reading it: 413, never a stuck worker."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length", b"0")
-            if not length.isdigit() or int(length) > self.max_bytes:
-                response = JSONResponse({"detail": f"body larger than {self.max_bytes} bytes"}, status_code=413)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 @asynccontextmanager
@@ -66,8 +46,7 @@ def create_app(model_path: Path) -> FastAPI:
     app = FastAPI(title="NYC taxi duration · level 1", version="1", lifespan=_lifespan)
     app.state.model_path = Path(model_path)
     app.state.metrics = ServiceMetrics()
-    install_validation_handler(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    install_http_hygiene(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # [ops_metrics]
 
     @app.get("/health")

@@ -1,4 +1,4 @@
-"""Level 2 · model_registry: every run adds a version of one registered model; aliases name the roles.
+"""Level 2+ · model_registry: every run adds a version of one registered model; aliases name the roles.
 
 Stages (Staging/Production) are deprecated in MLflow 3: a version is `champion` because an alias says
 so. At level 2 a person decides which version is champion (`promote.py`); level 3 automates that.
@@ -27,7 +27,10 @@ def promote(model_name: str, version: str, alias: str = CHAMPION) -> None:
     client.set_registered_model_alias(model_name, alias, version)
 
 
-def resolve_version(model_name: str, version_or_alias: str | None) -> Any:
+LEVEL = int(__name__.split(".")[1].removeprefix("level_"))  # copied forward unchanged into levels 3-4
+
+
+def resolve_version(model_name: str, version_or_alias: str | None, fix: str | None = None) -> Any:
     """A model version by number or alias (default: champion), with a fix when there is none."""
     client = MlflowClient()
     wanted = version_or_alias or CHAMPION
@@ -36,10 +39,8 @@ def resolve_version(model_name: str, version_or_alias: str | None) -> Any:
             return client.get_model_version(model_name, wanted)
         return client.get_model_version_by_alias(model_name, wanted)
     except MlflowException:
-        raise MlopsLevelsError(
-            f"model {model_name} has no version {wanted!r}",
-            fix="train one (mlops-levels run 2), then promote it: python levels/level_2/promote.py --version N",
-        ) from None
+        raise MlopsLevelsError(f"model {model_name} has no version {wanted!r}",
+                               fix=fix or f"train one: mlops-levels run {LEVEL}") from None
 
 
 def latest_versions(model_name: str, limit: int = 10) -> list[Any]:

@@ -1,4 +1,4 @@
-"""Level 2 · experiment_tracking: every training run is recorded in MLflow.
+"""Level 2+ · experiment_tracking: every training run is recorded in MLflow.
 
 Parameters (data, model, hyperparameters), metrics (train and validation RMSE), artifacts (the model
 with its signature and an input example, a predicted-vs-actual plot, the feature list) and tags (git
@@ -23,7 +23,9 @@ from mlflow.models import infer_signature
 from common.config import Settings
 from common.model import features_of, predict
 
-EXPERIMENT = "nyc-taxi-duration-level-2"
+# This file is copied forward unchanged into levels 3 and 4; each level keeps its own store.
+LEVEL = int(__name__.split(".")[1].removeprefix("level_"))
+EXPERIMENT = f"nyc-taxi-duration-level-{LEVEL}"
 # Passing the requirements explicitly: inferring them costs 6-12 s per run, and the guess was wrong.
 PIP_REQUIREMENTS = ["scikit-learn==1.9.1", "pandas==2.3.3", "numpy==2.4.6", "scipy==1.17.1"]
 REPO = Path(__file__).resolve().parents[2]
@@ -36,23 +38,23 @@ def tracking_uri(settings: Settings) -> str:
     """The workspace's sqlite store unless a remote server was asked for."""
     if settings.tracking_uri:
         return settings.tracking_uri
-    return f"sqlite:///{settings.level_dir(2) / 'mlflow.db'}"
+    return f"sqlite:///{settings.level_dir(LEVEL) / 'mlflow.db'}"
 
 
 # [experiment_tracking]
 def start_tracking(settings: Settings) -> str:
     """Point MLflow at this level's store and experiment; return the experiment id."""
-    settings.level_dir(2).mkdir(parents=True, exist_ok=True)
+    settings.level_dir(LEVEL).mkdir(parents=True, exist_ok=True)
     if not settings.verbose:
         logging.getLogger("mlflow").setLevel(logging.ERROR)
     mlflow.set_tracking_uri(tracking_uri(settings))
     # The first connection to a new sqlite store runs MLflow's schema migrations; two runs starting at
     # once would both migrate and one would fail. A lock file makes the first one do it alone.
-    with FileLock(settings.level_dir(2) / ".store.lock", timeout=120):
+    with FileLock(settings.level_dir(LEVEL) / ".store.lock", timeout=120):
         experiment = mlflow.get_experiment_by_name(EXPERIMENT)
         if experiment is not None:
             return experiment.experiment_id
-        artifacts = None if settings.tracking_uri else (settings.level_dir(2) / "mlartifacts").as_uri()
+        artifacts = None if settings.tracking_uri else (settings.level_dir(LEVEL) / "mlartifacts").as_uri()
         return mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts)
 
 
@@ -69,8 +71,8 @@ def git_commit() -> str:
 
 def run_tags(data: dict[str, dict[str, str]]) -> dict[str, str]:
     commit = git_commit()
-    tags = {"mlflow.source.git.commit": commit, "git_commit": commit, "level": "2",
-            "mlflow.source.name": "levels/level_2/pipeline.py"}
+    tags = {"mlflow.source.git.commit": commit, "git_commit": commit, "level": str(LEVEL),
+            "mlflow.source.name": f"levels/level_{LEVEL}/pipeline.py"}
     for role, info in data.items():
         tags[f"{role}_data"] = info["label"]
         tags[f"{role}_data_sha256"] = info["sha256"]

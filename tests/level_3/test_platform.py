@@ -1,0 +1,145 @@
+"""The platform API through TestClient, one real uvicorn under load, and `run 3` end to end."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from common.serving import background_server
+from tests.level_3.conftest import ADMIN
+
+RIDE = {"PULocationID": 74, "DOLocationID": 75, "trip_distance": 1.8}
+
+
+def _split(v1: str, v2: str, weight: float = 0.5) -> dict:
+    return {"variants": [{"name": "champion", "version": v1, "weight": weight},
+                         {"name": "challenger", "version": v2, "weight": round(1 - weight, 6)}]}
+
+
+@pytest.mark.parametrize(("path", "body"), [("/deployments", {"variants": [{"version": "1", "weight": 1}]}),
+                                            ("/promote", {"version": "1"})])
+def test_admin_endpoints_refuse_without_the_token(platform, path, body):
+    assert platform.post(path, json=body).status_code == 401
+    assert platform.post(path, json=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_admin_endpoints_are_off_when_no_token_is_configured(registered, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from levels.level_3.platform_api import TOKEN_ENV, create_app
+
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    with TestClient(create_app(registered[0])) as client:
+        response = client.post("/promote", json={"version": "1"}, headers=ADMIN)
+        assert response.status_code == 403 and TOKEN_ENV in response.json()["detail"]
+
+
+def test_deploy_two_versions_and_every_answer_names_version_and_variant(platform, registered):
+    _, v1, v2 = registered
+    deployed = platform.post("/deployments", json=_split(v1["model_version"], v2["model_version"]), headers=ADMIN)
+    assert deployed.status_code == 200 and len(deployed.json()["deployed"]) == 2
+    answers = [platform.post("/predict", json={**RIDE, "ride_id": f"r{i}"}).json() for i in range(60)]
+    assert {a["variant"] for a in answers} == {"champion", "challenger"}
+    assert {a["model_version"] for a in answers} == {v1["model_version"], v2["model_version"]}
+    again = platform.post("/predict", json={**RIDE, "ride_id": "r7"}).json()
+    assert again["variant"] == answers[7]["variant"]
+    assert "variant_predictions_total" in platform.get("/metrics").text
+
+
+def test_bad_deployments_get_4xx(platform):
+    too_much = {"variants": [{"version": "1", "weight": 0.7}, {"version": "2", "weight": 0.7, "name": "b"}]}
+    assert platform.post("/deployments", json=too_much, headers=ADMIN).status_code == 422
+    assert platform.post("/deployments", json={"variants": [{"version": "99", "weight": 1}]},
+                         headers=ADMIN).status_code == 404
+    assert platform.post("/deployments", json={"variants": []}, headers=ADMIN).status_code == 422
+    assert platform.post("/predict", json={**RIDE, "trip_distance": -1}).status_code == 422
+
+
+def test_promote_moves_the_champion_alias(platform, registered):
+    from mlflow import MlflowClient
+
+    settings, _, v2 = registered
+    response = platform.post("/promote", json={"version": v2["model_version"]}, headers=ADMIN)
+    assert response.status_code == 200
+    champion = MlflowClient().get_model_version_by_alias(settings.model_name, "champion")
+    assert str(champion.version) == v2["model_version"]
+    assert platform.get("/deployments").json()["deployed"] == [
+        {"name": "champion", "version": v2["model_version"], "weight": 1.0}]
+
+
+def test_predictions_are_logged_for_monitoring(registered, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from levels.level_3.platform_api import create_app
+    from levels.level_3.prediction_log import read_log
+
+    settings, v1, _ = registered
+    log = tmp_path / "log.jsonl"
+    with TestClient(create_app(settings, admin_token="secret", log_path=log)) as client:
+        client.post("/deployments", json={"variants": [{"version": v1["model_version"], "weight": 1}]}, headers=ADMIN)
+        client.post("/predict/batch", json={"rides": [{**RIDE, "ride_id": f"b{i}"} for i in range(5)]})
+    frame = read_log(log)
+    assert list(frame.ride_id) == [f"b{i}" for i in range(5)]
+    assert {"prediction", "version", "variant", "PULocationID", "ts"} <= set(frame.columns)
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_ten_redeploys_under_concurrent_load_fail_no_request(registered, tmp_path):
+    """A real uvicorn on 127.0.0.1; 4 clients send rides while the admin redeploys 10 times."""
+    from levels.level_3.platform_api import create_app
+
+    settings, v1, v2 = registered
+    a, b = v1["model_version"], v2["model_version"]
+    plans = [_split(a, b), {"variants": [{"version": b, "weight": 1}]}, _split(b, a, 0.2),
+             {"variants": [{"version": a, "weight": 1}]}] * 3
+    outcomes: list[int] = []
+    stop = threading.Event()
+
+    def client_loop(number: int) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for i in range(3000):  # bounded, and stopped as soon as the redeploys are done
+                if stop.is_set():
+                    break
+                response = client.post("/predict", json={**RIDE, "ride_id": f"c{number}-{i}"})
+                outcomes.append(response.status_code)
+
+    with background_server(create_app(settings, admin_token="secret", log_path=tmp_path / "l.jsonl")) as url:
+        with httpx.Client(base_url=url, timeout=60, headers=ADMIN) as admin:
+            assert admin.post("/deployments", json=plans[0]).status_code == 200
+            clients = [threading.Thread(target=client_loop, args=(n,)) for n in range(4)]
+            for thread in clients:
+                thread.start()
+            for plan in plans[1:11]:
+                assert admin.post("/deployments", json=plan).status_code == 200
+                time.sleep(0.05)
+            stop.set()
+            for thread in clients:
+                thread.join()
+    assert len(outcomes) > 40
+    assert set(outcomes) == {200}
+
+
+def test_run_3_deploys_ab_tests_monitors_and_promotes(invoke, prefect_api):
+    result = invoke("run", "3", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    details = report["details"]
+    assert details["gate_passed"] in (True, False) and details["promoted_version"]
+    assert {row["variant"] for row in details["ab_test"]} <= {"champion", "challenger"}
+    assert 0 <= report["metrics"]["drift_share"] <= 1
+    for path in details["report_files"].values():
+        assert Path(path).exists()
+
+
+def test_diff_2_3_pairs_the_platform_with_the_service(invoke):
+    report = json.loads(invoke("diff", "2", "3", "--json").output)
+    pairs = {f["new"]: f["old"] for f in report["files"]}
+    assert pairs["platform_api.py"] == "serve.py" and pairs["gate.py"] == "promote.py"
+    assert next(f for f in report["files"] if f["new"] == "tracking.py")["status"] == "unchanged"
+    assert {p["id"] for p in report["practices_gained"]} == {"automated_deployment", "ab_testing", "model_monitoring"}
