@@ -153,6 +153,8 @@ def run(
     scenario: Annotated[str | None, typer.Option(help="Synthetic drift: mild, traffic-returns or none.")] = None,
     seed: Annotated[int | None, typer.Option(help="Synthetic data seed.")] = None,
     sweep: Annotated[bool, typer.Option("--sweep", help="Level 2+: a small hyperparameter search.")] = False,
+    months: Annotated[str | None, typer.Option(help="Level 4: the months to fast-forward, e.g. 2021-01..2021-06.")]
+    = None,
     tracking_uri: Annotated[str | None, typer.Option(
         "--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="Level 2+: a remote MLflow server.")] = None,
     as_json: JsonOpt = False,
@@ -171,7 +173,7 @@ def run(
         for number in numbers:
             with _progress(as_json, f"level {number}") as on_step:
                 request = RunRequest(settings=settings, train_data=train_data, val_data=val_data,
-                                     model=model, on_step=on_step, options={"sweep": sweep})
+                                     model=model, on_step=on_step, options={"sweep": sweep, "months": months})
                 report = run_level(number, request).to_dict()
             record_run(settings.workspace, number, report)
             reports.append(report)

@@ -1,4 +1,4 @@
-"""Level 3 · ab_testing: split traffic between deployed versions by a stable hash of the ride id.
+"""Level 3+ · ab_testing: split traffic between deployed versions by a stable hash of the ride id.
 
 The same ride id always reaches the same variant (a retried request is not counted twice in two
 arms), and the split follows the configured weights over many rides.

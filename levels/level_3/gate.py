@@ -1,4 +1,4 @@
-"""Level 3 · automated_deployment: the quality gate. A candidate may replace the champion only if it is
+"""Level 3+ · automated_deployment: the quality gate. A candidate may replace the champion only if it is
 not worse on the same validation data, beyond a tolerance.
 
 A person no longer reads the runs and picks a version: the rule does, the same way every time, and

@@ -1,4 +1,4 @@
-"""Level 3 · model_monitoring: once the month's ground truth arrives, join it to the prediction log and
+"""Level 3+ · model_monitoring: once the month's ground truth arrives, join it to the prediction log and
 let Evidently say whether the inputs drifted and how well each variant predicted.
 
 Drift compares the served rides with the training month (the reference). Methods are chosen so as not

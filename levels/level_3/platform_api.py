@@ -148,7 +148,7 @@ def _predict(app: FastAPI, rides: list[Ride]) -> list[Prediction]:
             for i, m, v in zip(ids, minutes, chosen, strict=True)]
 
 
-# [automated_deployment]
+# [automated_deployment] [packaged_service]
 def create_app(settings: Settings, admin_token: str | None = None, log_path: Path | None = None) -> FastAPI:
     app = FastAPI(title="NYC taxi duration · level 3 platform", version="3", lifespan=_lifespan)
     app.state.settings = settings

@@ -1,4 +1,4 @@
-"""Level 3 · model_monitoring: every prediction appended to a log that monitoring reads later.
+"""Level 3+ · model_monitoring: every prediction appended to a log that monitoring reads later.
 
 One JSON line per prediction, written with a single os.write on a file opened O_APPEND: a crash can
 cut at most the last line, and the reader skips a line that is not whole. Ground truth arrives later

@@ -1,0 +1,44 @@
+"""Level 4 · the lesson, drawn: the same months with a frozen level-2 model and with the closed loop.
+
+RMSE per month for both, retrain events marked, as a PNG in the workspace (the terminal gets a table).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from common.atomic import atomic_path
+
+
+def comparison_rows(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"month": d["month"], "frozen RMSE": round(d["frozen_rmse"], 3), "level 4 RMSE": round(d["rmse"], 3),
+             "drift": f"{d['drift_share']:.0%}", "rules fired": "; ".join(d["rules_fired"]) or "—",
+             "action": d["action"], "serving after": d["champion"]["version"]}
+            for d in decisions if "rmse" in d]
+
+
+def plot_comparison(decisions: list[dict[str, Any]], target: Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [d for d in decisions if "rmse" in d]
+    months = [d["month"] for d in rows]
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    axis.plot(months, [d["frozen_rmse"] for d in rows], marker="o", label="frozen model (level 2, never retrained)")
+    axis.plot(months, [d["rmse"] for d in rows], marker="o", label="level 4 (monitor, retrain, promote)")
+    for d in rows:
+        if d["action"] == "retrained and promoted":
+            axis.axvline(d["month"], color="green", linestyle="--", alpha=0.5)
+            axis.annotate(f"v{d['champion']['version']}", (d["month"], d["rmse"]), textcoords="offset points",
+                          xytext=(4, 8), color="green")
+    axis.set(title=title, xlabel="month served", ylabel="RMSE (minutes)")
+    axis.legend(loc="upper left")
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    with atomic_path(target) as tmp:
+        figure.savefig(tmp, format="png", dpi=110)
+    plt.close(figure)
+    return target

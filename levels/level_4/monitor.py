@@ -1,0 +1,97 @@
+"""Level 3+ · model_monitoring: once the month's ground truth arrives, join it to the prediction log and
+let Evidently say whether the inputs drifted and how well each variant predicted.
+
+Drift compares the served rides with the training month (the reference). Methods are chosen so as not
+to cry wolf: Jensen-Shannon distance for the 265-valued zone columns (a chi-square test flags two
+samples of one distribution once samples are large) and a normed Wasserstein distance for numbers.
+Evidently takes 4-9 s to import, so only this module imports it, and only when monitoring runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from common.atomic import atomic_path
+
+FEATURES = ["PULocationID", "DOLocationID", "trip_distance"]
+DRIFT_THRESHOLDS = {"PULocationID": 0.15, "DOLocationID": 0.15, "trip_distance": 0.1, "prediction": 0.1}
+DRIFT_METHODS = {"PULocationID": "jensenshannon", "DOLocationID": "jensenshannon",
+                 "trip_distance": "wasserstein", "prediction": "wasserstein"}
+
+
+@dataclass
+class MonitorResult:
+    rows: int
+    drift_share: float
+    drifted_columns: list[str]
+    drift_scores: dict[str, float]
+    rmse_by_variant: dict[str, float]
+    rows_by_variant: dict[str, int]
+    reports: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def join_ground_truth(log: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Predictions that have an actual duration now; the rest wait for their ground truth."""
+    joined = log.merge(truth[["ride_id", "duration"]], on="ride_id", how="inner")
+    return joined.drop_duplicates("ride_id", keep="last")
+
+
+def _definition(with_target: bool):
+    from evidently import DataDefinition, Regression
+
+    return DataDefinition(
+        numerical_columns=["trip_distance", "prediction"] + (["duration"] if with_target else []),
+        categorical_columns=["PULocationID", "DOLocationID"],
+        regression=[Regression(target="duration", prediction="prediction")] if with_target else None,
+    )
+
+
+def _save(snapshot: Any, folder: Path, stem: str) -> dict[str, str]:
+    paths = {}
+    for suffix, writer in (("html", snapshot.save_html), ("json", snapshot.save_json)):
+        target = folder / f"{stem}.{suffix}"
+        with atomic_path(target) as tmp:
+            writer(str(tmp))
+        paths[f"{stem}.{suffix}"] = str(target)
+    return paths
+
+
+# [model_monitoring]
+def run_monitoring(served: pd.DataFrame, reference: pd.DataFrame, folder: Path, label: str) -> MonitorResult:
+    """served: logged predictions joined with `duration`; reference: training rows with `prediction`."""
+    from evidently import Dataset, Report
+    from evidently.metrics import RMSE
+    from evidently.presets import DataDriftPreset, RegressionPreset
+
+    folder.mkdir(parents=True, exist_ok=True)
+    columns = [*FEATURES, "prediction"]
+    drift = Report([DataDriftPreset(columns=columns, per_column_method=DRIFT_METHODS,
+                                    per_column_threshold=DRIFT_THRESHOLDS)]).run(
+        Dataset.from_pandas(served[columns], data_definition=_definition(False)),
+        Dataset.from_pandas(reference[columns], data_definition=_definition(False)))
+    reports = _save(drift, folder, f"drift-{label}")
+    scores, share = {}, 0.0
+    for metric in drift.dict()["metrics"]:
+        name = metric["metric_name"]
+        if name.startswith("ValueDrift(column="):
+            scores[name.split("column=")[1].split(",")[0]] = float(metric["value"])
+        elif name.startswith("DriftedColumnsCount"):
+            share = float(metric["value"]["share"])
+    drifted = [c for c, score in scores.items() if score >= DRIFT_THRESHOLDS[c]]
+
+    rmse, rows = {}, {}
+    for variant, part in served.groupby("variant"):
+        quality = Report([RegressionPreset(), RMSE()]).run(
+            Dataset.from_pandas(part[[*columns, "duration"]], data_definition=_definition(True)), None)
+        reports |= _save(quality, folder, f"regression-{variant}-{label}")
+        rmse[str(variant)] = next(float(m["value"]) for m in quality.dict()["metrics"]
+                                  if m["metric_name"].startswith("RMSE("))
+        rows[str(variant)] = len(part)
+    return MonitorResult(len(served), share, drifted, scores, rmse, rows, reports)

@@ -1,0 +1,149 @@
+"""Level 4 · orchestrated_pipeline (as level 2, plus windows of months): a tracked, registered Prefect flow.
+
+    python levels/level_4/pipeline.py --train_data=2021-01 --val_data=2021-02 --model=linear_regression
+    mlflow run levels/level_4 -P train_data=2021-01 -P val_data=2021-02 --env-manager local
+
+load -> prepare -> train -> evaluate -> log -> register. Loading retries (a download may fail once);
+every step is visible in Prefect, every result in MLflow. What happens to a new version is now decided
+by the quality gate (gate.py), not by a person.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import os
+import sys
+import time
+from typing import Any
+
+import mlflow
+import pandas as pd
+from prefect import flow, task
+from prefect.cache_policies import NONE
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from common import model as ml
+from common.config import Settings
+from common.data import fingerprint, month_range, prepare_trips, read_trips
+from common.errors import DownloadError, MlopsLevelsError
+from common.services import ensure_prefect_api
+from common.sources import resolve_data
+from levels.level_4.tracking import log_training, run_tags, start_tracking
+
+# A small grid per model for --sweep: each combination is a nested run; the best one is registered.
+SWEEP_GRID: dict[str, dict[str, list[Any]]] = {
+    "linear_regression": {"fit_intercept": [True, False]},
+    "ridge": {"alpha": [0.1, 1.0, 10.0]},
+    "lasso": {"alpha": [0.0001, 0.001, 0.01]},
+    "gradient_boosting": {"max_leaf_nodes": [31, 63], "learning_rate": [0.05, 0.1]},
+}
+
+
+def _is_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a failed download; a bad file stays bad however often it is read."""
+    return isinstance(state.result(raise_on_failure=False), DownloadError)
+
+
+# Tasks pass DataFrames around: hashing them for Prefect's cache would cost more than the step itself.
+@task(retries=2, retry_delay_seconds=1, retry_condition_fn=_is_transient, cache_policy=NONE)
+def load_data(spec: str, settings: Settings) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A month, a file, or a window of months ("2021-03..2021-05"): retraining learns from recent data."""
+    specs = month_range(spec) if ".." in spec else [spec]
+    refs = [resolve_data(one, settings) for one in specs]
+    frame = pd.concat([read_trips(ref.path, model_columns_only=True) for ref in refs], ignore_index=True)
+    digest = hashlib.sha256("".join(fingerprint(ref.path) for ref in refs).encode()).hexdigest()
+    return frame, {"label": spec, "sha256": digest}
+
+
+@task(cache_policy=NONE)
+def prepare(raw: pd.DataFrame, label: str) -> pd.DataFrame:
+    return prepare_trips(raw, label)
+
+
+@task(cache_policy=NONE)
+def train_model(train_df: pd.DataFrame, model_name: str, params: dict[str, Any]) -> Any:
+    return ml.train(train_df, model_name, params)
+
+
+@task(cache_policy=NONE)
+def evaluate(model: Any, train_df: pd.DataFrame, val_df: pd.DataFrame) -> dict[str, float]:
+    return {"rmse_train": ml.evaluate(model, train_df), "rmse_val": ml.evaluate(model, val_df)}
+
+
+@task(cache_policy=NONE)
+def log_and_register(model: Any, params: dict[str, Any], metrics: dict[str, float], val_df: pd.DataFrame,
+                     registered_name: str | None) -> str | None:
+    info = log_training(model, params, metrics, val_df, registered_name)
+    return str(info.registered_model_version) if registered_name else None
+
+
+def _candidates(model_name: str, params: dict[str, Any], sweep: bool) -> list[dict[str, Any]]:
+    if not sweep:
+        return [params]
+    grid = SWEEP_GRID[model_name]
+    return [{**params, **dict(zip(grid, values, strict=True))} for values in itertools.product(*grid.values())]
+
+
+# [orchestrated_pipeline] [versioned_code]
+@flow(name="train-taxi-duration", log_prints=True)
+def training_pipeline(train_data: str = "2021-01", val_data: str = "2021-02", model: str = "linear_regression",
+                      params: dict[str, Any] | None = None, sweep: bool = False,
+                      settings: Settings | None = None) -> dict[str, Any]:
+    settings = settings or Settings()
+    ml.build_model(model)  # an unknown model name fails here, before any data is loaded
+    experiment_id = start_tracking(settings)
+    (train_raw, train_info), (val_raw, val_info) = load_data(train_data, settings), load_data(val_data, settings)
+    train_df, val_df = prepare(train_raw, train_info["label"]), prepare(val_raw, val_info["label"])
+    tags = run_tags({"train": train_info, "val": val_info})
+    params = params or {}
+    if os.environ.get("MLFLOW_RUN_ID"):  # launched by `mlflow run`: log into the run it created
+        experiment_id = None
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{model} {train_data}->{val_data}",
+                          tags=tags) as parent:
+        results = []
+        for candidate in _candidates(model, params, sweep):
+            fitted = train_model(train_df, model, candidate)
+            metrics = evaluate(fitted, train_df, val_df)
+            results.append((metrics["rmse_val"], candidate, fitted, metrics))
+            if sweep:  # each combination is a nested run; only the best is registered below
+                with mlflow.start_run(experiment_id=experiment_id, nested=True, tags=tags):
+                    mlflow.log_params({"model": model, **candidate})
+                    mlflow.log_metrics(metrics)
+        rmse_val, best_params, best_model, best_metrics = min(results, key=lambda r: r[0])
+        logged_params = {"model": model, "train_data": train_info["label"], "val_data": val_info["label"],
+                         "train_rows": len(train_df), "val_rows": len(val_df), **best_params}
+        version = log_and_register(best_model, logged_params, best_metrics, val_df, settings.model_name)
+    return {"run_id": parent.info.run_id, "experiment_id": experiment_id, "model_version": version,
+            "metrics": best_metrics, "params": best_params, "candidates": len(results)}
+
+
+def run_pipeline(settings: Settings, train_data: str, val_data: str, model: str, **options: Any) -> dict[str, Any]:
+    """Run the flow against the workspace's Prefect server (started once, then reused)."""
+    with temporary_settings(updates={PREFECT_API_URL: ensure_prefect_api(settings)}):
+        return training_pipeline(train_data, val_data, model, settings=settings, **options)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Level 2 training pipeline (Prefect + MLflow).")
+    parser.add_argument("--train_data", "--train-data", default="2021-01", help="month (YYYY-MM) or file")
+    parser.add_argument("--val_data", "--val-data", default="2021-02", help="month (YYYY-MM) or file")
+    parser.add_argument("--model", default="linear_regression", choices=ml.model_names())
+    parser.add_argument("--sweep", action="store_true", help="small hyperparameter search, nested runs")
+    parser.add_argument("--tracking_uri", "--tracking-uri", default=None, help="a remote MLflow server")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings().with_(tracking_uri=args.tracking_uri)
+        started = time.perf_counter()
+        result = run_pipeline(settings, args.train_data, args.val_data, args.model, sweep=args.sweep)
+    except MlopsLevelsError as exc:
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    print(f"run {result['run_id']} · version {result['model_version']} · "
+          f"val RMSE {result['metrics']['rmse_val']:.4f} · {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
