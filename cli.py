@@ -183,8 +183,11 @@ def run(
         if as_json:
             print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, default=str))
         elif len(reports) > 1:
+            from levels.catalog import get_level
+
             render.print_table_rows(console, "All levels on the same data", [
-                {"level": r["level"], "rmse_val": r["metrics"].get("rmse_val"), "wall s": r["wall_seconds"],
+                {"level": r["level"], "practices": len(get_level(r["level"]).practices),
+                 "val RMSE": r["metrics"].get("rmse_val"), "wall s": r["wall_seconds"],
                  "still by hand": "; ".join(r["manual_steps"]) or "nothing"} for r in reports])
         else:
             following = numbers[0] + 1
@@ -207,6 +210,106 @@ def _progress(quiet: bool, label: str) -> Iterator[Any]:
         return
     with console.status(f"{label}: starting…") as status:
         yield lambda step: status.update(f"{label}: {step}…")
+
+
+@app.command()
+def walkthrough(
+    ctx: typer.Context,
+    level: LevelArg,
+    no_pause: Annotated[bool, typer.Option("--no-pause", help="Do not wait for Enter (scripted demos).")] = False,
+    step: Annotated[int, typer.Option("--step", min=1, help="Start at this step (resume).")] = 1,
+) -> None:
+    """Classroom mode: a level step by step — explanation, code or command, result — pausing for Enter."""
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+
+    from common.runs import RunRequest
+    from levels.runner import run_level
+    from teaching import render
+    from teaching.state import record_run
+    from teaching.walkthrough import WALKTHROUGH_OPTIONS, build_steps
+
+    with handle_errors():
+        settings = _settings(ctx)
+
+        def run_it() -> Any:
+            request = RunRequest(settings=settings, options=WALKTHROUGH_OPTIONS.get(level, {}))
+            with _progress(False, f"level {level}") as on_step:
+                request.on_step = on_step
+                report = run_level(level, request).to_dict()
+            record_run(settings.workspace, level, report)
+            return render.run_report(report)
+
+        steps = build_steps(level, run_it)
+        if step > len(steps):
+            raise UsageError(f"level {level} has {len(steps)} steps", fix=f"use --step 1 to {len(steps)}")
+        for index, current in enumerate(steps[step - 1:], start=step):
+            console.rule(f"[bold]Step {index}/{len(steps)} · {current.title}")
+            console.print(Panel(Markdown(current.text), border_style="cyan"))
+            if current.code:
+                console.print(Syntax(current.code, current.lexer, line_numbers=current.lexer == "python",
+                                     word_wrap=True))
+            if current.action:
+                console.print(current.action())
+            if not no_pause and index < len(steps):
+                console.input(f"[dim]Enter for step {index + 1} (Ctrl-C stops; resume with --step {index + 1})[/dim]")
+        console.print(f"[green]✓[/green] Walkthrough of level {level} done.")
+
+
+@app.command()
+def doctor(
+    ctx: typer.Context,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the environment a course needs: Python, pinned versions, free ports, disk, running servers."""
+    from dataclasses import asdict
+
+    from teaching import render
+    from teaching.doctor import run_checks
+
+    with handle_errors():
+        checks = run_checks(_settings(ctx).workspace)
+        if as_json:
+            print(json.dumps([asdict(c) for c in checks], indent=2))
+        else:
+            render.print_table_rows(console, "mlops-levels doctor", [
+                {"": "[green]✓[/green]" if c.ok else "[red]✗[/red]", "check": c.name, "found": c.detail,
+                 "fix": c.fix} for c in checks])
+        problems = [c for c in checks if not c.ok]
+        if problems:
+            if not as_json:
+                console.print(f"[red]{len(problems)} problem(s)[/red]: see the fix column.")
+            raise typer.Exit(1)
+        if not as_json:
+            console.print("[green]✓ ready for class[/green]")
+
+
+@app.command()
+def assess(
+    path: Annotated[Path, typer.Argument(help="A project folder to place on the maturity ladder.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Probe a project for MLOps practices and place it on the maturity ladder, with evidence."""
+    from levels.catalog import PRACTICES
+    from teaching import render
+    from teaching.assess import assess as assess_folder
+
+    with handle_errors():
+        result = assess_folder(path)
+        if as_json:
+            print(json.dumps(result.to_dict(), indent=2))
+            return
+        rows = []
+        for practice, title in PRACTICES.items():
+            evidence = result.found.get(practice, [])
+            first = f"{evidence[0].file}:{evidence[0].line}  {evidence[0].text}" if evidence else "—"
+            rows.append({"": "✓" if evidence else "·", "practice": title, "evidence": first})
+        render.print_table_rows(console, f"Practices found in {path}", rows)
+        console.print(f"[bold]Maturity level: {result.level}[/bold]")
+        if result.next_practice:
+            console.print(f"Next practice to adopt: [bold]{PRACTICES[result.next_practice]}[/bold] "
+                          f"(see mlops-levels explain {min(result.level + 1, 4)})")
 
 
 @app.command()

@@ -1,0 +1,77 @@
+"""The teaching layer through Typer's runner: walkthrough, run all, test, doctor, assess."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from levels.catalog import LEVELS_DIR
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", range(5))
+def test_walkthrough_completes_for_every_level(invoke, prefect_api, level):
+    result = invoke("walkthrough", str(level), "--no-pause")
+    assert result.exit_code == 0, result.output
+    assert "Step 1/" in result.output and "Run it" in result.output and "Still manual" in result.output
+    assert f"Walkthrough of level {level} done" in result.output
+
+
+def test_walkthrough_pauses_and_resumes_at_a_step(cli_runner, workspace):
+    from cli import app
+
+    paused = cli_runner.invoke(app, ["walkthrough", "1", "--step", "5"], input="\n\n\n\n")
+    assert paused.exit_code == 0, paused.output
+    assert "Step 5/" in paused.output and "Step 1/" not in paused.output and "Enter for step" in paused.output
+    too_far = cli_runner.invoke(app, ["walkthrough", "1", "--step", "99"])
+    assert too_far.exit_code == 2
+
+
+@pytest.mark.slow
+def test_run_all_compares_every_level(invoke, prefect_api):
+    result = invoke("run", "all")
+    assert result.exit_code == 0, result.output
+    assert "All levels on the same data" in result.output
+    rows = json.loads(invoke("list", "--json").output)
+    assert all("last_run" in row for row in rows)
+
+
+def test_test_command_runs_a_level_suite_and_records_it(invoke):
+    result = invoke("test", "0", "--fast")
+    assert result.exit_code == 0, result.output
+    assert "passed" in result.output
+    assert json.loads(invoke("list", "--json").output)[0]["tested"] is True
+
+
+def test_doctor_reports_each_check_and_a_taken_port(invoke, monkeypatch):
+    from teaching import doctor
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setattr(doctor, "PORTS", {port: "a test"})
+        result = invoke("doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(result.output)}
+    assert checks["python"]["ok"] and checks["mlflow"]["ok"] and checks["prefect"]["ok"]
+    assert not checks[f"port {port}"]["ok"] and "--port" in checks[f"port {port}"]["fix"]
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize("level", range(5))
+def test_assess_places_each_level_folder_on_its_own_level(invoke, level):
+    result = invoke("assess", str(LEVELS_DIR / f"level_{level}"), "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["level"] == level
+
+
+def test_assess_shows_evidence_and_the_next_practice(invoke, tmp_path):
+    (tmp_path / "train.py").write_text("import argparse\nparser = argparse.ArgumentParser()\n")
+    (tmp_path / "test_train.py").write_text("def test_it():\n    assert True\n")
+    result = invoke("assess", str(tmp_path))
+    assert result.exit_code == 0
+    assert "train.py:2" in result.output and "Maturity level: 0" in result.output
+    assert "Next practice to adopt: Continuous integration" in result.output
+    assert invoke("assess", str(tmp_path / "nope")).exit_code == 2
