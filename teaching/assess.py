@@ -28,7 +28,8 @@ PROBES: dict[str, list[str]] = {
     "experiment_tracking": [r"mlflow\.(start_run|log_metric|log_param|autolog)", r"wandb\.init\(", r"neptune\.init"],
     "model_registry": [r"registered_model_name\s*=", r"set_registered_model_alias\(", r"mlflow\.register_model\("],
     "orchestrated_pipeline": [r"^@flow\b", r"from airflow", r"^@dag\b", r"from kedro\.pipeline"],
-    "automated_deployment": [r"def \w*quality_gate\w*\(", r"def \w*gate\w*\(.*champion", r"@\w+\.post\(\"/deployments\""],
+    "automated_deployment": [r"def \w*quality_gate\w*\(", r"def \w*gate\w*\(.*champion",
+                             r"@\w+\.post\(\"/deployments\""],
     "ab_testing": [r"def choose_variant\(", r"traffic[_ ]split", r"def \w*ab_test\w*\("],
     "model_monitoring": [r"from evidently", r"import evidently", r"DataDriftPreset", r"whylogs", r"nannyml"],
     "automated_retraining": [r"def fired_rules\(", r"def \w*retrain\w*\(", r"\.serve\([^)]*cron", r"cron\s*="],
@@ -78,7 +79,8 @@ def probe(folder: Path) -> dict[str, list[Evidence]]:
         for number, line in enumerate(lines, 1):
             for practice, patterns in compiled.items():
                 if len(found[practice]) < 3 and any(p.search(line) for p in patterns):
-                    found[practice].append(Evidence(practice, str(path.relative_to(folder)), number, line.strip()[:100]))
+                    where = str(path.relative_to(folder))
+                    found[practice].append(Evidence(practice, where, number, line.strip()[:100]))
     return found
 
 

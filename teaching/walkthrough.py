@@ -49,7 +49,8 @@ def _lexer(filename: str) -> str:
 def build_steps(number: int, run: Callable[[], Any]) -> list[Step]:
     level = get_level(number)
     below = get_level(number - 1) if number > 0 else None
-    steps = [Step(f"Level {number} · {level.title}", f"{level.summary}\n\n{readme_section(level, 'What changes from the level below')}")]
+    changes = readme_section(level, "What changes from the level below")
+    steps = [Step(f"Level {number} · {level.title}", f"{level.summary}\n\n{changes}")]
     if number == 0:
         notebook = (level.folder / level.files[0]).read_text(encoding="utf-8")
         steps.append(Step("The notebook", "One script in `# %%` cells, run top to bottom by hand. "
