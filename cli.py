@@ -32,6 +32,9 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Generate, fetch and inspect trip data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+stack_app = typer.Typer(help="A production-like stack on 127.0.0.1: PostgreSQL + mlflow server + Prefect.",
+                        no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -155,6 +158,8 @@ def run(
     sweep: Annotated[bool, typer.Option("--sweep", help="Level 2+: a small hyperparameter search.")] = False,
     months: Annotated[str | None, typer.Option(help="Level 4: the months to fast-forward, e.g. 2021-01..2021-06.")]
     = None,
+    stack: Annotated[bool, typer.Option("--stack", help="Level 2+: track into the `stack up` MLflow server.")]
+    = False,
     tracking_uri: Annotated[str | None, typer.Option(
         "--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="Level 2+: a remote MLflow server.")] = None,
     as_json: JsonOpt = False,
@@ -168,6 +173,10 @@ def run(
 
     with handle_errors():
         settings = _settings(ctx, source=source, scenario=scenario, seed=seed, tracking_uri=tracking_uri)
+        if stack:
+            from common.stack import stack_tracking_uri
+
+            settings = settings.with_(tracking_uri=stack_tracking_uri(settings))
         numbers = _level_numbers(level, [lv.number for lv in load_levels()])
         reports = []
         for number in numbers:
@@ -481,6 +490,47 @@ def data_show(
                                 [{"what": k, "value": v} for k, v in summary.items()])
 
 
+@stack_app.command("up")
+def stack_up_command(ctx: typer.Context) -> None:
+    """Start PostgreSQL, an mlflow server on it, and the Prefect server (takes ~30 s the first time)."""
+    from common.stack import stack_status, stack_up
+    from teaching import render
+
+    with handle_errors():
+        settings = _settings(ctx)
+        with console.status("starting PostgreSQL, MLflow and Prefect…"):
+            state = stack_up(settings)
+        render.print_table_rows(console, "stack", stack_status(settings))
+        console.print("Use it: [bold]mlops-levels run 2 --stack[/bold]  "
+                      f"(or MLFLOW_TRACKING_URI={state['mlflow']['url']})")
+
+
+@stack_app.command("status")
+def stack_status_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Show which stack services are up."""
+    from common.stack import stack_status
+    from teaching import render
+
+    with handle_errors():
+        rows = stack_status(_settings(ctx))
+        if as_json:
+            print(json.dumps(rows, indent=2))
+        elif rows:
+            render.print_table_rows(console, "stack", rows)
+        else:
+            console.print("The stack is not up (mlops-levels stack up).")
+
+
+@stack_app.command("down")
+def stack_down_command(ctx: typer.Context) -> None:
+    """Stop the stack's services (data stays in the workspace)."""
+    from common.stack import stack_down
+
+    with handle_errors():
+        stopped = stack_down(_settings(ctx))
+        console.print("[green]✓[/green] stack stopped" if stopped else "The stack was not up.")
+
+
 @app.command()
 def clean(
     ctx: typer.Context,
@@ -495,14 +545,16 @@ def clean(
             console.print(f"Nothing to clean: {workspace} does not exist.")
             return
         from common.services import stop_prefect_server
+        from common.stack import stack_down
 
-        known = {"state.json", "data", "prefect"} | {f"level_{n}" for n in range(5)}
+        known = {"state.json", "data", "prefect", "stack"} | {f"level_{n}" for n in range(5)}
         strangers = [p.name for p in workspace.iterdir() if p.name not in known]
         if strangers:
             raise UsageError(f"{workspace} holds files the toolkit did not write ({', '.join(strangers[:3])})",
                              fix="remove them yourself, or point --workspace at the right folder")
         if not yes and not typer.confirm(f"Delete {workspace}?"):
             raise typer.Exit(1)
+        stack_down(_settings(ctx))
         stop_prefect_server(_settings(ctx))
         shutil.rmtree(workspace)
         console.print(f"[green]✓[/green] removed {workspace}")

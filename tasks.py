@@ -38,7 +38,7 @@ def setup() -> None:
     print("installing pinned dependencies (first time: a few minutes) …", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "pip==25.3"], check=True)
-    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev,stack]"], check=True)
+    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev]"], check=True)
     STAMP.write_text(_install_fingerprint())
 
 
