@@ -26,10 +26,11 @@ def settings_config(settings: Settings) -> dict[str, Any]:
     return {k: str(v) if k == "workspace" else v for k, v in settings.__dict__.items()}
 
 
-def _first_champion(request: RunRequest, months: list[str], log: Any) -> dict[str, Any]:
+def first_champion(settings: Settings, months: list[str], model: str, log: Any) -> dict[str, Any]:
+    """Before the loop can watch a model, one must exist: trained on the first month, validated on the next."""
     from levels.level_4.pipeline import run_pipeline
 
-    trained = run_pipeline(request.settings, months[0], months[1], request.model)
+    trained = run_pipeline(settings, months[0], months[1], model)
     champion = {"version": trained["model_version"], "train": months[0],
                 "baseline_rmse": trained["metrics"]["rmse_val"]}
     log.record({"month": months[0], "action": "initial training", "champion": champion,
@@ -59,7 +60,7 @@ def main(request: RunRequest) -> RunReport:
         history = log.read()
         if not history:
             request.on_step(f"train the first champion on {months[0]}")
-            champion = _first_champion(request, months, log)
+            champion = first_champion(settings, months, request.model, log)
         else:
             champion = history[-1]["champion"]
         token = secrets.token_urlsafe(24)
