@@ -16,6 +16,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from filelock import FileLock
+
 from common.config import Settings
 from common.errors import MlopsLevelsError
 from common.serving import LOCALHOST, free_port
@@ -54,7 +56,10 @@ def ensure_prefect_api(settings: Settings) -> str:
     if os.environ.get("PREFECT_API_URL"):
         api_url = os.environ["PREFECT_API_URL"]
     else:
-        api_url = running_prefect_api(settings) or _start_prefect_server(settings)
+        prefect_home(settings).mkdir(parents=True, exist_ok=True)
+        # Two commands starting at once must not start two servers for one workspace.
+        with FileLock(prefect_home(settings) / "server.lock", timeout=STARTUP_TIMEOUT_S + 30):
+            api_url = running_prefect_api(settings) or _start_prefect_server(settings)
     for name, value in QUIET.items():
         if not (settings.verbose and name == "PREFECT_LOGGING_LEVEL"):
             os.environ.setdefault(name, value)

@@ -38,6 +38,16 @@ def _loopback_only(self: socket.socket, address) -> None:  # type: ignore[no-unt
     return _real_connect(self, address)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def nothing_written_outside_the_workspace():
+    """Every run writes under its workspace: no ./mlruns, ./mlflow.db or ./mlops-workspace in the repo."""
+    strays = ("mlruns", "mlflow.db", "mlops-workspace")
+    before = {name for name in strays if (REPO / name).exists()}
+    yield
+    after = {name for name in strays if (REPO / name).exists()}
+    assert after <= before, f"the test run wrote {sorted(after - before)} into the repository"
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)

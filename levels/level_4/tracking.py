@@ -54,7 +54,10 @@ def start_tracking(settings: Settings) -> str:
         experiment = mlflow.get_experiment_by_name(EXPERIMENT)
         if experiment is not None:
             return experiment.experiment_id
-        artifacts = None if settings.tracking_uri else (settings.level_dir(LEVEL) / "mlartifacts").as_uri()
+        # A local store gets its artifacts in the workspace (MLflow's default would be ./mlruns in the
+        # current folder); a tracking server decides for itself where its artifacts go.
+        remote = tracking_uri(settings).startswith(("http://", "https://", "databricks"))
+        artifacts = None if remote else (settings.level_dir(LEVEL) / "mlartifacts").as_uri()
         return mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts)
 
 

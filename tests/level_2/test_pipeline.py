@@ -107,8 +107,11 @@ def test_two_runs_at_once_do_not_corrupt_the_store(workspace, store):
 
 @pytest.mark.slow
 def test_mlflow_projects_runs_the_same_pipeline(workspace, store):
+    from common.config import Settings
+    from levels.level_2.tracking import start_tracking
+
     uri = f"sqlite:///{workspace / 'level_2' / 'mlflow.db'}"
-    (workspace / "level_2").mkdir(parents=True)
+    start_tracking(Settings())  # as after a first `run 2`: the experiment keeps its artifacts in the workspace
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(REPO),
            "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
     out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "mlflow"), "run", "levels/level_2",
