@@ -75,3 +75,22 @@ def test_unreachable_server_says_how_to_work_offline(tmp_path):
     with pytest.raises(DataError, match="synthetic"):
         download("http://127.0.0.1:9/trip-data/x.parquet", tmp_path / "x.parquet", timeout=2)
     assert not Path(tmp_path / "x.parquet").exists()
+
+
+def test_data_fetch_command_downloads_into_the_workspace_cache(invoke, workspace, tlc_server, monkeypatch):
+    monkeypatch.setenv("MLOPS_LEVELS_TLC_BASE_URL", tlc_server)
+    fetched = invoke("data", "fetch", "2021-01")
+    assert fetched.exit_code == 0, fetched.output
+    assert (workspace / "data" / "tlc" / "green_tripdata_2021-01.parquet").exists()
+    missing = invoke("data", "fetch", "2030-01")
+    assert missing.exit_code == 2 and "HTTP 404" in missing.output
+    assert not (workspace / "data" / "tlc" / "green_tripdata_2030-01.parquet").exists()
+
+
+def test_run_0_with_the_tlc_source_reads_the_downloaded_months(invoke, tlc_server, monkeypatch):
+    import json
+
+    monkeypatch.setenv("MLOPS_LEVELS_TLC_BASE_URL", tlc_server)
+    result = invoke("run", "0", "--source", "tlc", "--train-data", "2021-01", "--val-data", "2021-01", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["metrics"]["rmse_val"] > 0
