@@ -48,6 +48,15 @@ def ancestor(levels: dict[int, LevelInfo], name: str, b: int, a: int) -> str | N
     return current
 
 
+def _first_appearance(levels: dict[int, LevelInfo], practice_id: str, a: int, b: int) -> Practice:
+    """The practice as the level that introduced it explains it (its `why` is the original reason)."""
+    for number in range(a + 1, b + 1):
+        for practice in levels[number].practices:
+            if practice.id == practice_id:
+                return practice
+    raise KeyError(practice_id)
+
+
 def _read(level: LevelInfo, name: str) -> list[str]:
     return (level.folder / name).read_text(encoding="utf-8").splitlines(keepends=True)
 
@@ -59,8 +68,9 @@ def compare_levels(a: int, b: int, context: int = 3, only_file: str | None = Non
         a, b = b, a
     levels = {n: get_level(n) for n in range(a, b + 1)}
     level_a, level_b = levels[a], levels[b]
-    gained_ids = set(level_b.practice_ids) - set(level_a.practice_ids)
-    gained = [p for p in level_b.practices if p.id in gained_ids]
+    # where: in level B (the files shown); why: as the level that introduced the practice explained it
+    gained = [Practice(p.id, p.where, _first_appearance(levels, p.id, a, b).why) for p in level_b.practices
+              if p.id not in level_a.practice_ids]
     pairs, used = [], set()
     for name in level_b.files:
         old = ancestor(levels, name, b, a)
