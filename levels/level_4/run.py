@@ -82,7 +82,8 @@ def main(request: RunRequest) -> RunReport:
                  "last_month_frozen_rmse": last["frozen_rmse"], "retrains": len(retrains)},
         artifacts={"plot": str(figure), "decisions": str(log.path), "reports": str(settings.level_dir(4) / "reports")},
         details={"scenario": settings.scenario, "months": f"{months[0]}..{months[-1]}",
-                 "retrained_in": ", ".join(retrains) or "none (no rule fired: try --scenario traffic-returns)", "serving_now": f"v{last['champion']['version']}",
+                 "retrained_in": ", ".join(retrains) or "none (no rule fired: try --scenario traffic-returns)",
+                 "serving_now": f"v{last['champion']['version']}",
                  "month_by_month": comparison_rows(decisions)},
         manual_steps=[],
     )
