@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer._click.exceptions import ClickException as TyperClickException
 
 from common.errors import MlopsLevelsError, UsageError
 
@@ -43,9 +44,12 @@ LevelArg = Annotated[int, typer.Argument(min=0, max=4, help="Level number, 0 to 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 
 
+_verbose = {"on": False}
+
+
 @contextlib.contextmanager
 def handle_errors() -> Iterator[None]:
-    """Turn a toolkit error into one red line and its exit code; never a traceback."""
+    """Turn a toolkit error into one red line and its exit code; never a traceback (unless --verbose)."""
     try:
         yield
     except MlopsLevelsError as exc:
@@ -54,6 +58,15 @@ def handle_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/yellow]")
         raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort, TyperClickException):
+        raise
+    except Exception as exc:  # a bug, or a library failing in a way we did not foresee
+        if _verbose["on"]:
+            raise
+        message = str(exc).splitlines()[0][:200] if str(exc) else ""
+        err_console.print(f"[red]unexpected error:[/red] {type(exc).__name__}: {message} — run again with "
+                          "--verbose for the traceback, and please report it", markup=True, highlight=False)
+        raise typer.Exit(1) from None
 
 
 def _settings(ctx: typer.Context, **overrides: Any):
@@ -81,6 +94,7 @@ def main(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     ctx.obj = {"workspace": workspace, "verbose": verbose}
+    _verbose["on"] = verbose
 
 
 @app.command("list")

@@ -81,3 +81,17 @@ def test_clean_removes_the_workspace_but_refuses_a_stranger_folder(invoke, works
     (stranger / "thesis").mkdir(parents=True)
     refused = invoke("--workspace", str(stranger), "clean", "--yes")
     assert refused.exit_code == 2 and (stranger / "thesis").exists()
+
+
+def test_an_unexpected_failure_is_one_line_and_verbose_shows_the_traceback(invoke, monkeypatch):
+    from levels import runner
+
+    def explode(number, request):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(runner, "run_level", explode)
+    quiet = invoke("run", "0")
+    assert quiet.exit_code == 1 and "unexpected error: ZeroDivisionError" in quiet.output
+    assert "Traceback" not in quiet.output
+    loud = invoke("--verbose", "run", "0")
+    assert loud.exit_code == 1 and isinstance(loud.exception, ZeroDivisionError)
