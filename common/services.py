@@ -13,14 +13,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from filelock import FileLock
 
 from common.config import Settings
 from common.errors import MlopsLevelsError
-from common.serving import LOCALHOST, free_port
+from common.serving import LOCALHOST, free_port, http_ok
 
 STARTUP_TIMEOUT_S = 120
 QUIET = {"PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "true"}
@@ -34,21 +33,13 @@ def _state_file(settings: Settings) -> Path:
     return prefect_home(settings) / "server.json"
 
 
-def _healthy(api_url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def running_prefect_api(settings: Settings) -> str | None:
     """The API URL of this workspace's Prefect server, if it is up."""
     try:
         state = json.loads(_state_file(settings).read_text())
     except (OSError, ValueError):
         return None
-    return state["api_url"] if _healthy(state["api_url"]) else None
+    return state["api_url"] if http_ok(state["api_url"]) else None
 
 
 def ensure_prefect_api(settings: Settings) -> str:
@@ -81,7 +72,7 @@ def _start_prefect_server(settings: Settings) -> str:
             [str(prefect), "server", "start", "--host", LOCALHOST, "--port", str(port), "--analytics-off"],
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not _healthy(api_url):
+    while not http_ok(api_url):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise MlopsLevelsError("the local Prefect server did not start", where=str(home / "server.log"),

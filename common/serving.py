@@ -23,6 +23,17 @@ def free_port(host: str = LOCALHOST) -> int:
         return int(probe.getsockname()[1])
 
 
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    """True when a GET on `url` answers 200 (a health check that never raises)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
 def port_is_free(port: int, host: str = LOCALHOST) -> bool:
     with socket.socket() as probe:
         try:

@@ -17,14 +17,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from common.config import Settings
 from common.errors import MlopsLevelsError
 from common.services import ensure_prefect_api, stop_prefect_server
-from common.serving import LOCALHOST, free_port
+from common.serving import LOCALHOST, free_port, http_ok
 
 DB_USER, DB_NAME = "mlops", "mlflow"
 STARTUP_TIMEOUT_S = 180
@@ -103,14 +102,6 @@ def _run(command: list[str], what: str) -> None:
         raise MlopsLevelsError(f"{what} failed: {(out.stderr or out.stdout).strip()[-300:]}")
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def _start_mlflow(settings: Settings, db_port: int, password: str) -> dict[str, Any]:
     folder = stack_dir(settings)
     port = free_port()
@@ -126,7 +117,7 @@ def _start_mlflow(settings: Settings, db_port: int, password: str) -> dict[str, 
                                    start_new_session=True)
     url = f"http://{LOCALHOST}:{port}"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not _healthy(f"{url}/health"):
+    while not http_ok(f"{url}/health"):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise MlopsLevelsError("the MLflow server did not start", where=str(folder / "mlflow.log"))
@@ -136,7 +127,7 @@ def _start_mlflow(settings: Settings, db_port: int, password: str) -> dict[str, 
 
 def stack_up(settings: Settings) -> dict[str, Any]:
     state = read_state(settings)
-    if state and _healthy(f"{state['mlflow']['url']}/health"):
+    if state and http_ok(f"{state['mlflow']['url']}/health"):
         return state
     stack_dir(settings).mkdir(parents=True, exist_ok=True)
     password = _password(settings)
@@ -165,10 +156,10 @@ def stack_status(settings: Settings) -> list[dict[str, str]]:
                      "state": "up" if ready else "down"})
     if "mlflow" in state:
         rows.append({"service": "mlflow server", "where": state["mlflow"]["url"],
-                     "state": "up" if _healthy(f"{state['mlflow']['url']}/health") else "down"})
+                     "state": "up" if http_ok(f"{state['mlflow']['url']}/health") else "down"})
     if "prefect" in state:
         rows.append({"service": "prefect server", "where": state["prefect"]["api_url"],
-                     "state": "up" if _healthy(f"{state['prefect']['api_url']}/health") else "down"})
+                     "state": "up" if http_ok(f"{state['prefect']['api_url']}/health") else "down"})
     return rows
 
 

@@ -1,6 +1,7 @@
 """`mlops-levels doctor`: the environment checks a course starts with, each problem with its fix.
 
-Only the standard library is used, so the doctor runs even when the install itself is broken.
+It needs only the standard library (and common/, which needs no more), so it runs even when the
+installed packages are broken.
 """
 
 from __future__ import annotations
@@ -8,10 +9,11 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import urllib.request
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+
+from common.serving import http_ok, port_is_free
 
 PINNED = ("mlflow", "prefect", "evidently", "pandas", "scikit-learn", "fastapi", "uvicorn", "typer", "rich",
           "pyarrow", "numpy")
@@ -63,7 +65,6 @@ def check_versions() -> list[Check]:
 
 
 def check_ports(host: str = "127.0.0.1") -> list[Check]:
-    from common.serving import port_is_free
 
     checks = []
     for port, use in PORTS.items():
@@ -81,25 +82,17 @@ def check_disk(workspace: Path) -> Check:
                  "" if ok else "free some space or point --workspace at another disk")
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def check_servers(workspace: Path) -> list[Check]:
     checks = []
     state = workspace / "prefect" / "server.json"
     if state.exists():
         api = json.loads(state.read_text()).get("api_url", "")
-        up = _answers(f"{api}/health")
+        up = http_ok(f"{api}/health")
         checks.append(Check("prefect server", True, f"{'running' if up else 'stale record'} at {api}",
                             "" if up else "it will be restarted on the next run"))
     else:
         checks.append(Check("prefect server", True, "not started yet (the first level-2 run starts it, ~10 s)"))
-    mlflow_up = _answers("http://127.0.0.1:5000/health")
+    mlflow_up = http_ok("http://127.0.0.1:5000/health")
     checks.append(Check("mlflow server", True, "one answers on 127.0.0.1:5000" if mlflow_up else "none on :5000"))
     return checks
 
