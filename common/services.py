@@ -39,7 +39,7 @@ def running_prefect_api(settings: Settings) -> str | None:
         state = json.loads(_state_file(settings).read_text())
     except (OSError, ValueError):
         return None
-    return state["api_url"] if http_ok(state["api_url"]) else None
+    return state["api_url"] if http_ok(f"{state['api_url']}/health") else None
 
 
 def ensure_prefect_api(settings: Settings) -> str:
@@ -72,7 +72,7 @@ def _start_prefect_server(settings: Settings) -> str:
             [str(prefect), "server", "start", "--host", LOCALHOST, "--port", str(port), "--analytics-off"],
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not http_ok(api_url):
+    while not http_ok(f"{api_url}/health"):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise MlopsLevelsError("the local Prefect server did not start", where=str(home / "server.log"),

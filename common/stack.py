@@ -135,6 +135,7 @@ def stack_up(settings: Settings) -> dict[str, Any]:
     state = {"postgres": postgres}
     _save(settings, state)  # saved early, so `stack down` can stop what did start if a later step fails
     state["mlflow"] = _start_mlflow(settings, postgres["port"], password)
+    _save(settings, state)
     state["prefect"] = {"api_url": ensure_prefect_api(settings)}
     _save(settings, state)
     return state
