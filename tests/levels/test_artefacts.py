@@ -1,0 +1,53 @@
+"""The teaching artefacts of every serving level are checked like code: Dockerfile, CI workflow, Makefile."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+
+import pytest
+import yaml
+
+from levels.catalog import load_levels
+from tests.conftest import REPO
+
+SERVING = [level for level in load_levels() if level.number >= 1]
+
+
+@pytest.mark.parametrize("level", SERVING, ids=lambda lv: f"level_{lv.number}")
+def test_dockerfile_copies_real_paths_and_starts_a_real_factory(level):
+    text = (level.folder / "Dockerfile").read_text()
+    for source in re.findall(r"^COPY (.+) \S+$", text, re.MULTILINE):
+        for name in source.split():
+            assert (REPO / name).exists(), name
+    command = json.loads(re.search(r"^CMD (.+)$", text, re.MULTILINE).group(1))
+    module_name, function = command[command.index("--factory") - 1].split(":")
+    assert module_name.startswith(f"levels.level_{level.number}.")
+    assert callable(getattr(importlib.import_module(module_name), function))
+    assert f"levels/level_{level.number}/Dockerfile" in text and "-c constraints.txt" in text
+
+
+@pytest.mark.parametrize("level", SERVING, ids=lambda lv: f"level_{lv.number}")
+def test_ci_workflow_lints_and_tests_this_level(level):
+    workflow = yaml.safe_load((level.folder / "ci.yml").read_text())
+    steps = " ".join(s.get("run", "") for s in workflow["jobs"]["test"]["steps"])
+    assert f"tests/level_{level.number}" in steps and "ruff check" in steps
+    for path in re.findall(r"(?:common|tests/\w+|levels/\w+)", steps):
+        assert (REPO / path).exists(), path
+
+
+@pytest.mark.parametrize("level", SERVING, ids=lambda lv: f"level_{lv.number}")
+def test_makefile_points_at_this_level_and_real_files(level):
+    text = (level.folder / "Makefile").read_text()
+    for path in re.findall(r"(levels/level_\d/\w+\.py|tests/level_\d)", text):
+        assert path.startswith((f"levels/level_{level.number}/", f"tests/level_{level.number}")), path
+        assert (REPO / path).exists(), path
+
+
+@pytest.mark.parametrize("level", [lv for lv in load_levels() if (lv.folder / "MLproject").exists()],
+                         ids=lambda lv: f"level_{lv.number}")
+def test_mlproject_runs_this_levels_pipeline(level):
+    project = yaml.safe_load((level.folder / "MLproject").read_text())
+    assert project["name"].endswith(f"level-{level.number}")
+    assert project["entry_points"]["main"]["command"].startswith("python pipeline.py")
