@@ -56,5 +56,9 @@ class Settings:
     def data_dir(self) -> Path:
         return self.workspace / "data"
 
+    def as_plain(self) -> dict[str, object]:
+        """JSON-ready values (Prefect records flow parameters as JSON); Settings(**plain) rebuilds it."""
+        return {name: str(value) if isinstance(value, Path) else value for name, value in self.__dict__.items()}
+
     def with_(self, **changes: object) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

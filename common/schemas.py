@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +11,15 @@ from common.zones import MAX_LOCATION_ID, MIN_LOCATION_ID
 
 MAX_DISTANCE_MILES = 200.0  # the longest plausible taxi ride; TLC files hold typos of 100,000 miles
 MAX_BATCH = 1000
+
+
+def servable(trips: Any) -> Any:
+    """Which rows of a trips DataFrame a service accepts as a `Ride` (the schema's bounds), as a mask.
+
+    Real months hold rides the API rightly refuses (a 120,000-mile trip); a replay sends only the rest.
+    """
+    zones = [trips[c].between(MIN_LOCATION_ID, MAX_LOCATION_ID) for c in ("PULocationID", "DOLocationID")]
+    return trips.trip_distance.between(0, MAX_DISTANCE_MILES) & zones[0] & zones[1]
 
 
 class Ride(BaseModel):

@@ -15,18 +15,15 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from common.config import Settings
 from common.errors import MlopsLevelsError
-from common.services import ensure_prefect_api, stop_prefect_server
+from common.services import ensure_prefect_api, mlflow_server, start_until_healthy, stop_prefect_server
 from common.serving import LOCALHOST, free_port, http_ok
 
 DB_USER, DB_NAME = "mlops", "mlflow"
-STARTUP_TIMEOUT_S = 180
 
 
 def stack_dir(settings: Settings) -> Path:
@@ -103,25 +100,11 @@ def _run(command: list[str], what: str) -> None:
 
 
 def _start_mlflow(settings: Settings, db_port: int, password: str) -> dict[str, Any]:
-    folder = stack_dir(settings)
-    port = free_port()
+    folder, port = stack_dir(settings), free_port()
     backend = f"postgresql+psycopg2://{DB_USER}:{password}@{LOCALHOST}:{db_port}/{DB_NAME}"
-    command = [str(Path(sys.executable).with_name("mlflow")), "server", "--backend-store-uri", backend,
-               "--artifacts-destination", (folder / "artifacts").as_uri(), "--host", LOCALHOST, "--port", str(port),
-               "--workers", "1"]
-    # One worker and no job runner: 2 processes and 0.5 GB instead of 15 and 3 GB.
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    with open(folder / "mlflow.log", "ab") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+    command, env = mlflow_server(backend, folder / "artifacts", LOCALHOST, port)
     url = f"http://{LOCALHOST}:{port}"
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not http_ok(f"{url}/health"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise MlopsLevelsError("the MLflow server did not start", where=str(folder / "mlflow.log"))
-        time.sleep(0.5)
+    process = start_until_healthy(command, env, folder / "mlflow.log", f"{url}/health", "the MLflow server")
     return {"pid": process.pid, "url": url}
 
 

@@ -13,7 +13,7 @@ import httpx
 from common import model as ml
 from common.data import load_prepared, next_month
 from common.runs import RunReport, RunRequest
-from common.schemas import MAX_DISTANCE_MILES
+from common.schemas import servable
 from common.serving import background_server
 from common.sources import resolve_data
 
@@ -47,8 +47,7 @@ def main(request: RunRequest) -> RunReport:
     gate = quality_gate(v2["model_version"], v2["metrics"]["rmse_val"], v1["model_version"], v1["metrics"]["rmse_val"])
     replay_month = next_month(request.val_data) if request.options.get("replay") is None else request.options["replay"]
     month_rides = load_prepared(resolve_data(replay_month, settings).path)
-    # The API refuses impossible rides (a 120,000-mile trip) with a 422; the replay sends the valid ones.
-    valid = month_rides.trip_distance.between(0, MAX_DISTANCE_MILES)
+    valid = servable(month_rides)  # the API refuses impossible rides with a 422
     rides = month_rides[valid].reset_index(drop=True)
     rides["ride_id"] = [f"{replay_month}-{i}" for i in range(len(rides))]
     token = secrets.token_urlsafe(24)

@@ -24,7 +24,7 @@ from common import model as ml
 from common.config import Settings
 from common.data import load_prepared, month_range, parse_month
 from common.errors import MlopsLevelsError
-from common.schemas import MAX_DISTANCE_MILES
+from common.schemas import servable
 from common.sources import resolve_data
 from levels.level_4.decisions import DecisionLog
 from levels.level_4.gate import quality_gate
@@ -68,7 +68,7 @@ def _check(response: httpx.Response) -> dict[str, Any]:
 def serve_month(settings: Settings, month: str, platform_url: str, token: str) -> pd.DataFrame:
     """Send the month's rides through the platform, as live traffic would arrive."""
     rides = load_prepared(resolve_data(month, settings).path)
-    rides = rides[rides.trip_distance.between(0, MAX_DISTANCE_MILES)].reset_index(drop=True)
+    rides = rides[servable(rides)].reset_index(drop=True)
     rides["ride_id"] = [f"{month}-{i}" for i in range(len(rides))]
     records = rides[["ride_id", "PULocationID", "DOLocationID", "trip_distance"]].to_dict("records")
     with _api(platform_url, token) as api:
@@ -92,8 +92,8 @@ def monitor_month(settings: Settings, month: str, rides: pd.DataFrame, champion:
 
 
 def load_prepared_window(settings: Settings, spec: str) -> pd.DataFrame:
-    months = month_range(spec) if ".." in spec else [spec]
-    return pd.concat([load_prepared(resolve_data(m, settings).path) for m in months], ignore_index=True)
+    """A month or a window of months ("2021-03..2021-04"), prepared and stacked."""
+    return pd.concat([load_prepared(resolve_data(m, settings).path) for m in month_range(spec)], ignore_index=True)
 
 
 @task(cache_policy=NONE)

@@ -21,11 +21,6 @@ from common.serving import background_server
 DEFAULT_MONTHS = "2021-01..2021-06"
 
 
-def settings_config(settings: Settings) -> dict[str, Any]:
-    """Settings as plain values: Prefect records flow parameters as JSON."""
-    return {k: str(v) if k == "workspace" else v for k, v in settings.__dict__.items()}
-
-
 def first_champion(settings: Settings, months: list[str], model: str, log: Any) -> dict[str, Any]:
     """Before the loop can watch a model, one must exist: trained on the first month, validated on the next."""
     from levels.level_4.pipeline import run_pipeline
@@ -68,7 +63,7 @@ def main(request: RunRequest) -> RunReport:
             with httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"}) as api:
                 api.post("/promote", json={"version": champion["version"]}).raise_for_status()
             request.on_step(f"fast-forward {months[1]}..{months[-1]}: serve, monitor, decide, retrain, promote")
-            fast_forward(months, url, token, settings_config(settings), request.model)
+            fast_forward(months, url, token, settings.as_plain(), request.model)
 
     decisions = [d for d in log.read() if d["month"] in months]
     monthly = [d for d in decisions if "rmse" in d]

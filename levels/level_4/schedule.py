@@ -37,7 +37,7 @@ def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> 
     from common.services import ensure_prefect_api
     from levels.level_4.automation import decision_log, monthly_cycle
     from levels.level_4.platform_api import TOKEN_ENV, create_app
-    from levels.level_4.run import first_champion, settings_config
+    from levels.level_4.run import first_champion
 
     api_url = ensure_prefect_api(settings)
     token = os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
@@ -55,5 +55,5 @@ def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> 
         monthly_cycle.serve(  # [orchestrated_pipeline]
             name=DEPLOYMENT, cron=CRON,
             parameters={"month": options.get("month") or previous_month(), "platform_url": url, "token": token,
-                        "config": settings_config(settings), "first_month": first_month, "model": MODEL},
+                        "config": settings.as_plain(), "first_month": first_month, "model": MODEL},
         )
