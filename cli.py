@@ -33,8 +33,9 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Generate, fetch and inspect trip data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-stack_app = typer.Typer(help="A production-like stack on 127.0.0.1: PostgreSQL + mlflow server + Prefect.",
-                        no_args_is_help=True)
+stack_app = typer.Typer(
+    help="A production-like stack on 127.0.0.1: PostgreSQL + mlflow server + Prefect.", no_args_is_help=True
+)
 app.add_typer(stack_app, name="stack")
 
 console = Console()
@@ -64,8 +65,12 @@ def handle_errors() -> Iterator[None]:
         if _verbose["on"]:
             raise
         message = str(exc).splitlines()[0][:200] if str(exc) else ""
-        err_console.print(f"[red]unexpected error:[/red] {type(exc).__name__}: {message} — run again with "
-                          "--verbose for the traceback, and please report it", markup=True, highlight=False)
+        err_console.print(
+            f"[red]unexpected error:[/red] {type(exc).__name__}: {message} — run again with "
+            "--verbose for the traceback, and please report it",
+            markup=True,
+            highlight=False,
+        )
         raise typer.Exit(1) from None
 
 
@@ -86,12 +91,19 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    workspace: Annotated[Path | None, typer.Option(
-        "--workspace", "-w", envvar="MLOPS_LEVELS_WORKSPACE",
-        help="Where every run writes (default ./mlops-workspace).")] = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            envvar="MLOPS_LEVELS_WORKSPACE",
+            help="Where every run writes (default ./mlops-workspace).",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show library logs (Prefect, MLflow).")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
 ) -> None:
     ctx.obj = {"workspace": workspace, "verbose": verbose}
     _verbose["on"] = verbose
@@ -108,8 +120,17 @@ def list_levels(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         levels = load_levels()
         progress = load_state(_settings(ctx).workspace)["levels"]
         if as_json:
-            rows = [{"level": lv.number, "slug": lv.slug, "title": lv.title, "summary": lv.summary,
-                     "practices": lv.practice_ids, **progress.get(str(lv.number), {})} for lv in levels]
+            rows = [
+                {
+                    "level": lv.number,
+                    "slug": lv.slug,
+                    "title": lv.title,
+                    "summary": lv.summary,
+                    "practices": lv.practice_ids,
+                    **progress.get(str(lv.number), {}),
+                }
+                for lv in levels
+            ]
             print(json.dumps(rows, indent=2))
             return
         if not progress:
@@ -146,8 +167,11 @@ def diff(
     with handle_errors():
         result = compare_levels(level_a, level_b, context=context, only_file=file)
         workspace = _settings(ctx).workspace
-        metrics = {n: m for n in (result.a.number, result.b.number)
-                   if (m := level_state(workspace, n).get("last_run", {}).get("metrics"))}
+        metrics = {
+            n: m
+            for n in (result.a.number, result.b.number)
+            if (m := level_state(workspace, n).get("last_run", {}).get("metrics"))
+        }
         if as_json:
             print(json.dumps(diff_to_dict(result, metrics), indent=2))
             return
@@ -160,22 +184,27 @@ def diff(
 def run(
     ctx: typer.Context,
     level: Annotated[str, typer.Argument(help="Level number 0-4, or 'all'.", show_default=False)],
-    train_data: Annotated[str, typer.Option("--train-data", "--train-month",
-                                            help="Training month (YYYY-MM) or file.")] = "2021-01",
-    val_data: Annotated[str, typer.Option("--val-data", "--val-month",
-                                          help="Validation month (YYYY-MM) or file.")] = "2021-02",
-    model: Annotated[str, typer.Option(help="linear_regression, lasso, ridge or gradient_boosting.")]
-    = "linear_regression",
+    train_data: Annotated[
+        str, typer.Option("--train-data", "--train-month", help="Training month (YYYY-MM) or file.")
+    ] = "2021-01",
+    val_data: Annotated[
+        str, typer.Option("--val-data", "--val-month", help="Validation month (YYYY-MM) or file.")
+    ] = "2021-02",
+    model: Annotated[
+        str, typer.Option(help="linear_regression, lasso, ridge or gradient_boosting.")
+    ] = "linear_regression",
     source: Annotated[str | None, typer.Option(help="Where months come from: synthetic (offline) or tlc.")] = None,
     scenario: Annotated[str | None, typer.Option(help="Synthetic drift: mild, traffic-returns or none.")] = None,
     seed: Annotated[int | None, typer.Option(help="Synthetic data seed.")] = None,
     sweep: Annotated[bool, typer.Option("--sweep", help="Level 2+: a small hyperparameter search.")] = False,
-    months: Annotated[str | None, typer.Option(help="Level 4: the months to fast-forward, e.g. 2021-01..2021-06.")]
-    = None,
-    stack: Annotated[bool, typer.Option("--stack", help="Level 2+: track into the `stack up` MLflow server.")]
-    = False,
-    tracking_uri: Annotated[str | None, typer.Option(
-        "--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="Level 2+: a remote MLflow server.")] = None,
+    months: Annotated[
+        str | None, typer.Option(help="Level 4: the months to fast-forward, e.g. 2021-01..2021-06.")
+    ] = None,
+    stack: Annotated[bool, typer.Option("--stack", help="Level 2+: track into the `stack up` MLflow server.")] = False,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="Level 2+: a remote MLflow server."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a level end to end on the embedded synthetic data (or your months/files)."""
@@ -195,8 +224,14 @@ def run(
         reports = []
         for number in numbers:
             with _progress(as_json, f"level {number}") as on_step:
-                request = RunRequest(settings=settings, train_data=train_data, val_data=val_data,
-                                     model=model, on_step=on_step, options={"sweep": sweep, "months": months})
+                request = RunRequest(
+                    settings=settings,
+                    train_data=train_data,
+                    val_data=val_data,
+                    model=model,
+                    on_step=on_step,
+                    options={"sweep": sweep, "months": months},
+                )
                 report = run_level(number, request).to_dict()
             record_run(settings.workspace, number, report)
             reports.append(report)
@@ -208,10 +243,20 @@ def run(
         elif len(reports) > 1:
             from levels.catalog import get_level
 
-            render.print_table_rows(console, "All levels on the same data", [
-                {"level": r["level"], "practices": len(get_level(r["level"]).practices),
-                 "val RMSE": r["metrics"].get("rmse_val"), "wall s": r["wall_seconds"],
-                 "still by hand": "; ".join(r["manual_steps"]) or "nothing"} for r in reports])
+            render.print_table_rows(
+                console,
+                "All levels on the same data",
+                [
+                    {
+                        "level": r["level"],
+                        "practices": len(get_level(r["level"]).practices),
+                        "val RMSE": r["metrics"].get("rmse_val"),
+                        "wall s": r["wall_seconds"],
+                        "still by hand": "; ".join(r["manual_steps"]) or "nothing",
+                    }
+                    for r in reports
+                ],
+            )
         else:
             following = numbers[0] + 1
             hint = f"mlops-levels diff {numbers[0]} {following}" if following <= 4 else "mlops-levels list"
@@ -267,12 +312,13 @@ def walkthrough(
         steps = build_steps(level, run_it)
         if step > len(steps):
             raise UsageError(f"level {level} has {len(steps)} steps", fix=f"use --step 1 to {len(steps)}")
-        for index, current in enumerate(steps[step - 1:], start=step):
+        for index, current in enumerate(steps[step - 1 :], start=step):
             console.rule(f"[bold]Step {index}/{len(steps)} · {current.title}")
             console.print(Panel(Markdown(current.text), border_style="cyan"))
             if current.code:
-                console.print(Syntax(current.code, current.lexer, line_numbers=current.lexer == "python",
-                                     word_wrap=True))
+                console.print(
+                    Syntax(current.code, current.lexer, line_numbers=current.lexer == "python", word_wrap=True)
+                )
             if current.action:
                 console.print(current.action())
             if not no_pause and index < len(steps):
@@ -296,9 +342,19 @@ def doctor(
         if as_json:
             print(json.dumps([asdict(c) for c in checks], indent=2))
         else:
-            render.print_table_rows(console, "mlops-levels doctor", [
-                {"": "[green]✓[/green]" if c.ok else "[red]✗[/red]", "check": c.name, "found": c.detail,
-                 "fix": c.fix} for c in checks])
+            render.print_table_rows(
+                console,
+                "mlops-levels doctor",
+                [
+                    {
+                        "": "[green]✓[/green]" if c.ok else "[red]✗[/red]",
+                        "check": c.name,
+                        "found": c.detail,
+                        "fix": c.fix,
+                    }
+                    for c in checks
+                ],
+            )
         problems = [c for c in checks if not c.ok]
         if problems:
             if not as_json:
@@ -331,8 +387,10 @@ def assess(
         render.print_table_rows(console, f"Practices found in {path}", rows)
         console.print(f"[bold]Maturity level: {result.level}[/bold]")
         if result.next_practice:
-            console.print(f"Next practice to adopt: [bold]{PRACTICES[result.next_practice]}[/bold] "
-                          f"(see mlops-levels explain {min(result.level + 1, 4)})")
+            console.print(
+                f"Next practice to adopt: [bold]{PRACTICES[result.next_practice]}[/bold] "
+                f"(see mlops-levels explain {min(result.level + 1, 4)})"
+            )
 
 
 @app.command()
@@ -379,8 +437,11 @@ def ui(
         settings = _settings(ctx)
         store = settings.level_dir(level) / "mlflow.db"
         if not store.exists():
-            raise UsageError(f"level {level} has no MLflow store yet", where=str(store),
-                             fix=f"run it first: mlops-levels run {level}")
+            raise UsageError(
+                f"level {level} has no MLflow store yet",
+                where=str(store),
+                fix=f"run it first: mlops-levels run {level}",
+            )
         if not port_is_free(port, host):
             raise UsageError(f"port {port} on {host} is taken", fix="pass --port with a free port")
         command, env = mlflow_server(f"sqlite:///{store}", settings.level_dir(level) / "mlartifacts", host, port)
@@ -469,11 +530,19 @@ def data_fetch(
         settings = _settings(ctx, color=color, source="tlc")
         for month in month_range(months):
             target = tlc_month_path(settings, month)
-            with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
-                          console=err_console, transient=True) as bar:
+            with Progress(
+                *Progress.get_default_columns(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                console=err_console,
+                transient=True,
+            ) as bar:
                 task = bar.add_task(f"{color} {month}", total=None)
-                download(trip_url(settings.tlc_base_url, color, month), target,
-                         lambda done, total, task=task: bar.update(task, completed=done, total=total))
+                download(
+                    trip_url(settings.tlc_base_url, color, month),
+                    target,
+                    lambda done, total, task=task: bar.update(task, completed=done, total=total),
+                )
             console.print(f"[green]✓[/green] {target}")
 
 
@@ -494,8 +563,9 @@ def data_show(
         if as_json:
             print(json.dumps(summary, indent=2))
             return
-        render.print_table_rows(console, f"{ref.label}  ({ref.path})",
-                                [{"what": k, "value": v} for k, v in summary.items()])
+        render.print_table_rows(
+            console, f"{ref.label}  ({ref.path})", [{"what": k, "value": v} for k, v in summary.items()]
+        )
 
 
 @stack_app.command("up")
@@ -509,8 +579,9 @@ def stack_up_command(ctx: typer.Context) -> None:
         with console.status("starting PostgreSQL, MLflow and Prefect…"):
             state = stack_up(settings)
         render.print_table_rows(console, "stack", stack_status(settings))
-        console.print("Use it: [bold]mlops-levels run 2 --stack[/bold]  "
-                      f"(or MLFLOW_TRACKING_URI={state['mlflow']['url']})")
+        console.print(
+            f"Use it: [bold]mlops-levels run 2 --stack[/bold]  (or MLFLOW_TRACKING_URI={state['mlflow']['url']})"
+        )
 
 
 @stack_app.command("status")
@@ -558,8 +629,10 @@ def clean(
         known = {"state.json", "data", "prefect", "stack"} | {f"level_{n}" for n in range(5)}
         strangers = [p.name for p in workspace.iterdir() if p.name not in known]
         if strangers:
-            raise UsageError(f"{workspace} holds files the toolkit did not write ({', '.join(strangers[:3])})",
-                             fix="remove them yourself, or point --workspace at the right folder")
+            raise UsageError(
+                f"{workspace} holds files the toolkit did not write ({', '.join(strangers[:3])})",
+                fix="remove them yourself, or point --workspace at the right folder",
+            )
         if not yes and not typer.confirm(f"Delete {workspace}?"):
             raise typer.Exit(1)
         stack_down(_settings(ctx))

@@ -19,16 +19,19 @@ def main() -> None:
     list_time = time_command([*cli, "list"], env=env)
     mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
     mlflow_time = time_command([mlflow, "--help"], repeats=3, env=env)
-    save("cli_startup", {
-        "floor: python -c 'import typer, rich' (s)": round(floor, 3),
-        "mlops-levels --help (s)": round(help_time, 3),
-        "mlops-levels list (s)": round(list_time, 3),
-        "mlflow --help (s)": round(mlflow_time, 3),
-        "--help / floor": round(help_time / floor, 2),
-        "list / floor": round(list_time / floor, 2),
-        "mlflow --help / mlops-levels --help": round(mlflow_time / help_time, 1),
-        "target": "--help and list at most 1.5x the floor",
-    })
+    save(
+        "cli_startup",
+        {
+            "floor: python -c 'import typer, rich' (s)": round(floor, 3),
+            "mlops-levels --help (s)": round(help_time, 3),
+            "mlops-levels list (s)": round(list_time, 3),
+            "mlflow --help (s)": round(mlflow_time, 3),
+            "--help / floor": round(help_time / floor, 2),
+            "list / floor": round(list_time / floor, 2),
+            "mlflow --help / mlops-levels --help": round(mlflow_time / help_time, 1),
+            "target": "--help and list at most 1.5x the floor",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -42,9 +42,13 @@ def prepare_models(folder: Path) -> tuple[Path, Path]:
     mlflow_path = folder / "mlflow_model"
     example = features_of(trips.head(5))
     warnings.filterwarnings("ignore", module="mlflow")
-    mlflow.sklearn.save_model(model, mlflow_path, serialization_format="cloudpickle",
-                              signature=infer_signature(example, model.predict(example)),
-                              pip_requirements=["scikit-learn", "pandas", "numpy", "scipy"])
+    mlflow.sklearn.save_model(
+        model,
+        mlflow_path,
+        serialization_format="cloudpickle",
+        signature=infer_signature(example, model.predict(example)),
+        pip_requirements=["scikit-learn", "pandas", "numpy", "scipy"],
+    )
     return pickle_path, mlflow_path
 
 
@@ -89,18 +93,27 @@ def load(url: str, body: dict, threads: int, requests_per_thread: int, seconds: 
         thread.join()
     elapsed = time.perf_counter() - began
     latencies.sort()
-    return {"req_per_s": len(latencies) / elapsed, "p50_ms": 1000 * statistics.median(latencies),
-            "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))], "failures": failures[0],
-            "requests": len(latencies)}
+    return {
+        "req_per_s": len(latencies) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+        "failures": failures[0],
+        "requests": len(latencies),
+    }
 
 
 def load_wrk(url: str, body: dict, threads: int, seconds: float) -> dict:
     """wrk, a C load generator: a Python client tops out near 800 req/s and would measure itself."""
     script = Path(tempfile.mkdtemp()) / "post.lua"
-    script.write_text(f"wrk.method = 'POST'\nwrk.body = [[{json.dumps(body)}]]\n"
-                      "wrk.headers['Content-Type'] = 'application/json'\n")
-    out = subprocess.run(["wrk", "-t", "1", "-c", str(threads), "-d", f"{int(seconds)}s", "--latency",
-                          "-s", str(script), url], capture_output=True, text=True, check=True).stdout
+    script.write_text(
+        f"wrk.method = 'POST'\nwrk.body = [[{json.dumps(body)}]]\nwrk.headers['Content-Type'] = 'application/json'\n"
+    )
+    out = subprocess.run(
+        ["wrk", "-t", "1", "-c", str(threads), "-d", f"{int(seconds)}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
     def millis(label: str) -> float:
         value = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
@@ -109,9 +122,13 @@ def load_wrk(url: str, body: dict, threads: int, seconds: float) -> dict:
 
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: .*", out)
-    return {"req_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50_ms": millis("50%"), "p99_ms": millis("99%"),
-            "failures": int(bad.group(1)) if bad else 0, "socket_errors": errors.group(0) if errors else ""}
+    return {
+        "req_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": millis("50%"),
+        "p99_ms": millis("99%"),
+        "failures": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(0) if errors else "",
+    }
 
 
 def main() -> None:
@@ -122,22 +139,56 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     pickle_path, mlflow_path = prepare_models(folder)
-    env = {**os.environ, "MLOPS_LEVELS_MODEL_PATH": str(pickle_path), "MLFLOW_DISABLE_TELEMETRY": "true",
-           "DO_NOT_TRACK": "true"}
+    env = {
+        **os.environ,
+        "MLOPS_LEVELS_MODEL_PATH": str(pickle_path),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "true",
+    }
     bin_dir = Path(sys.executable).parent
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # mlflow execs `uvicorn` by name
     ours_port, mlflow_port = 18731, 18732
     servers = {
         "level 1 FastAPI": (
-            [str(bin_dir / "uvicorn"), "levels.level_1.serve:app_from_env", "--factory", "--host", "127.0.0.1",
-             "--port", str(ours_port), "--log-level", "warning"],
-            f"http://127.0.0.1:{ours_port}", "/predict", "/predict/batch",
-            RIDE, {"rides": [RIDE] * 100}),
+            [
+                str(bin_dir / "uvicorn"),
+                "levels.level_1.serve:app_from_env",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ours_port),
+                "--log-level",
+                "warning",
+            ],
+            f"http://127.0.0.1:{ours_port}",
+            "/predict",
+            "/predict/batch",
+            RIDE,
+            {"rides": [RIDE] * 100},
+        ),
         "mlflow models serve": (
-            [str(bin_dir / "mlflow"), "models", "serve", "-m", str(mlflow_path), "--env-manager", "local",
-             "-h", "127.0.0.1", "-p", str(mlflow_port), "--workers", "1"],
-            f"http://127.0.0.1:{mlflow_port}", "/invocations", "/invocations",
-            {"dataframe_records": [RIDE]}, {"dataframe_records": [RIDE] * 100}),
+            [
+                str(bin_dir / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                str(mlflow_path),
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(mlflow_port),
+                "--workers",
+                "1",
+            ],
+            f"http://127.0.0.1:{mlflow_port}",
+            "/invocations",
+            "/invocations",
+            {"dataframe_records": [RIDE]},
+            {"dataframe_records": [RIDE] * 100},
+        ),
     }
     result: dict = {}
     measured = {}

@@ -22,7 +22,9 @@ raw = read_trips(sys.argv[1], model_columns_only=sys.argv[2] == "toolkit")
 started = time.perf_counter()
 """
 
-COURSE = SETUP + """
+COURSE = (
+    SETUP
+    + """
 df = raw
 df["duration"] = (df.lpep_dropoff_datetime - df.lpep_pickup_datetime).dt.total_seconds() / 60
 df = df[(df.duration >= 1) & (df.duration <= 60)].copy()
@@ -35,13 +37,17 @@ model = LinearRegression().fit(X, y)
 seconds = time.perf_counter() - started
 rmse = root_mean_squared_error(y, model.predict(X))
 """
+)
 
-TOOLKIT = SETUP + """
+TOOLKIT = (
+    SETUP
+    + """
 df = prepare_trips(raw)
 model = train(df)
 seconds = time.perf_counter() - started
 rmse = evaluate(model, df)
 """
+)
 
 REPORT = """
 print(json.dumps({"seconds": seconds, "rmse": rmse, "rows": len(df),

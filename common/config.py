@@ -28,9 +28,7 @@ class Settings:
     scenario: str = field(default_factory=lambda: _env("SCENARIO", "mild"))
     seed: int = field(default_factory=lambda: int(_env("SEED", "42")))
     # Rows per synthetic month; None means the realistic size (~70k). Tests use a few thousand.
-    synthetic_rows: int | None = field(
-        default_factory=lambda: int(v) if (v := _env("SYNTHETIC_ROWS")) else None
-    )
+    synthetic_rows: int | None = field(default_factory=lambda: int(v) if (v := _env("SYNTHETIC_ROWS")) else None)
     tlc_base_url: str = field(default_factory=lambda: _env("TLC_BASE_URL", TLC_BASE_URL))
     tracking_uri: str | None = field(
         default_factory=lambda: _env("TRACKING_URI") or os.environ.get("MLFLOW_TRACKING_URI") or None

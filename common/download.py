@@ -37,13 +37,15 @@ def download(url: str, target: Path, progress: ProgressHook | None = None, timeo
                     if progress:
                         progress(done, total)
             if total is not None and done != total:
-                raise DownloadError(f"download stopped at {done} of {total} bytes", where=url,
-                                fix="run the command again")
+                raise DownloadError(
+                    f"download stopped at {done} of {total} bytes", where=url, fix="run the command again"
+                )
     except urllib.error.HTTPError as exc:
         hint = "the TLC has no file for that month yet" if exc.code in (403, 404) else "try again later"
         raise DownloadError(f"HTTP {exc.code} {exc.reason}", where=url, fix=hint) from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DownloadError(f"cannot download ({reason})", where=url,
-                        fix="check the network, or use --source synthetic (works offline)") from None
+        raise DownloadError(
+            f"cannot download ({reason})", where=url, fix="check the network, or use --source synthetic (works offline)"
+        ) from None
     return target

@@ -18,11 +18,8 @@ MAX_BODY_BYTES = 512 * 1024
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-              for e in exc.errors()]
+    detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
     return JSONResponse({"detail": detail}, status_code=422)
-
-
 
 
 class BodyLimitMiddleware:

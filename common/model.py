@@ -67,8 +67,12 @@ def features_of(trips: pd.DataFrame) -> pd.DataFrame:
     return trips.loc[:, list(FEATURE_COLUMNS)]
 
 
-def train(trips: pd.DataFrame, name: str = "linear_regression", params: dict[str, Any] | None = None,
-          feature_set: str = "pu_do") -> Pipeline:
+def train(
+    trips: pd.DataFrame,
+    name: str = "linear_regression",
+    params: dict[str, Any] | None = None,
+    feature_set: str = "pu_do",
+) -> Pipeline:
     """Fit a model on prepared trips (see `common.data.prepare_trips`)."""
     model = build_model(name, params, feature_set)
     model.fit(features_of(trips), trips[TARGET].to_numpy())
@@ -106,8 +110,9 @@ def load_model(path: Path) -> Pipeline:
         with open(path, "rb") as handle:
             model = pickle.load(handle)
     except Exception as exc:  # any unpickling failure means the same thing to a user
-        raise DataError(f"not a model file ({type(exc).__name__})", where=str(path),
-                        fix="train the model again") from None
+        raise DataError(
+            f"not a model file ({type(exc).__name__})", where=str(path), fix="train the model again"
+        ) from None
     if not hasattr(model, "predict"):
         raise DataError("the file holds no model", where=str(path), fix="train the model again")
     return model

@@ -34,8 +34,11 @@ class Ride(BaseModel):
     pickup_datetime: datetime | None = Field(default=None, strict=False)
 
     def features(self) -> dict[str, float | int]:
-        return {"PULocationID": self.PULocationID, "DOLocationID": self.DOLocationID,
-                "trip_distance": float(self.trip_distance)}
+        return {
+            "PULocationID": self.PULocationID,
+            "DOLocationID": self.DOLocationID,
+            "trip_distance": float(self.trip_distance),
+        }
 
 
 class RideBatch(BaseModel):

@@ -64,11 +64,22 @@ def _start_prefect_server(settings: Settings) -> str:
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     api_url = f"http://{LOCALHOST}:{port}/api"
-    env = {**os.environ, **QUIET, "PREFECT_HOME": str(home), "PREFECT_API_URL": api_url,
-           "PREFECT_SERVER_UI_ENABLED": "false"}
+    env = {
+        **os.environ,
+        **QUIET,
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": api_url,
+        "PREFECT_SERVER_UI_ENABLED": "false",
+    }
     command = [_venv_tool("prefect"), "server", "start", "--host", LOCALHOST, "--port", str(port), "--analytics-off"]
-    process = start_until_healthy(command, env, home / "server.log", f"{api_url}/health", "the local Prefect server",
-                                  fix="read the log; or set PREFECT_API_URL to a running Prefect server")
+    process = start_until_healthy(
+        command,
+        env,
+        home / "server.log",
+        f"{api_url}/health",
+        "the local Prefect server",
+        fix="read the log; or set PREFECT_API_URL to a running Prefect server",
+    )
     _state_file(settings).write_text(json.dumps({"pid": process.pid, "api_url": api_url}))
     return api_url
 
@@ -78,12 +89,14 @@ def _venv_tool(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
-def start_until_healthy(command: list[str], env: dict[str, str], log: Path, health_url: str, what: str,
-                        fix: str = "read the log") -> subprocess.Popen:
+def start_until_healthy(
+    command: list[str], env: dict[str, str], log: Path, health_url: str, what: str, fix: str = "read the log"
+) -> subprocess.Popen:
     """Start a server in its own process group, logging to `log`; return once `health_url` answers 200."""
     with open(log, "ab") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while not http_ok(health_url):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -98,11 +111,26 @@ def mlflow_server(backend_uri: str, artifacts: Path, host: str, port: int) -> tu
 
     One worker and no job runner: 2 processes and 0.5 GB instead of 15 and 3.1 GB, healthy in ~11 s.
     """
-    command = [_venv_tool("mlflow"), "server", "--backend-store-uri", backend_uri, "--artifacts-destination",
-               artifacts.as_uri(), "--host", host, "--port", str(port), "--workers", "1"]
+    command = [
+        _venv_tool("mlflow"),
+        "server",
+        "--backend-store-uri",
+        backend_uri,
+        "--artifacts-destination",
+        artifacts.as_uri(),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     # mlflow execs `uvicorn` by name, so the venv's bin must be on PATH even when the venv is not activated.
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     return command, env
 
 

@@ -44,8 +44,9 @@ def port_is_free(port: int, host: str = LOCALHOST) -> bool:
 
 
 @contextlib.contextmanager
-def background_server(app: Any, host: str = LOCALHOST, port: int | None = None,
-                      startup_timeout: float = 30.0) -> Iterator[str]:
+def background_server(
+    app: Any, host: str = LOCALHOST, port: int | None = None, startup_timeout: float = 30.0
+) -> Iterator[str]:
     """Yield the base URL while uvicorn serves `app`; shut it down gracefully afterwards."""
     import uvicorn
 
@@ -58,8 +59,9 @@ def background_server(app: Any, host: str = LOCALHOST, port: int | None = None,
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
-            raise MlopsLevelsError(f"the service did not start on {host}:{port}",
-                                   fix="check that the port is free (mlops-levels doctor)")
+            raise MlopsLevelsError(
+                f"the service did not start on {host}:{port}", fix="check that the port is free (mlops-levels doctor)"
+            )
         time.sleep(0.02)
     try:
         yield f"http://{host}:{port}"

@@ -20,14 +20,17 @@ def resolve_data(spec: str, settings: Settings, progress: ProgressHook | None = 
     spec = str(spec).strip()
     if is_month(spec):
         if settings.source == "synthetic":
-            path = synthetic.ensure_month(settings.data_dir, spec, settings.seed, settings.scenario,
-                                          settings.synthetic_rows)
+            path = synthetic.ensure_month(
+                settings.data_dir, spec, settings.seed, settings.scenario, settings.synthetic_rows
+            )
         else:
             url = trip_url(settings.tlc_base_url, settings.color, spec)
             path = download(url, tlc_month_path(settings, spec), progress)
         return DataRef(path=path, label=spec, month=spec)
     path = Path(spec).expanduser()
     if path.suffix.lower() not in (".parquet", ".csv", ".gz") and not path.exists():
-        raise UsageError(f"{spec!r} is neither a month nor a data file",
-                         fix="write a month as YYYY-MM (e.g. 2021-01) or give a .parquet/.csv path")
+        raise UsageError(
+            f"{spec!r} is neither a month nor a data file",
+            fix="write a month as YYYY-MM (e.g. 2021-01) or give a .parquet/.csv path",
+        )
     return DataRef(path=path.absolute(), label=path.name)

@@ -44,8 +44,10 @@ def read_state(settings: Settings) -> dict[str, Any] | None:
 def _pg_bin(name: str) -> str:
     found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
     if not found:
-        raise MlopsLevelsError(f"PostgreSQL's {name} is not installed",
-                               fix="install PostgreSQL (e.g. apt-get install postgresql) or use the sqlite default")
+        raise MlopsLevelsError(
+            f"PostgreSQL's {name} is not installed",
+            fix="install PostgreSQL (e.g. apt-get install postgresql) or use the sqlite default",
+        )
     return found
 
 
@@ -57,8 +59,11 @@ def _as_db_owner(command: list[str], folder: Path) -> list[str]:
     for path in folder.rglob("*"):
         shutil.chown(path, "postgres", "postgres")
     if subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(folder)]).returncode != 0:
-        raise MlopsLevelsError("PostgreSQL runs as the user postgres, who cannot reach this folder", where=str(folder),
-                               fix="use a workspace every user can traverse, e.g. --workspace /srv/mlops-workspace")
+        raise MlopsLevelsError(
+            "PostgreSQL runs as the user postgres, who cannot reach this folder",
+            where=str(folder),
+            fix="use a workspace every user can traverse, e.g. --workspace /srv/mlops-workspace",
+        )
     return ["runuser", "-u", "postgres", "--", *command]
 
 
@@ -79,15 +84,45 @@ def _start_postgres(settings: Settings, password: str) -> dict[str, Any]:
     pwfile.write_text(password)
     pwfile.chmod(0o600)
     if not (data / "PG_VERSION").exists():
-        _run(_as_db_owner([_pg_bin("initdb"), "-D", str(data), "-U", DB_USER, "--auth=scram-sha-256",
-                           f"--pwfile={pwfile}", "-E", "UTF8"], folder), "initdb")
+        _run(
+            _as_db_owner(
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    DB_USER,
+                    "--auth=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "-E",
+                    "UTF8",
+                ],
+                folder,
+            ),
+            "initdb",
+        )
     pwfile.unlink()
-    command = [_pg_bin("pg_ctl"), "-D", str(data), "-l", str(folder / "postgres.log"), "-w", "-t", "60", "start",
-               "-o", f"-h {LOCALHOST} -p {port} -k {folder}"]
+    command = [
+        _pg_bin("pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(folder / "postgres.log"),
+        "-w",
+        "-t",
+        "60",
+        "start",
+        "-o",
+        f"-h {LOCALHOST} -p {port} -k {folder}",
+    ]
     _run(_as_db_owner(command, folder), "pg_ctl start")
     env = {**os.environ, "PGPASSWORD": password}
-    created = subprocess.run([_pg_bin("createdb"), "-h", LOCALHOST, "-p", str(port), "-U", DB_USER, DB_NAME],
-                             env=env, capture_output=True, text=True)
+    created = subprocess.run(
+        [_pg_bin("createdb"), "-h", LOCALHOST, "-p", str(port), "-U", DB_USER, DB_NAME],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if created.returncode != 0 and "already exists" not in created.stderr:
         raise MlopsLevelsError(f"createdb failed: {created.stderr.strip()}", where=str(folder / "postgres.log"))
     return {"data": str(data), "port": port}
@@ -134,16 +169,35 @@ def stack_status(settings: Settings) -> list[dict[str, str]]:
     state = read_state(settings) or {}
     rows = []
     if "postgres" in state:
-        ready = subprocess.run([_pg_bin("pg_isready"), "-h", LOCALHOST, "-p", str(state["postgres"]["port"])],
-                               capture_output=True).returncode == 0
-        rows.append({"service": "postgresql", "where": f"{LOCALHOST}:{state['postgres']['port']}",
-                     "state": "up" if ready else "down"})
+        ready = (
+            subprocess.run(
+                [_pg_bin("pg_isready"), "-h", LOCALHOST, "-p", str(state["postgres"]["port"])], capture_output=True
+            ).returncode
+            == 0
+        )
+        rows.append(
+            {
+                "service": "postgresql",
+                "where": f"{LOCALHOST}:{state['postgres']['port']}",
+                "state": "up" if ready else "down",
+            }
+        )
     if "mlflow" in state:
-        rows.append({"service": "mlflow server", "where": state["mlflow"]["url"],
-                     "state": "up" if http_ok(f"{state['mlflow']['url']}/health") else "down"})
+        rows.append(
+            {
+                "service": "mlflow server",
+                "where": state["mlflow"]["url"],
+                "state": "up" if http_ok(f"{state['mlflow']['url']}/health") else "down",
+            }
+        )
     if "prefect" in state:
-        rows.append({"service": "prefect server", "where": state["prefect"]["api_url"],
-                     "state": "up" if http_ok(f"{state['prefect']['api_url']}/health") else "down"})
+        rows.append(
+            {
+                "service": "prefect server",
+                "where": state["prefect"]["api_url"],
+                "state": "up" if http_ok(f"{state['prefect']['api_url']}/health") else "down",
+            }
+        )
     return rows
 
 
@@ -158,8 +212,10 @@ def stack_down(settings: Settings) -> bool:
             pass
     if "postgres" in state:
         folder = stack_dir(settings) / "postgres"
-        subprocess.run(_as_db_owner([_pg_bin("pg_ctl"), "-D", state["postgres"]["data"], "-m", "fast", "-w",
-                                     "stop"], folder), capture_output=True)
+        subprocess.run(
+            _as_db_owner([_pg_bin("pg_ctl"), "-D", state["postgres"]["data"], "-m", "fast", "-w", "stop"], folder),
+            capture_output=True,
+        )
     stop_prefect_server(settings)
     _state_path(settings).unlink(missing_ok=True)
     return True

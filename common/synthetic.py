@@ -29,8 +29,14 @@ from common.zones import ZONE_BOROUGHS
 SCENARIOS = ("mild", "traffic-returns", "none")
 ROWS_PER_MONTH = 70_000
 _BOROUGH_CENTRE = {  # miles from Midtown; only distances between zones matter
-    "Manhattan": (0.0, 2.0), "Bronx": (3.0, 9.0), "Brooklyn": (1.0, -6.0), "Queens": (7.0, 0.0),
-    "Staten Island": (-7.0, -11.0), "EWR": (-11.0, -5.0), "Unknown": (0.0, 0.0), "N/A": (0.0, 0.0),
+    "Manhattan": (0.0, 2.0),
+    "Bronx": (3.0, 9.0),
+    "Brooklyn": (1.0, -6.0),
+    "Queens": (7.0, 0.0),
+    "Staten Island": (-7.0, -11.0),
+    "EWR": (-11.0, -5.0),
+    "Unknown": (0.0, 0.0),
+    "N/A": (0.0, 0.0),
 }
 
 
@@ -128,8 +134,13 @@ def generate_month(month: str, seed: int = 42, scenario: str = "mild", rows: int
     hour = pickup.astype("datetime64[h]").astype(np.int64) % 24
     rush = np.isin(hour, [8, 9, 15, 16, 17, 18]) * 0.08
     log_minutes = (
-        1.80 + 0.66 * np.log(np.maximum(distance, 0.3)) + world["slowness"][pu - 1]
-        + world["slowness"][do - 1] * (1 + 2 * t) + rush + congestion + rng.normal(0, 0.24, n)
+        1.80
+        + 0.66 * np.log(np.maximum(distance, 0.3))
+        + world["slowness"][pu - 1]
+        + world["slowness"][do - 1] * (1 + 2 * t)
+        + rush
+        + congestion
+        + rng.normal(0, 0.24, n)
     )
     minutes = np.exp(log_minutes)
     distance = np.round(distance, 2)
@@ -154,29 +165,32 @@ def _green_frame(rng, pickup, dropoff, pu, do, distance, minutes, in_block) -> p
     def nullable(values: np.ndarray) -> np.ndarray:
         return np.where(in_block, np.nan, values)
 
-    return pd.DataFrame({
-        "VendorID": np.where(in_block | (rng.random(n) < 0.86), 2, 1).astype(np.int64),
-        "lpep_pickup_datetime": pickup,
-        "lpep_dropoff_datetime": dropoff,
-        "store_and_fwd_flag": pd.Series(np.where(rng.random(n) < 0.005, "Y", "N"), dtype=object).where(~in_block),
-        "RatecodeID": nullable(np.where(rng.random(n) < 0.97, 1.0, 5.0)),
-        "PULocationID": pu.astype(np.int64),
-        "DOLocationID": do.astype(np.int64),
-        "passenger_count": nullable(rng.choice([1.0, 2.0, 3.0, 5.0, 6.0, 0.0], n,
-                                               p=[0.85, 0.08, 0.015, 0.028, 0.017, 0.01])),
-        "trip_distance": distance,
-        "fare_amount": fare,
-        "extra": np.where(rng.random(n) < 0.5, 1.0, 0.0),
-        "mta_tax": np.full(n, 0.5),
-        "tip_amount": tip,
-        "tolls_amount": np.zeros(n),
-        "ehail_fee": np.full(n, np.nan),
-        "improvement_surcharge": np.ones(n),
-        "total_amount": total,
-        "payment_type": nullable(np.where(tip > 0, 1.0, rng.choice([1.0, 2.0, 3.0], n, p=[0.2, 0.75, 0.05]))),
-        "trip_type": nullable(np.where(rng.random(n) < 0.98, 1.0, 2.0)),
-        "congestion_surcharge": nullable(congestion),
-    })
+    return pd.DataFrame(
+        {
+            "VendorID": np.where(in_block | (rng.random(n) < 0.86), 2, 1).astype(np.int64),
+            "lpep_pickup_datetime": pickup,
+            "lpep_dropoff_datetime": dropoff,
+            "store_and_fwd_flag": pd.Series(np.where(rng.random(n) < 0.005, "Y", "N"), dtype=object).where(~in_block),
+            "RatecodeID": nullable(np.where(rng.random(n) < 0.97, 1.0, 5.0)),
+            "PULocationID": pu.astype(np.int64),
+            "DOLocationID": do.astype(np.int64),
+            "passenger_count": nullable(
+                rng.choice([1.0, 2.0, 3.0, 5.0, 6.0, 0.0], n, p=[0.85, 0.08, 0.015, 0.028, 0.017, 0.01])
+            ),
+            "trip_distance": distance,
+            "fare_amount": fare,
+            "extra": np.where(rng.random(n) < 0.5, 1.0, 0.0),
+            "mta_tax": np.full(n, 0.5),
+            "tip_amount": tip,
+            "tolls_amount": np.zeros(n),
+            "ehail_fee": np.full(n, np.nan),
+            "improvement_surcharge": np.ones(n),
+            "total_amount": total,
+            "payment_type": nullable(np.where(tip > 0, 1.0, rng.choice([1.0, 2.0, 3.0], n, p=[0.2, 0.75, 0.05]))),
+            "trip_type": nullable(np.where(rng.random(n) < 0.98, 1.0, 2.0)),
+            "congestion_surcharge": nullable(congestion),
+        }
+    )
 
 
 def month_path(folder: Path, month: str, seed: int, scenario: str, rows: int | None) -> Path:
@@ -184,8 +198,7 @@ def month_path(folder: Path, month: str, seed: int, scenario: str, rows: int | N
     return Path(folder) / "synthetic" / f"{scenario}-seed{seed}{size}" / f"green_tripdata_{month}.parquet"
 
 
-def ensure_month(folder: Path, month: str, seed: int = 42, scenario: str = "mild",
-                 rows: int | None = None) -> Path:
+def ensure_month(folder: Path, month: str, seed: int = 42, scenario: str = "mild", rows: int | None = None) -> Path:
     """The month's parquet file in the workspace cache, generated on first use (atomically)."""
     story_time(month, scenario)  # validates month and scenario before anything is written
     path = month_path(folder, month, seed, scenario, rows)

@@ -94,17 +94,26 @@ def _parse(path: Path) -> LevelInfo:
     if raw.get("format_version") != FORMAT_VERSION:
         raise MlopsLevelsError(
             f"format_version {raw.get('format_version')} is not {FORMAT_VERSION}",
-            where=str(path), fix="update mlops-levels (pip install -U mlops-levels)",
+            where=str(path),
+            fix="update mlops-levels (pip install -U mlops-levels)",
         )
     practices = tuple(Practice(**p) for p in raw.get("practices", []))
     unknown = [p.id for p in practices if p.id not in PRACTICES]
     if unknown:
-        raise MlopsLevelsError(f"unknown practice ids {unknown}", where=str(path),
-                               fix=f"use the vocabulary in {__file__}")
+        raise MlopsLevelsError(
+            f"unknown practice ids {unknown}", where=str(path), fix=f"use the vocabulary in {__file__}"
+        )
     return LevelInfo(
-        number=raw["number"], slug=raw["slug"], title=raw["title"], summary=raw["summary"],
-        entrypoint=raw["entrypoint"], files=tuple(raw["files"]), practices=practices,
-        lineage=dict(raw.get("lineage", {})), serve=raw.get("serve"), services=tuple(raw.get("services", [])),
+        number=raw["number"],
+        slug=raw["slug"],
+        title=raw["title"],
+        summary=raw["summary"],
+        entrypoint=raw["entrypoint"],
+        files=tuple(raw["files"]),
+        practices=practices,
+        lineage=dict(raw.get("lineage", {})),
+        serve=raw.get("serve"),
+        services=tuple(raw.get("services", [])),
         still_manual=tuple(raw.get("still_manual", [])),
         exercises=tuple(Exercise(**e) for e in raw.get("try", [])),
     )

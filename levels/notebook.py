@@ -40,8 +40,11 @@ def split_cells(text: str) -> list[Cell]:
     return cells
 
 
-def run_notebook(path: Path, parameters: dict[str, Any], on_cell: Callable[[int, int], None] | None = None,
-                 ) -> tuple[dict[str, Any], str]:
+def run_notebook(
+    path: Path,
+    parameters: dict[str, Any],
+    on_cell: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, Any], str]:
     """Execute the code cells in order; return the notebook's globals and what it printed."""
     cells = [c for c in split_cells(Path(path).read_text(encoding="utf-8")) if not c.is_markdown]
     namespace: dict[str, Any] = {"__name__": "__notebook__", "__file__": str(path)}

@@ -32,27 +32,33 @@ NOTEBOOK_MODELS = ("linear_regression", "lasso", "ridge")
 def _run_notebook_level(number: int, filename: str, request: RunRequest) -> RunReport:
     settings = request.settings
     if request.model not in NOTEBOOK_MODELS:
-        raise UsageError(f"the level-0 notebook has no model {request.model!r}",
-                         fix=f"use one of: {', '.join(NOTEBOOK_MODELS)}")
+        raise UsageError(
+            f"the level-0 notebook has no model {request.model!r}", fix=f"use one of: {', '.join(NOTEBOOK_MODELS)}"
+        )
     request.on_step("load data")
     paths = {}
     for role, spec in (("train", request.train_data), ("val", request.val_data)):
         ref = resolve_data(spec, settings)
         trips = read_trips(ref.path)  # a clear error for a bad file, before the notebook trips over it
         if "lpep_pickup_datetime" not in trips.columns or ref.path.suffix != ".parquet":
-            raise DataError("level 0's notebook reads green-taxi parquet files only", where=str(ref.path),
-                            fix="pass a green_tripdata_*.parquet file or a month")
+            raise DataError(
+                "level 0's notebook reads green-taxi parquet files only",
+                where=str(ref.path),
+                fix="pass a green_tripdata_*.parquet file or a month",
+            )
         prepare_trips(trips, ref.path)
         paths[role] = str(ref.path)
     request.on_step("run the notebook")
     model_path = settings.level_dir(number) / "lin_reg.bin"
     namespace, printed = run_notebook(
         get_level(number).folder / filename,
-        {"TRAIN_DATA": paths["train"], "VAL_DATA": paths["val"], "MODEL": request.model,
-         "MODEL_PATH": str(model_path)},
+        {"TRAIN_DATA": paths["train"], "VAL_DATA": paths["val"], "MODEL": request.model, "MODEL_PATH": str(model_path)},
     )
     return RunReport(
-        level=number, train=request.train_data, val=request.val_data, model=request.model,
+        level=number,
+        train=request.train_data,
+        val=request.val_data,
+        model=request.model,
         metrics={"rmse_train": float(namespace["rmse_train"]), "rmse_val": float(namespace["rmse_val"])},
         artifacts={"model": str(namespace["MODEL_PATH"])},
         details={"notebook_output": printed.strip().splitlines()},

@@ -28,8 +28,11 @@ PROBES: dict[str, list[str]] = {
     "experiment_tracking": [r"mlflow\.(start_run|log_metric|log_param|autolog)", r"wandb\.init\(", r"neptune\.init"],
     "model_registry": [r"registered_model_name\s*=", r"set_registered_model_alias\(", r"mlflow\.register_model\("],
     "orchestrated_pipeline": [r"^@flow\b", r"from airflow", r"^@dag\b", r"from kedro\.pipeline"],
-    "automated_deployment": [r"def \w*quality_gate\w*\(", r"def \w*gate\w*\(.*champion",
-                             r"@\w+\.post\(\"/deployments\""],
+    "automated_deployment": [
+        r"def \w*quality_gate\w*\(",
+        r"def \w*gate\w*\(.*champion",
+        r"@\w+\.post\(\"/deployments\"",
+    ],
     "ab_testing": [r"def choose_variant\(", r"traffic[_ ]split", r"def \w*ab_test\w*\("],
     "model_monitoring": [r"from evidently", r"import evidently", r"DataDriftPreset", r"whylogs", r"nannyml"],
     "automated_retraining": [r"def fired_rules\(", r"def \w*retrain\w*\(", r"\.serve\([^)]*cron", r"cron\s*="],
@@ -52,8 +55,12 @@ class Assessment:
     next_practice: str | None = None
 
     def to_dict(self) -> dict:
-        return {"folder": self.folder, "level": self.level, "next_practice": self.next_practice,
-                "practices": {p: [e.__dict__ for e in ev] for p, ev in self.found.items()}}
+        return {
+            "folder": self.folder,
+            "level": self.level,
+            "next_practice": self.next_practice,
+            "practices": {p: [e.__dict__ for e in ev] for p, ev in self.found.items()},
+        }
 
 
 def _files(folder: Path) -> list[Path]:

@@ -69,15 +69,19 @@ def compare_levels(a: int, b: int, context: int = 3, only_file: str | None = Non
     levels = {n: get_level(n) for n in range(a, b + 1)}
     level_a, level_b = levels[a], levels[b]
     # where: in level B (the files shown); why: as the level that introduced the practice explained it
-    gained = [Practice(p.id, p.where, _first_appearance(levels, p.id, a, b).why) for p in level_b.practices
-              if p.id not in level_a.practice_ids]
+    gained = [
+        Practice(p.id, p.where, _first_appearance(levels, p.id, a, b).why)
+        for p in level_b.practices
+        if p.id not in level_a.practice_ids
+    ]
     pairs, used = [], set()
     for name in level_b.files:
         old = ancestor(levels, name, b, a)
         used.add(old)
         pairs.append(_pair(level_a, level_b, old, name, context))
-    pairs += [FilePair(old=name, new=None, removed=len(_read(level_a, name)))
-              for name in level_a.files if name not in used]
+    pairs += [
+        FilePair(old=name, new=None, removed=len(_read(level_a, name))) for name in level_a.files if name not in used
+    ]
     if only_file:
         pairs = [p for p in pairs if only_file in (p.old, p.new)]
         if not pairs:
@@ -88,10 +92,15 @@ def compare_levels(a: int, b: int, context: int = 3, only_file: str | None = Non
 def _pair(level_a: LevelInfo, level_b: LevelInfo, old: str | None, new: str, context: int) -> FilePair:
     new_lines = _read(level_b, new)
     old_lines = _read(level_a, old) if old else []
-    diff = list(difflib.unified_diff(
-        old_lines, new_lines, fromfile=f"level_{level_a.number}/{old or '/dev/null'}",
-        tofile=f"level_{level_b.number}/{new}", n=context,
-    ))
+    diff = list(
+        difflib.unified_diff(
+            old_lines,
+            new_lines,
+            fromfile=f"level_{level_a.number}/{old or '/dev/null'}",
+            tofile=f"level_{level_b.number}/{new}",
+            n=context,
+        )
+    )
     added = sum(1 for line in diff if line.startswith("+") and not line.startswith("+++"))
     removed = sum(1 for line in diff if line.startswith("-") and not line.startswith("---"))
     return FilePair(old=old, new=new, added=added, removed=removed, diff=diff)
@@ -99,9 +108,12 @@ def _pair(level_a: LevelInfo, level_b: LevelInfo, old: str | None, new: str, con
 
 def diff_to_dict(result: LevelDiff, metrics: dict[int, dict] | None = None) -> dict:
     return {
-        "from": result.a.number, "to": result.b.number,
+        "from": result.a.number,
+        "to": result.b.number,
         "practices_gained": [{"id": p.id, "title": p.title, "where": p.where, "why": p.why} for p in result.gained],
-        "files": [{"old": f.old, "new": f.new, "status": f.status, "added": f.added, "removed": f.removed}
-                  for f in result.files],
+        "files": [
+            {"old": f.old, "new": f.new, "status": f.status, "added": f.added, "removed": f.removed}
+            for f in result.files
+        ],
         "last_metrics": metrics or {},
     }

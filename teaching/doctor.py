@@ -15,8 +15,19 @@ from pathlib import Path
 
 from common.serving import http_ok, port_is_free
 
-PINNED = ("mlflow", "prefect", "evidently", "pandas", "scikit-learn", "fastapi", "uvicorn", "typer", "rich",
-          "pyarrow", "numpy")
+PINNED = (
+    "mlflow",
+    "prefect",
+    "evidently",
+    "pandas",
+    "scikit-learn",
+    "fastapi",
+    "uvicorn",
+    "typer",
+    "rich",
+    "pyarrow",
+    "numpy",
+)
 PORTS = {8000: "prediction services (serve N)", 5000: "MLflow UI (ui N)", 4200: "a Prefect server"}
 MIN_FREE_GB = 2.0
 
@@ -45,8 +56,12 @@ def _pins() -> dict[str, str]:
 
 def check_python() -> Check:
     ok = sys.version_info >= (3, 11)
-    return Check("python", ok, f"{sys.version.split()[0]} at {sys.executable}",
-                 "" if ok else "install Python 3.11+ and run: python3 tasks.py demo")
+    return Check(
+        "python",
+        ok,
+        f"{sys.version.split()[0]} at {sys.executable}",
+        "" if ok else "install Python 3.11+ and run: python3 tasks.py demo",
+    )
 
 
 def check_versions() -> list[Check]:
@@ -69,8 +84,14 @@ def check_ports(host: str = "127.0.0.1") -> list[Check]:
     checks = []
     for port, use in PORTS.items():
         free = port_is_free(port, host)
-        checks.append(Check(f"port {port}", free, f"{'free' if free else 'taken'}: {use}",
-                            "" if free else f"pass --port to use another (e.g. --port {port + 1})"))
+        checks.append(
+            Check(
+                f"port {port}",
+                free,
+                f"{'free' if free else 'taken'}: {use}",
+                "" if free else f"pass --port to use another (e.g. --port {port + 1})",
+            )
+        )
     return checks
 
 
@@ -78,8 +99,12 @@ def check_disk(workspace: Path) -> Check:
     target = workspace if workspace.exists() else workspace.parent
     free_gb = shutil.disk_usage(target if target.exists() else Path.cwd()).free / 1e9
     ok = free_gb >= MIN_FREE_GB
-    return Check("disk", ok, f"{free_gb:.1f} GB free for {workspace}",
-                 "" if ok else "free some space or point --workspace at another disk")
+    return Check(
+        "disk",
+        ok,
+        f"{free_gb:.1f} GB free for {workspace}",
+        "" if ok else "free some space or point --workspace at another disk",
+    )
 
 
 def check_servers(workspace: Path) -> list[Check]:
@@ -88,8 +113,14 @@ def check_servers(workspace: Path) -> list[Check]:
     if state.exists():
         api = json.loads(state.read_text()).get("api_url", "")
         up = http_ok(f"{api}/health")
-        checks.append(Check("prefect server", True, f"{'running' if up else 'stale record'} at {api}",
-                            "" if up else "it will be restarted on the next run"))
+        checks.append(
+            Check(
+                "prefect server",
+                True,
+                f"{'running' if up else 'stale record'} at {api}",
+                "" if up else "it will be restarted on the next run",
+            )
+        )
     else:
         checks.append(Check("prefect server", True, "not started yet (the first level-2 run starts it, ~10 s)"))
     mlflow_up = http_ok("http://127.0.0.1:5000/health")

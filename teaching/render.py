@@ -47,8 +47,13 @@ def explain(level: LevelInfo) -> Group:
             table.add_row(practice.title, practice.where, practice.why)
         parts.append(table)
     if level.still_manual:
-        parts.append(Panel("\n".join(f"• {item}" for item in level.still_manual),
-                           title="Still manual (what the next level automates)", border_style="yellow"))
+        parts.append(
+            Panel(
+                "\n".join(f"• {item}" for item in level.still_manual),
+                title="Still manual (what the next level automates)",
+                border_style="yellow",
+            )
+        )
     for index, exercise in enumerate(level.exercises, 1):
         parts.append(Panel(f"{exercise.task}\n[dim]hint: {exercise.hint}[/dim]", title=f"Try this #{index}"))
     return Group(*parts)
@@ -89,8 +94,13 @@ def diff_summary(result: LevelDiff, metrics: dict[int, dict]) -> Group:
     for column in (f"level {a}", f"level {b}", "status", "+", "−"):
         files.add_column(column)
     for pair in result.files:
-        files.add_row(pair.old or "—", pair.new or "—", pair.status, f"[green]+{pair.added}[/green]",
-                      f"[red]−{pair.removed}[/red]")
+        files.add_row(
+            pair.old or "—",
+            pair.new or "—",
+            pair.status,
+            f"[green]+{pair.added}[/green]",
+            f"[red]−{pair.removed}[/red]",
+        )
     parts.append(files)
     if metrics:
         side = Table(title="Last runs side by side")
@@ -107,10 +117,13 @@ def diff_summary(result: LevelDiff, metrics: dict[int, dict]) -> Group:
 def diff_bodies(result: LevelDiff) -> Group:
     from rich.syntax import Syntax
 
-    return Group(*[
-        Panel(Syntax("".join(pair.diff), "diff", word_wrap=True), title=f"{pair.old or '∅'} → {pair.new or '∅'}")
-        for pair in result.files if pair.diff
-    ])
+    return Group(
+        *[
+            Panel(Syntax("".join(pair.diff), "diff", word_wrap=True), title=f"{pair.old or '∅'} → {pair.new or '∅'}")
+            for pair in result.files
+            if pair.diff
+        ]
+    )
 
 
 def _fmt(value: Any) -> str:

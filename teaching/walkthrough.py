@@ -36,14 +36,15 @@ def practice_code(level: LevelInfo, practice: Practice, max_lines: int = 40) -> 
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name:
                 start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])
-                lines = source.splitlines()[start - 1:node.end_lineno]
+                lines = source.splitlines()[start - 1 : node.end_lineno]
                 return "\n".join(lines[:max_lines] + (["    …"] if len(lines) > max_lines else []))
     return "\n".join(source.splitlines()[:max_lines])
 
 
 def _lexer(filename: str) -> str:
     return {"Dockerfile": "docker", "Makefile": "make", "MLproject": "yaml"}.get(
-        filename, "yaml" if filename.endswith(".yml") else "python")
+        filename, "yaml" if filename.endswith(".yml") else "python"
+    )
 
 
 def build_steps(number: int, run: Callable[[], Any]) -> list[Step]:
@@ -53,16 +54,34 @@ def build_steps(number: int, run: Callable[[], Any]) -> list[Step]:
     steps = [Step(f"Level {number} · {level.title}", f"{level.summary}\n\n{changes}")]
     if number == 0:
         notebook = (level.folder / level.files[0]).read_text(encoding="utf-8")
-        steps.append(Step("The notebook", "One script in `# %%` cells, run top to bottom by hand. "
-                          "Parameters are hard-coded in a cell; the model ends up as a pickle.",
-                          "\n".join(notebook.splitlines()[:60])))
+        steps.append(
+            Step(
+                "The notebook",
+                "One script in `# %%` cells, run top to bottom by hand. "
+                "Parameters are hard-coded in a cell; the model ends up as a pickle.",
+                "\n".join(notebook.splitlines()[:60]),
+            )
+        )
     gained = [p for p in level.practices if below is None or p.id not in below.practice_ids]
     for practice in gained:
-        steps.append(Step(f"Practice: {practice.title}", f"{practice.why}\n\nWhere: `{practice.where}`",
-                          practice_code(level, practice), _lexer(practice.file)))
+        steps.append(
+            Step(
+                f"Practice: {practice.title}",
+                f"{practice.why}\n\nWhere: `{practice.where}`",
+                practice_code(level, practice),
+                _lexer(practice.file),
+            )
+        )
     extra = " ".join(f"--{k} {v}" for k, v in WALKTHROUGH_OPTIONS.get(number, {}).items())
-    steps.append(Step("Run it", "The whole level, end to end, on the embedded synthetic data.",
-                      f"mlops-levels run {number} {extra}".strip(), "bash", run))
+    steps.append(
+        Step(
+            "Run it",
+            "The whole level, end to end, on the embedded synthetic data.",
+            f"mlops-levels run {number} {extra}".strip(),
+            "bash",
+            run,
+        )
+    )
     manual = "\n".join(f"- {item}" for item in level.still_manual)
     following = f"Next: `mlops-levels walkthrough {number + 1}`" if number < 4 else "You have reached the top."
     steps.append(Step("Still manual", f"{manual}\n\n{following}"))

@@ -32,8 +32,11 @@ _real_connect = socket.socket.connect
 
 def _loopback_only(self: socket.socket, address) -> None:  # type: ignore[no-untyped-def]
     host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1", "")) \
-            and self.family in (socket.AF_INET, socket.AF_INET6):
+    if (
+        isinstance(host, str)
+        and not (host.startswith("127.") or host in ("localhost", "::1", ""))
+        and self.family in (socket.AF_INET, socket.AF_INET6)
+    ):
         raise RuntimeError(f"tests must not touch the network (tried {address})")
     return _real_connect(self, address)
 
@@ -59,8 +62,13 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ws = tmp_path / "ws"
     monkeypatch.setenv("MLOPS_LEVELS_WORKSPACE", str(ws))
     monkeypatch.setenv("MLOPS_LEVELS_SYNTHETIC_ROWS", str(SMALL_MONTH_ROWS))
-    for name in ("MLOPS_LEVELS_SOURCE", "MLOPS_LEVELS_SCENARIO", "MLOPS_LEVELS_SEED",
-                 "MLOPS_LEVELS_TRACKING_URI", "MLFLOW_TRACKING_URI"):
+    for name in (
+        "MLOPS_LEVELS_SOURCE",
+        "MLOPS_LEVELS_SCENARIO",
+        "MLOPS_LEVELS_SEED",
+        "MLOPS_LEVELS_TRACKING_URI",
+        "MLFLOW_TRACKING_URI",
+    ):
         monkeypatch.delenv(name, raising=False)
     return ws
 

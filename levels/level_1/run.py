@@ -24,28 +24,40 @@ def main(request: RunRequest) -> RunReport:
     rides = val_df[["PULocationID", "DOLocationID", "trip_distance"]].to_dict("records")
     with background_server(create_app(result.model_path)) as url, httpx.Client(base_url=url, timeout=10) as client:
         request.on_step("send sample rides")
-        answers = [client.post("/predict", json={**ride, "ride_id": f"r{i}"}).json()
-                   for i, ride in enumerate(rides)]
+        answers = [client.post("/predict", json={**ride, "ride_id": f"r{i}"}).json() for i, ride in enumerate(rides)]
         client.post("/predict", json={"PULocationID": 999, "DOLocationID": 1, "trip_distance": -1})
         metrics_text = client.get("/metrics").text
 
-    samples = [{"ride": a["ride_id"], "PU→DO": f"{r['PULocationID']}→{r['DOLocationID']}",
-                "miles": r["trip_distance"], "predicted min": round(a["duration_minutes"], 1),
-                "actual min": round(float(actual), 1)}
-               for a, r, actual in zip(answers, rides, val_df.duration, strict=True)]
+    samples = [
+        {
+            "ride": a["ride_id"],
+            "PU→DO": f"{r['PULocationID']}→{r['DOLocationID']}",
+            "miles": r["trip_distance"],
+            "predicted min": round(a["duration_minutes"], 1),
+            "actual min": round(float(actual), 1),
+        }
+        for a, r, actual in zip(answers, rides, val_df.duration, strict=True)
+    ]
     return RunReport(
-        level=1, train=request.train_data, val=request.val_data, model=request.model,
-        metrics={"rmse_train": result.rmse_train, "rmse_val": result.rmse_val,
-                 "requests_served": _sum_metric(metrics_text, "http_requests_total"),
-                 "errors_served": _sum_metric(metrics_text, "http_errors_total")},
+        level=1,
+        train=request.train_data,
+        val=request.val_data,
+        model=request.model,
+        metrics={
+            "rmse_train": result.rmse_train,
+            "rmse_val": result.rmse_val,
+            "requests_served": _sum_metric(metrics_text, "http_requests_total"),
+            "errors_served": _sum_metric(metrics_text, "http_errors_total"),
+        },
         artifacts={"model": result.model_path, "metadata": result.metadata_path, "service": url},
         details={"sample_predictions": samples[:8]},
-        manual_steps=["deploy: copy model.bin to the server and restart it",
-                      "remember which data and parameters made model.bin"],
+        manual_steps=[
+            "deploy: copy model.bin to the server and restart it",
+            "remember which data and parameters made model.bin",
+        ],
     )
 
 
 def _sum_metric(prometheus_text: str, name: str) -> float:
     """Add up every labelled sample of one metric in Prometheus text format."""
-    return sum(float(line.rsplit(" ", 1)[1]) for line in prometheus_text.splitlines()
-               if line.startswith(name + "{"))
+    return sum(float(line.rsplit(" ", 1)[1]) for line in prometheus_text.splitlines() if line.startswith(name + "{"))

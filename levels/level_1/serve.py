@@ -61,8 +61,7 @@ def create_app(model_path: Path) -> FastAPI:
         """Predict the duration of one ride, in minutes."""
         minutes = float(ml.predict(model, [ride.features()])[0])
         request.app.state.metrics.predictions.inc()
-        return Prediction(duration_minutes=minutes, model_version=request.app.state.model_version,
-                          ride_id=ride.ride_id)
+        return Prediction(duration_minutes=minutes, model_version=request.app.state.model_version, ride_id=ride.ride_id)
 
     @app.post("/predict/batch", response_model=BatchPrediction)
     async def predict_batch(batch: RideBatch, model: ModelDep, request: Request) -> BatchPrediction:
@@ -70,9 +69,12 @@ def create_app(model_path: Path) -> FastAPI:
         minutes = ml.predict(model, [ride.features() for ride in batch.rides])
         request.app.state.metrics.predictions.inc(len(batch.rides))
         version = request.app.state.model_version
-        return BatchPrediction(predictions=[
-            Prediction(duration_minutes=float(m), model_version=version, ride_id=r.ride_id)
-            for m, r in zip(minutes, batch.rides, strict=True)])
+        return BatchPrediction(
+            predictions=[
+                Prediction(duration_minutes=float(m), model_version=version, ride_id=r.ride_id)
+                for m, r in zip(minutes, batch.rides, strict=True)
+            ]
+        )
 
     @app.get("/metrics")
     def metrics(request: Request) -> Response:

@@ -36,8 +36,13 @@ class TrainResult:
 
 
 # [versioned_code]
-def train(settings: Settings, train_data: str, val_data: str, model_name: str = "linear_regression",
-          output: Path | None = None) -> TrainResult:
+def train(
+    settings: Settings,
+    train_data: str,
+    val_data: str,
+    model_name: str = "linear_regression",
+    output: Path | None = None,
+) -> TrainResult:
     """Load both months, fit, evaluate, and write the model file plus a metadata file beside it."""
     train_df = load_prepared(resolve_data(train_data, settings).path)
     val_df = load_prepared(resolve_data(val_data, settings).path)
@@ -48,10 +53,19 @@ def train(settings: Settings, train_data: str, val_data: str, model_name: str = 
     ml.save_model(model, output)
     metadata = output.with_suffix(".json")
     # The only record of how the model was made: a file a person may or may not keep next to it.
-    metadata.write_text(json.dumps({
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "train_data": train_data, "val_data": val_data,
-        "model": model_name, "rmse_train": rmse_train, "rmse_val": rmse_val,
-    }, indent=2))
+    metadata.write_text(
+        json.dumps(
+            {
+                "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "train_data": train_data,
+                "val_data": val_data,
+                "model": model_name,
+                "rmse_train": rmse_train,
+                "rmse_val": rmse_val,
+            },
+            indent=2,
+        )
+    )
     return TrainResult(str(output), str(metadata), rmse_train, rmse_val, len(train_df), len(val_df))
 
 

@@ -70,8 +70,7 @@ def create_app(settings: Settings, version: str | None = None) -> FastAPI:
         """Predict the duration of one ride, in minutes."""
         minutes = float(ml.predict(model, [ride.features()])[0])
         request.app.state.metrics.predictions.inc()
-        return Prediction(duration_minutes=minutes, model_version=request.app.state.model_version,
-                          ride_id=ride.ride_id)
+        return Prediction(duration_minutes=minutes, model_version=request.app.state.model_version, ride_id=ride.ride_id)
 
     @app.post("/predict/batch", response_model=BatchPrediction)
     async def predict_batch(batch: RideBatch, model: ModelDep, request: Request) -> BatchPrediction:
@@ -79,9 +78,12 @@ def create_app(settings: Settings, version: str | None = None) -> FastAPI:
         minutes = ml.predict(model, [ride.features() for ride in batch.rides])
         request.app.state.metrics.predictions.inc(len(batch.rides))
         version = request.app.state.model_version
-        return BatchPrediction(predictions=[
-            Prediction(duration_minutes=float(m), model_version=version, ride_id=r.ride_id)
-            for m, r in zip(minutes, batch.rides, strict=True)])
+        return BatchPrediction(
+            predictions=[
+                Prediction(duration_minutes=float(m), model_version=version, ride_id=r.ride_id)
+                for m, r in zip(minutes, batch.rides, strict=True)
+            ]
+        )
 
     @app.get("/metrics")
     def metrics(request: Request) -> Response:
@@ -106,7 +108,10 @@ def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> 
 
     mlflow.set_tracking_uri(tracking_uri(settings))
     # a clear error now, not a crash at start-up
-    resolve_version(settings.model_name, options.get("version"),
-                    fix="train (mlops-levels run 2), then promote: python levels/level_2/promote.py --version N")
+    resolve_version(
+        settings.model_name,
+        options.get("version"),
+        fix="train (mlops-levels run 2), then promote: python levels/level_2/promote.py --version N",
+    )
 
     uvicorn.run(create_app(settings, options.get("version")), host=host, port=port, log_level="info")

@@ -27,13 +27,24 @@ class GateDecision:
 
 
 # [automated_deployment]
-def quality_gate(candidate_version: str, candidate_rmse: float, champion_version: str | None,
-                 champion_rmse: float | None, tolerance: float = DEFAULT_TOLERANCE) -> GateDecision:
+def quality_gate(
+    candidate_version: str,
+    candidate_rmse: float,
+    champion_version: str | None,
+    champion_rmse: float | None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> GateDecision:
     """Both RMSEs must come from the same validation data; the gate only compares numbers."""
     if champion_version is None or champion_rmse is None:
         return GateDecision(True, candidate_version, candidate_rmse, None, None, "no champion yet")
     limit = champion_rmse * (1 + tolerance)
     passed = candidate_rmse <= limit
     verb = "within" if passed else "worse than"
-    return GateDecision(passed, candidate_version, candidate_rmse, champion_version, champion_rmse,
-                        f"RMSE {candidate_rmse:.4f} is {verb} the champion's {champion_rmse:.4f} (+{tolerance:.0%})")
+    return GateDecision(
+        passed,
+        candidate_version,
+        candidate_rmse,
+        champion_version,
+        champion_rmse,
+        f"RMSE {candidate_rmse:.4f} is {verb} the champion's {champion_rmse:.4f} (+{tolerance:.0%})",
+    )

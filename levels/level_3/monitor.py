@@ -19,8 +19,12 @@ from common.atomic import atomic_path
 
 FEATURES = ["PULocationID", "DOLocationID", "trip_distance"]
 DRIFT_THRESHOLDS = {"PULocationID": 0.15, "DOLocationID": 0.15, "trip_distance": 0.1, "prediction": 0.1}
-DRIFT_METHODS = {"PULocationID": "jensenshannon", "DOLocationID": "jensenshannon",
-                 "trip_distance": "wasserstein", "prediction": "wasserstein"}
+DRIFT_METHODS = {
+    "PULocationID": "jensenshannon",
+    "DOLocationID": "jensenshannon",
+    "trip_distance": "wasserstein",
+    "prediction": "wasserstein",
+}
 
 
 @dataclass
@@ -72,10 +76,12 @@ def run_monitoring(served: pd.DataFrame, reference: pd.DataFrame, folder: Path, 
 
     folder.mkdir(parents=True, exist_ok=True)
     columns = [*FEATURES, "prediction"]
-    drift = Report([DataDriftPreset(columns=columns, per_column_method=DRIFT_METHODS,
-                                    per_column_threshold=DRIFT_THRESHOLDS)]).run(
+    drift = Report(
+        [DataDriftPreset(columns=columns, per_column_method=DRIFT_METHODS, per_column_threshold=DRIFT_THRESHOLDS)]
+    ).run(
         Dataset.from_pandas(served[columns], data_definition=_definition(False)),
-        Dataset.from_pandas(reference[columns], data_definition=_definition(False)))
+        Dataset.from_pandas(reference[columns], data_definition=_definition(False)),
+    )
     reports = _save(drift, folder, f"drift-{label}")
     scores, share = {}, 0.0
     for metric in drift.dict()["metrics"]:
@@ -89,9 +95,11 @@ def run_monitoring(served: pd.DataFrame, reference: pd.DataFrame, folder: Path, 
     rmse, rows = {}, {}
     for variant, part in served.groupby("variant"):
         quality = Report([RegressionPreset(), RMSE()]).run(
-            Dataset.from_pandas(part[[*columns, "duration"]], data_definition=_definition(True)), None)
+            Dataset.from_pandas(part[[*columns, "duration"]], data_definition=_definition(True)), None
+        )
         reports |= _save(quality, folder, f"regression-{variant}-{label}")
-        rmse[str(variant)] = next(float(m["value"]) for m in quality.dict()["metrics"]
-                                  if m["metric_name"].startswith("RMSE("))
+        rmse[str(variant)] = next(
+            float(m["value"]) for m in quality.dict()["metrics"] if m["metric_name"].startswith("RMSE(")
+        )
         rows[str(variant)] = len(part)
     return MonitorResult(len(served), share, drifted, scores, rmse, rows, reports)

@@ -61,8 +61,9 @@ class PromoteSpec(BaseModel):
     version: str = Field(pattern=r"^\d+$")
 
 
-def require_admin(request: Request,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+def require_admin(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
     expected = request.app.state.admin_token
     if not expected:
         raise HTTPException(403, f"admin actions are disabled: set {TOKEN_ENV} when starting the platform")
@@ -140,12 +141,23 @@ def _predict(app: FastAPI, rides: list[Ride]) -> list[Prediction]:
             for i, value in zip(picks, predicted, strict=True):
                 minutes[i] = float(value)
             app.state.variant_predictions.labels(variant.name, variant.version).inc(len(picks))
-    app.state.log.append([  # [model_monitoring]
-        {"ride_id": i, **r.features(), "pickup_datetime": r.pickup_datetime.isoformat() if r.pickup_datetime else None,
-         "prediction": m, "version": v.version, "variant": v.name}
-        for i, r, m, v in zip(ids, rides, minutes, chosen, strict=True)])
-    return [Prediction(duration_minutes=m, model_version=v.version, ride_id=i, variant=v.name)
-            for i, m, v in zip(ids, minutes, chosen, strict=True)]
+    app.state.log.append(
+        [  # [model_monitoring]
+            {
+                "ride_id": i,
+                **r.features(),
+                "pickup_datetime": r.pickup_datetime.isoformat() if r.pickup_datetime else None,
+                "prediction": m,
+                "version": v.version,
+                "variant": v.name,
+            }
+            for i, r, m, v in zip(ids, rides, minutes, chosen, strict=True)
+        ]
+    )
+    return [
+        Prediction(duration_minutes=m, model_version=v.version, ride_id=i, variant=v.name)
+        for i, m, v in zip(ids, minutes, chosen, strict=True)
+    ]
 
 
 # [automated_deployment] [packaged_service]
@@ -156,8 +168,9 @@ def create_app(settings: Settings, admin_token: str | None = None, log_path: Pat
     app.state.platform = Platform(settings)
     app.state.log = PredictionLog(log_path or settings.level_dir(3) / "predictions" / "predictions.jsonl")
     app.state.metrics = ServiceMetrics()
-    app.state.variant_predictions = Counter("variant_predictions", "Rides priced per variant",
-                                            ["variant", "version"], registry=app.state.metrics.registry)
+    app.state.variant_predictions = Counter(
+        "variant_predictions", "Rides priced per variant", ["variant", "version"], registry=app.state.metrics.registry
+    )
     install_http_hygiene(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
@@ -181,8 +194,7 @@ def create_app(settings: Settings, admin_token: str | None = None, log_path: Pat
 
         platform = request.app.state.platform
         deployed = await platform.deploy(DeploymentSpec(variants=[VariantSpec(version=spec.version, weight=1)]))
-        await asyncio.to_thread(MlflowClient().set_registered_model_alias, settings.model_name, CHAMPION,
-                                spec.version)
+        await asyncio.to_thread(MlflowClient().set_registered_model_alias, settings.model_name, CHAMPION, spec.version)
         return {"champion": deployed[0].version, "deployed": platform.describe()}
 
     @app.post("/predict", response_model=Prediction)

@@ -25,8 +25,9 @@ def _train(request: RunRequest, model: str) -> dict:
     from levels.level_3.pipeline import run_pipeline
 
     with contextlib.redirect_stderr(io.StringIO()) if not request.settings.verbose else contextlib.nullcontext():
-        return run_pipeline(request.settings, request.train_data, request.val_data, model,
-                            params=request.params or None)
+        return run_pipeline(
+            request.settings, request.train_data, request.val_data, model, params=request.params or None
+        )
 
 
 def main(request: RunRequest) -> RunReport:
@@ -56,17 +57,27 @@ def main(request: RunRequest) -> RunReport:
     headers = {"Authorization": f"Bearer {token}"}
 
     request.on_step("deploy v1 as champion and v2 as challenger through the platform API")
-    with background_server(create_app(settings, admin_token=token, log_path=log_path)) as url, \
-            httpx.Client(base_url=url, timeout=120, headers=headers) as api:
+    with (
+        background_server(create_app(settings, admin_token=token, log_path=log_path)) as url,
+        httpx.Client(base_url=url, timeout=120, headers=headers) as api,
+    ):
         _check(api.post("/promote", json={"version": v1["model_version"]}))
         if gate.passed:
-            _check(api.post("/deployments", json={"variants": [
-                {"name": "champion", "version": v1["model_version"], "weight": 0.5},
-                {"name": "challenger", "version": v2["model_version"], "weight": 0.5}]}))
+            _check(
+                api.post(
+                    "/deployments",
+                    json={
+                        "variants": [
+                            {"name": "champion", "version": v1["model_version"], "weight": 0.5},
+                            {"name": "challenger", "version": v2["model_version"], "weight": 0.5},
+                        ]
+                    },
+                )
+            )
         request.on_step(f"replay {len(rides):,} rides of {replay_month} through /predict/batch")
         records = rides[["ride_id", "PULocationID", "DOLocationID", "trip_distance"]].to_dict("records")
         for start in range(0, len(records), REPLAY_BATCH):
-            _check(api.post("/predict/batch", json={"rides": records[start:start + REPLAY_BATCH]}))
+            _check(api.post("/predict/batch", json={"rides": records[start : start + REPLAY_BATCH]}))
 
         request.on_step("ground truth arrived: monitoring with Evidently")
         served = join_ground_truth(read_log(log_path), rides)
@@ -80,18 +91,38 @@ def main(request: RunRequest) -> RunReport:
         _check(api.post("/promote", json={"version": promoted}))
         deployed = api.get("/deployments").json()["deployed"]
 
-    ab_rows = [{"variant": name, "version": v2["model_version"] if name == "challenger" else v1["model_version"],
-                "rides": result.rows_by_variant[name], "RMSE": round(result.rmse_by_variant[name], 4)}
-               for name in sorted(result.rmse_by_variant)]
+    ab_rows = [
+        {
+            "variant": name,
+            "version": v2["model_version"] if name == "challenger" else v1["model_version"],
+            "rides": result.rows_by_variant[name],
+            "RMSE": round(result.rmse_by_variant[name], 4),
+        }
+        for name in sorted(result.rmse_by_variant)
+    ]
     return RunReport(
-        level=3, train=request.train_data, val=request.val_data, model=request.model,
-        metrics={"rmse_val": v1["metrics"]["rmse_val"], "candidate_rmse_val": v2["metrics"]["rmse_val"],
-                 "drift_share": result.drift_share, **{f"rmse_{k}": v for k, v in result.rmse_by_variant.items()}},
+        level=3,
+        train=request.train_data,
+        val=request.val_data,
+        model=request.model,
+        metrics={
+            "rmse_val": v1["metrics"]["rmse_val"],
+            "candidate_rmse_val": v2["metrics"]["rmse_val"],
+            "drift_share": result.drift_share,
+            **{f"rmse_{k}": v for k, v in result.rmse_by_variant.items()},
+        },
         artifacts={"prediction log": str(log_path), "reports": str(settings.level_dir(3) / "reports")},
-        details={"gate": gate.reason, "gate_passed": gate.passed, "replay_month": replay_month,
-                 "rides_refused_as_invalid": int((~valid).sum()),
-                 "ab_test": ab_rows, "drifted_columns": ", ".join(result.drifted_columns) or "none",
-                 "promoted_version": promoted, "serving_after": str(deployed), "report_files": result.reports},
+        details={
+            "gate": gate.reason,
+            "gate_passed": gate.passed,
+            "replay_month": replay_month,
+            "rides_refused_as_invalid": int((~valid).sum()),
+            "ab_test": ab_rows,
+            "drifted_columns": ", ".join(result.drifted_columns) or "none",
+            "promoted_version": promoted,
+            "serving_after": str(deployed),
+            "report_files": result.reports,
+        },
         manual_steps=["decide when to retrain and on which months"],
     )
 
@@ -100,8 +131,9 @@ def _check(response: httpx.Response) -> None:
     if response.status_code >= 400:
         from common.errors import MlopsLevelsError
 
-        raise MlopsLevelsError(f"platform answered {response.status_code}: {response.text[:200]}",
-                               where=str(response.url))
+        raise MlopsLevelsError(
+            f"platform answered {response.status_code}: {response.text[:200]}", where=str(response.url)
+        )
 
 
 def _champion_model(settings, version: str):

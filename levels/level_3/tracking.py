@@ -74,8 +74,12 @@ def git_commit() -> str:
 
 def run_tags(data: dict[str, dict[str, str]]) -> dict[str, str]:
     commit = git_commit()
-    tags = {"mlflow.source.git.commit": commit, "git_commit": commit, "level": str(LEVEL),
-            "mlflow.source.name": f"levels/level_{LEVEL}/pipeline.py"}
+    tags = {
+        "mlflow.source.git.commit": commit,
+        "git_commit": commit,
+        "level": str(LEVEL),
+        "mlflow.source.name": f"levels/level_{LEVEL}/pipeline.py",
+    }
     for role, info in data.items():
         tags[f"{role}_data"] = info["label"]
         tags[f"{role}_data_sha256"] = info["sha256"]
@@ -97,8 +101,9 @@ def plot_predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, title: s
     return figure
 
 
-def log_training(model: Any, params: dict[str, Any], metrics: dict[str, float], val_df: pd.DataFrame,
-                 registered_name: str | None) -> Any:
+def log_training(
+    model: Any, params: dict[str, Any], metrics: dict[str, float], val_df: pd.DataFrame, registered_name: str | None
+) -> Any:
     """Log one trained model into the active run; register it as a new version when a name is given."""
     import matplotlib.pyplot as plt
     import mlflow.sklearn
@@ -109,8 +114,13 @@ def log_training(model: Any, params: dict[str, Any], metrics: dict[str, float], 
     figure = plot_predicted_vs_actual(val_df.duration.to_numpy(), predicted, f"val RMSE {metrics['rmse_val']:.2f}")
     mlflow.log_figure(figure, "predicted_vs_actual.png")
     plt.close(figure)
-    mlflow.log_dict({"features": list(features_of(val_df).columns),
-                     "encoded": len(model.named_steps["encode"].get_feature_names_out())}, "features.json")
+    mlflow.log_dict(
+        {
+            "features": list(features_of(val_df).columns),
+            "encoded": len(model.named_steps["encode"].get_feature_names_out()),
+        },
+        "features.json",
+    )
     example = features_of(val_df.head(5))
     with warnings.catch_warnings():
         # Two known notes: integer columns in the signature (zone IDs never miss) and cloudpickle (chosen).
@@ -122,8 +132,12 @@ def _log_model(model: Any, example: pd.DataFrame, registered_name: str | None) -
     import mlflow.sklearn
 
     return mlflow.sklearn.log_model(
-        sk_model=model, name="model", signature=infer_signature(example, predict(model, example)),
-        input_example=example, pip_requirements=PIP_REQUIREMENTS, code_paths=CODE_PATHS,
+        sk_model=model,
+        name="model",
+        signature=infer_signature(example, predict(model, example)),
+        input_example=example,
+        pip_requirements=PIP_REQUIREMENTS,
+        code_paths=CODE_PATHS,
         serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,  # skops refuses TripEncoder
         registered_model_name=registered_name,
     )

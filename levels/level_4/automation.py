@@ -59,8 +59,9 @@ def _api(platform_url: str, token: str) -> httpx.Client:
 
 def _check(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
-        raise MlopsLevelsError(f"platform answered {response.status_code}: {response.text[:200]}",
-                               where=str(response.url))
+        raise MlopsLevelsError(
+            f"platform answered {response.status_code}: {response.text[:200]}", where=str(response.url)
+        )
     return response.json()
 
 
@@ -74,7 +75,7 @@ def serve_month(settings: Settings, month: str, platform_url: str, token: str) -
     with _api(platform_url, token) as api:
         _check(api.post("/log/segment", json={"label": month}))
         for start in range(0, len(records), REPLAY_BATCH):
-            _check(api.post("/predict/batch", json={"rides": records[start:start + REPLAY_BATCH]}))
+            _check(api.post("/predict/batch", json={"rides": records[start : start + REPLAY_BATCH]}))
     return rides
 
 
@@ -97,8 +98,9 @@ def load_prepared_window(settings: Settings, spec: str) -> pd.DataFrame:
 
 
 @task(cache_policy=NONE)
-def retrain_and_gate(settings: Settings, month: str, rides: pd.DataFrame, champion: dict[str, Any],
-                     model: str) -> dict[str, Any]:
+def retrain_and_gate(
+    settings: Settings, month: str, rides: pd.DataFrame, champion: dict[str, Any], model: str
+) -> dict[str, Any]:
     """Train on the recent window, then compare with the champion on the same rides of this month."""
     from levels.level_4.pipeline import training_pipeline
 
@@ -112,8 +114,14 @@ def retrain_and_gate(settings: Settings, month: str, rides: pd.DataFrame, champi
 
 # [automated_retraining] [orchestrated_pipeline]
 @flow(name="level-4-monthly-cycle")
-def monthly_cycle(month: str, platform_url: str, token: str, config: dict[str, Any], first_month: str,
-                  model: str = "linear_regression") -> dict[str, Any]:
+def monthly_cycle(
+    month: str,
+    platform_url: str,
+    token: str,
+    config: dict[str, Any],
+    first_month: str,
+    model: str = "linear_regression",
+) -> dict[str, Any]:
     """One month of the closed loop; returns (and records) the decision."""
     settings = Settings(**config)
     log = decision_log(settings, first_month, model)
@@ -126,10 +134,17 @@ def monthly_cycle(month: str, platform_url: str, token: str, config: dict[str, A
     frozen_rmse = ml.evaluate(_load_model(settings, frozen["version"]), rides)
     rules = fired_rules(measured["drift_share"], month_rmse, champion["baseline_rmse"], Thresholds())
     decision: dict[str, Any] = {
-        "month": month, "rides": len(rides), "served_version": champion["version"],
-        "drift_share": measured["drift_share"], "drifted_columns": measured["drifted_columns"],
-        "rmse": month_rmse, "frozen_rmse": frozen_rmse, "rules_fired": rules, "action": "none",
-        "champion": champion, "reports": measured["reports"],
+        "month": month,
+        "rides": len(rides),
+        "served_version": champion["version"],
+        "drift_share": measured["drift_share"],
+        "drifted_columns": measured["drifted_columns"],
+        "rmse": month_rmse,
+        "frozen_rmse": frozen_rmse,
+        "rules_fired": rules,
+        "action": "none",
+        "champion": champion,
+        "reports": measured["reports"],
     }
     if rules:
         decision |= _act(settings, month, rides, champion, model, platform_url, token)
@@ -138,28 +153,42 @@ def monthly_cycle(month: str, platform_url: str, token: str, config: dict[str, A
     return decision
 
 
-def _act(settings: Settings, month: str, rides: pd.DataFrame, champion: dict[str, Any], model: str,
-         platform_url: str, token: str) -> dict[str, Any]:
+def _act(
+    settings: Settings,
+    month: str,
+    rides: pd.DataFrame,
+    champion: dict[str, Any],
+    model: str,
+    platform_url: str,
+    token: str,
+) -> dict[str, Any]:
     try:
         outcome = retrain_and_gate(settings, month, rides, champion, model)
     except Exception as exc:  # a failed retrain must never stop the champion serving
-        return {"action": f"retrain failed: {type(exc).__name__}: {exc}"[:300],
-                "error": traceback.format_exc(limit=3)[-1000:]}
+        return {
+            "action": f"retrain failed: {type(exc).__name__}: {exc}"[:300],
+            "error": traceback.format_exc(limit=3)[-1000:],
+        }
     gate = outcome["gate"]
     if not gate["passed"]:
         return {"action": "retrained; gate refused the candidate", **outcome}
     with _api(platform_url, token) as api:  # hot reload: the platform swaps models between requests
         _check(api.post("/promote", json={"version": outcome["candidate_version"]}))
-    new_champion = {"version": outcome["candidate_version"], "train": outcome["window"],
-                    "baseline_rmse": gate["candidate_rmse"]}
+    new_champion = {
+        "version": outcome["candidate_version"],
+        "train": outcome["window"],
+        "baseline_rmse": gate["candidate_rmse"],
+    }
     return {"action": "retrained and promoted", **outcome, "champion": new_champion}
 
 
 @flow(name="level-4-fast-forward")
-def fast_forward(months: list[str], platform_url: str, token: str, config: dict[str, Any],
-                 model: str = "linear_regression") -> list[dict[str, Any]]:
+def fast_forward(
+    months: list[str], platform_url: str, token: str, config: dict[str, Any], model: str = "linear_regression"
+) -> list[dict[str, Any]]:
     """months[0] trained the first champion; the rest run in order, skipping months already decided."""
     settings = Settings(**config)
     done = decision_log(settings, months[0], model).finished_months()
-    return [monthly_cycle(month, platform_url, token, config, months[0], model)
-            for month in months[1:] if month not in done]
+    return [
+        monthly_cycle(month, platform_url, token, config, months[0], model) for month in months[1:] if month not in done
+    ]

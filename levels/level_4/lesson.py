@@ -12,10 +12,19 @@ from common.atomic import atomic_path
 
 
 def comparison_rows(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"month": d["month"], "frozen RMSE": round(d["frozen_rmse"], 3), "level 4 RMSE": round(d["rmse"], 3),
-             "drift": f"{d['drift_share']:.0%}", "rules fired": "; ".join(d["rules_fired"]) or "—",
-             "action": d["action"], "serving after": d["champion"]["version"]}
-            for d in decisions if "rmse" in d]
+    return [
+        {
+            "month": d["month"],
+            "frozen RMSE": round(d["frozen_rmse"], 3),
+            "level 4 RMSE": round(d["rmse"], 3),
+            "drift": f"{d['drift_share']:.0%}",
+            "rules fired": "; ".join(d["rules_fired"]) or "—",
+            "action": d["action"],
+            "serving after": d["champion"]["version"],
+        }
+        for d in decisions
+        if "rmse" in d
+    ]
 
 
 def plot_comparison(decisions: list[dict[str, Any]], target: Path, title: str) -> Path:
@@ -32,8 +41,13 @@ def plot_comparison(decisions: list[dict[str, Any]], target: Path, title: str) -
     for d in rows:
         if d["action"] == "retrained and promoted":
             axis.axvline(d["month"], color="green", linestyle="--", alpha=0.5)
-            axis.annotate(f"v{d['champion']['version']}", (d["month"], d["rmse"]), textcoords="offset points",
-                          xytext=(4, 8), color="green")
+            axis.annotate(
+                f"v{d['champion']['version']}",
+                (d["month"], d["rmse"]),
+                textcoords="offset points",
+                xytext=(4, 8),
+                color="green",
+            )
     axis.set(title=title, xlabel="month served", ylabel="RMSE (minutes)")
     axis.legend(loc="upper left")
     figure.autofmt_xdate()

@@ -18,15 +18,24 @@ class ServiceMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("http_requests", "Requests by route, method and status",
-                                ["route", "method", "status"], registry=self.registry)
-        self.errors = Counter("http_errors", "Responses with status >= 400", ["route", "status"],
-                              registry=self.registry)
-        self.latency = Histogram("http_request_duration_seconds", "Request latency", ["route"],
-                                 buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.requests = Counter(
+            "http_requests",
+            "Requests by route, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "http_errors", "Responses with status >= 400", ["route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "Request latency",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.predictions = Counter("predictions", "Rides priced", registry=self.registry)
-        self.model_info = Gauge("model_info", "The model file being served", ["path", "sha256"],
-                                registry=self.registry)
+        self.model_info = Gauge("model_info", "The model file being served", ["path", "sha256"], registry=self.registry)
 
 
 # [ops_metrics]

@@ -73,8 +73,9 @@ def evaluate(model: Any, train_df: pd.DataFrame, val_df: pd.DataFrame) -> dict[s
 
 
 @task(cache_policy=NONE)
-def log_and_register(model: Any, params: dict[str, Any], metrics: dict[str, float], val_df: pd.DataFrame,
-                     registered_name: str | None) -> str | None:
+def log_and_register(
+    model: Any, params: dict[str, Any], metrics: dict[str, float], val_df: pd.DataFrame, registered_name: str | None
+) -> str | None:
     info = log_training(model, params, metrics, val_df, registered_name)
     return str(info.registered_model_version) if registered_name else None
 
@@ -88,9 +89,14 @@ def _candidates(model_name: str, params: dict[str, Any], sweep: bool) -> list[di
 
 # [orchestrated_pipeline] [versioned_code]
 @flow(name="train-taxi-duration", log_prints=True)
-def training_pipeline(train_data: str = "2021-01", val_data: str = "2021-02", model: str = "linear_regression",
-                      params: dict[str, Any] | None = None, sweep: bool = False,
-                      settings: Settings | None = None) -> dict[str, Any]:
+def training_pipeline(
+    train_data: str = "2021-01",
+    val_data: str = "2021-02",
+    model: str = "linear_regression",
+    params: dict[str, Any] | None = None,
+    sweep: bool = False,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
     settings = settings or Settings()
     ml.build_model(model)  # an unknown model name fails here, before any data is loaded
     experiment_id = start_tracking(settings)
@@ -100,8 +106,9 @@ def training_pipeline(train_data: str = "2021-01", val_data: str = "2021-02", mo
     params = params or {}
     if os.environ.get("MLFLOW_RUN_ID"):  # launched by `mlflow run`: log into the run it created
         experiment_id = None
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{model} {train_data}->{val_data}",
-                          tags=tags) as parent:
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"{model} {train_data}->{val_data}", tags=tags
+    ) as parent:
         results = []
         for candidate in _candidates(model, params, sweep):
             fitted = train_model(train_df, model, candidate)
@@ -112,11 +119,23 @@ def training_pipeline(train_data: str = "2021-01", val_data: str = "2021-02", mo
                     mlflow.log_params({"model": model, **candidate})
                     mlflow.log_metrics(metrics)
         rmse_val, best_params, best_model, best_metrics = min(results, key=lambda r: r[0])
-        logged_params = {"model": model, "train_data": train_info["label"], "val_data": val_info["label"],
-                         "train_rows": len(train_df), "val_rows": len(val_df), **best_params}
+        logged_params = {
+            "model": model,
+            "train_data": train_info["label"],
+            "val_data": val_info["label"],
+            "train_rows": len(train_df),
+            "val_rows": len(val_df),
+            **best_params,
+        }
         version = log_and_register(best_model, logged_params, best_metrics, val_df, settings.model_name)
-    return {"run_id": parent.info.run_id, "experiment_id": experiment_id, "model_version": version,
-            "metrics": best_metrics, "params": best_params, "candidates": len(results)}
+    return {
+        "run_id": parent.info.run_id,
+        "experiment_id": experiment_id,
+        "model_version": version,
+        "metrics": best_metrics,
+        "params": best_params,
+        "candidates": len(results),
+    }
 
 
 def run_pipeline(settings: Settings, train_data: str, val_data: str, model: str, **options: Any) -> dict[str, Any]:
@@ -140,8 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     except MlopsLevelsError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
-    print(f"run {result['run_id']} · version {result['model_version']} · "
-          f"val RMSE {result['metrics']['rmse_val']:.4f} · {time.perf_counter() - started:.1f}s")
+    print(
+        f"run {result['run_id']} · version {result['model_version']} · "
+        f"val RMSE {result['metrics']['rmse_val']:.4f} · {time.perf_counter() - started:.1f}s"
+    )
     return 0
 
 

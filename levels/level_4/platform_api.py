@@ -65,8 +65,9 @@ class SegmentSpec(BaseModel):
     label: str = Field(pattern=r"^[0-9A-Za-z_-]{1,40}$")
 
 
-def require_admin(request: Request,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+def require_admin(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
     expected = request.app.state.admin_token
     if not expected:
         raise HTTPException(403, f"admin actions are disabled: set {TOKEN_ENV} when starting the platform")
@@ -144,17 +145,29 @@ def _predict(app: FastAPI, rides: list[Ride]) -> list[Prediction]:
             for i, value in zip(picks, predicted, strict=True):
                 minutes[i] = float(value)
             app.state.variant_predictions.labels(variant.name, variant.version).inc(len(picks))
-    app.state.log.append([  # [model_monitoring]
-        {"ride_id": i, **r.features(), "pickup_datetime": r.pickup_datetime.isoformat() if r.pickup_datetime else None,
-         "prediction": m, "version": v.version, "variant": v.name}
-        for i, r, m, v in zip(ids, rides, minutes, chosen, strict=True)])
-    return [Prediction(duration_minutes=m, model_version=v.version, ride_id=i, variant=v.name)
-            for i, m, v in zip(ids, minutes, chosen, strict=True)]
+    app.state.log.append(
+        [  # [model_monitoring]
+            {
+                "ride_id": i,
+                **r.features(),
+                "pickup_datetime": r.pickup_datetime.isoformat() if r.pickup_datetime else None,
+                "prediction": m,
+                "version": v.version,
+                "variant": v.name,
+            }
+            for i, r, m, v in zip(ids, rides, minutes, chosen, strict=True)
+        ]
+    )
+    return [
+        Prediction(duration_minutes=m, model_version=v.version, ride_id=i, variant=v.name)
+        for i, m, v in zip(ids, minutes, chosen, strict=True)
+    ]
 
 
 # [automated_deployment] [packaged_service]
-def create_app(settings: Settings, admin_token: str | None = None, log_path: Path | None = None,
-               log_dir: Path | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, admin_token: str | None = None, log_path: Path | None = None, log_dir: Path | None = None
+) -> FastAPI:
     app = FastAPI(title="NYC taxi duration · level 4 platform", version="4", lifespan=_lifespan)
     app.state.settings = settings
     app.state.admin_token = admin_token if admin_token is not None else os.environ.get(TOKEN_ENV)
@@ -162,8 +175,9 @@ def create_app(settings: Settings, admin_token: str | None = None, log_path: Pat
     app.state.log_dir = log_dir or settings.level_dir(4) / "predictions"
     app.state.log = PredictionLog(log_path or app.state.log_dir / "predictions.jsonl")
     app.state.metrics = ServiceMetrics()
-    app.state.variant_predictions = Counter("variant_predictions", "Rides priced per variant",
-                                            ["variant", "version"], registry=app.state.metrics.registry)
+    app.state.variant_predictions = Counter(
+        "variant_predictions", "Rides priced per variant", ["variant", "version"], registry=app.state.metrics.registry
+    )
     install_http_hygiene(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
@@ -187,8 +201,7 @@ def create_app(settings: Settings, admin_token: str | None = None, log_path: Pat
 
         platform = request.app.state.platform
         deployed = await platform.deploy(DeploymentSpec(variants=[VariantSpec(version=spec.version, weight=1)]))
-        await asyncio.to_thread(MlflowClient().set_registered_model_alias, settings.model_name, CHAMPION,
-                                spec.version)
+        await asyncio.to_thread(MlflowClient().set_registered_model_alias, settings.model_name, CHAMPION, spec.version)
         return {"champion": deployed[0].version, "deployed": platform.describe()}
 
     @app.post("/log/segment")

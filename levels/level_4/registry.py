@@ -22,8 +22,9 @@ def promote(model_name: str, version: str, alias: str = CHAMPION) -> None:
     try:
         client.get_model_version(model_name, version)
     except MlflowException:
-        raise MlopsLevelsError(f"model {model_name} has no version {version}",
-                               fix="list them with: mlops-levels ui 2") from None
+        raise MlopsLevelsError(
+            f"model {model_name} has no version {version}", fix="list them with: mlops-levels ui 2"
+        ) from None
     client.set_registered_model_alias(model_name, alias, version)
 
 
@@ -39,8 +40,9 @@ def resolve_version(model_name: str, version_or_alias: str | None, fix: str | No
             return client.get_model_version(model_name, wanted)
         return client.get_model_version_by_alias(model_name, wanted)
     except MlflowException:
-        raise MlopsLevelsError(f"model {model_name} has no version {wanted!r}",
-                               fix=fix or f"train one: mlops-levels run {LEVEL}") from None
+        raise MlopsLevelsError(
+            f"model {model_name} has no version {wanted!r}", fix=fix or f"train one: mlops-levels run {LEVEL}"
+        ) from None
 
 
 def latest_versions(model_name: str, limit: int = 10) -> list[Any]:

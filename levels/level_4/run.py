@@ -26,10 +26,19 @@ def first_champion(settings: Settings, months: list[str], model: str, log: Any) 
     from levels.level_4.pipeline import run_pipeline
 
     trained = run_pipeline(settings, months[0], months[1], model)
-    champion = {"version": trained["model_version"], "train": months[0],
-                "baseline_rmse": trained["metrics"]["rmse_val"]}
-    log.record({"month": months[0], "action": "initial training", "champion": champion,
-                "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    champion = {
+        "version": trained["model_version"],
+        "train": months[0],
+        "baseline_rmse": trained["metrics"]["rmse_val"],
+    }
+    log.record(
+        {
+            "month": months[0],
+            "action": "initial training",
+            "champion": champion,
+            "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+    )
     return champion
 
 
@@ -67,18 +76,31 @@ def main(request: RunRequest) -> RunReport:
 
     decisions = [d for d in log.read() if d["month"] in months]
     monthly = [d for d in decisions if "rmse" in d]
-    figure = plot_comparison(decisions, settings.level_dir(4) / "reports" / f"frozen-vs-automated-{months[0]}.png",
-                             f"{settings.scenario} scenario: frozen model vs closed loop")
+    figure = plot_comparison(
+        decisions,
+        settings.level_dir(4) / "reports" / f"frozen-vs-automated-{months[0]}.png",
+        f"{settings.scenario} scenario: frozen model vs closed loop",
+    )
     retrains = [d["month"] for d in monthly if d["action"] == "retrained and promoted"]
     last = monthly[-1]
     return RunReport(
-        level=4, train=months[0], val=months[1], model=request.model,
-        metrics={"rmse_val": decisions[0]["champion"]["baseline_rmse"], "last_month_rmse": last["rmse"],
-                 "last_month_frozen_rmse": last["frozen_rmse"], "retrains": len(retrains)},
+        level=4,
+        train=months[0],
+        val=months[1],
+        model=request.model,
+        metrics={
+            "rmse_val": decisions[0]["champion"]["baseline_rmse"],
+            "last_month_rmse": last["rmse"],
+            "last_month_frozen_rmse": last["frozen_rmse"],
+            "retrains": len(retrains),
+        },
         artifacts={"plot": str(figure), "decisions": str(log.path), "reports": str(settings.level_dir(4) / "reports")},
-        details={"scenario": settings.scenario, "months": f"{months[0]}..{months[-1]}",
-                 "retrained_in": ", ".join(retrains) or "none (no rule fired: try --scenario traffic-returns)",
-                 "serving_now": f"v{last['champion']['version']}",
-                 "month_by_month": comparison_rows(decisions)},
+        details={
+            "scenario": settings.scenario,
+            "months": f"{months[0]}..{months[-1]}",
+            "retrained_in": ", ".join(retrains) or "none (no rule fired: try --scenario traffic-returns)",
+            "serving_now": f"v{last['champion']['version']}",
+            "month_by_month": comparison_rows(decisions),
+        },
         manual_steps=[],
     )

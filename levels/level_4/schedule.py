@@ -46,14 +46,23 @@ def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> 
         log = decision_log(settings, first_month, MODEL)
         if not log.read():
             first_champion(settings, [first_month, next_month(first_month)], MODEL, log)
-    with background_server(create_app(settings, admin_token=token), host=host, port=port) as url, \
-            temporary_settings(updates={PREFECT_API_URL: api_url}):
+    with (
+        background_server(create_app(settings, admin_token=token), host=host, port=port) as url,
+        temporary_settings(updates={PREFECT_API_URL: api_url}),
+    ):
         champion = log.read()[-1]["champion"]["version"]
         with httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"}) as api:
             api.post("/promote", json={"version": champion}).raise_for_status()
         print(f"platform: {url} · Prefect: {api_url} · schedule: {CRON} (the month that just ended)")
         monthly_cycle.serve(  # [orchestrated_pipeline]
-            name=DEPLOYMENT, cron=CRON,
-            parameters={"month": options.get("month") or previous_month(), "platform_url": url, "token": token,
-                        "config": settings.as_plain(), "first_month": first_month, "model": MODEL},
+            name=DEPLOYMENT,
+            cron=CRON,
+            parameters={
+                "month": options.get("month") or previous_month(),
+                "platform_url": url,
+                "token": token,
+                "config": settings.as_plain(),
+                "first_month": first_month,
+                "model": MODEL,
+            },
         )

@@ -55,8 +55,15 @@ def _make_nothing_left_after_filter(tmp_path, month_files):
     return path, "no trip of 1..60 minutes"
 
 
-BAD_INPUTS = [_make_missing, _make_missing_column, _make_wrong_dtype, _make_empty_file, _make_truncated,
-              _make_no_rows, _make_nothing_left_after_filter]
+BAD_INPUTS = [
+    _make_missing,
+    _make_missing_column,
+    _make_wrong_dtype,
+    _make_empty_file,
+    _make_truncated,
+    _make_no_rows,
+    _make_nothing_left_after_filter,
+]
 
 
 @pytest.mark.parametrize("make_bad", BAD_INPUTS, ids=lambda f: f.__name__.removeprefix("_make_"))
@@ -77,15 +84,18 @@ def test_data_show_refuses_bad_data_in_one_line(invoke, tmp_path, month_files, m
     assert result.exit_code == 2 and message in result.output
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("run", "0", "--train-data", "2021-1"), "neither a month nor a data file"),
-    (("run", "0", "--model", "xgboost"), "no model 'xgboost'"),
-    (("run", "7"), "not a level"),
-    (("run", "0", "--scenario", "apocalypse"), "unknown scenario"),
-    (("run", "0", "--source", "ftp"), "unknown data source"),
-    (("data", "generate", "2021-13"), "not a month"),
-    (("diff", "1", "1"), "the two levels are the same"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("run", "0", "--train-data", "2021-1"), "neither a month nor a data file"),
+        (("run", "0", "--model", "xgboost"), "no model 'xgboost'"),
+        (("run", "7"), "not a level"),
+        (("run", "0", "--scenario", "apocalypse"), "unknown scenario"),
+        (("run", "0", "--source", "ftp"), "unknown data source"),
+        (("data", "generate", "2021-13"), "not a month"),
+        (("diff", "1", "1"), "the two levels are the same"),
+    ],
+)
 def test_bad_arguments_exit_2_with_a_fix(invoke, args, message):
     result = invoke(*args)
     assert result.exit_code == 2, result.output

@@ -37,8 +37,16 @@ def test_help_lists_every_command(invoke):
 
 
 def test_every_command_has_help(invoke):
-    for args in (["list"], ["explain"], ["run"], ["diff"], ["clean"], ["data", "generate"], ["data", "show"],
-                 ["data", "fetch"]):
+    for args in (
+        ["list"],
+        ["explain"],
+        ["run"],
+        ["diff"],
+        ["clean"],
+        ["data", "generate"],
+        ["data", "show"],
+        ["data", "fetch"],
+    ):
         result = invoke(*args, "--help")
         assert result.exit_code == 0 and "Usage" in result.output, args
 

@@ -35,8 +35,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def tlc_server(month_files):
-    _Handler.files = {"/trip-data/green_tripdata_2021-01.parquet": month_files["2021-01"].read_bytes(),
-                      "/trip-data/green_tripdata_2021-05.parquet": b"x" * 5000}
+    _Handler.files = {
+        "/trip-data/green_tripdata_2021-01.parquet": month_files["2021-01"].read_bytes(),
+        "/trip-data/green_tripdata_2021-05.parquet": b"x" * 5000,
+    }
     _Handler.lie_about_length = {"/trip-data/green_tripdata_2021-05.parquet"}
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -47,8 +49,9 @@ def tlc_server(month_files):
 
 def test_download_writes_the_file_and_reports_progress(tmp_path, tlc_server):
     seen = []
-    target = download(trip_url(tlc_server, "green", "2021-01"), tmp_path / "a.parquet",
-                      lambda done, total: seen.append((done, total)))
+    target = download(
+        trip_url(tlc_server, "green", "2021-01"), tmp_path / "a.parquet", lambda done, total: seen.append((done, total))
+    )
     assert target.stat().st_size == seen[-1][0] == seen[-1][1]
 
 

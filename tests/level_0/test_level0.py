@@ -26,27 +26,35 @@ def test_run_0_reports_rmse_and_pickles_the_model(invoke, workspace):
 
 def test_notebook_gives_the_same_rmse_as_common(invoke, month_files):
     """Level 0 spells the course's code out inline; it must agree with the shared model code."""
-    result = invoke("run", "0", "--train-data", month_files["2021-01"], "--val-data", month_files["2021-02"],
-                    "--json")
+    result = invoke("run", "0", "--train-data", month_files["2021-01"], "--val-data", month_files["2021-02"], "--json")
     notebook_rmse = json.loads(result.output)["metrics"]["rmse_val"]
     shared = evaluate(train(load_prepared(month_files["2021-01"])), load_prepared(month_files["2021-02"]))
     assert notebook_rmse == pytest.approx(shared, abs=0.01)
 
 
-@pytest.mark.parametrize(("train_file", "val_file", "expected"), [
-    (("green_tripdata_2023-01.parquet",), ("green_tripdata_2023-02.parquet",), 6.0385),
-    (("course_filtered_2021", "green_tripdata_2021-01.parquet"),
-     ("course_filtered_2021", "green_tripdata_2021-02.parquet"), 7.7587),
-])
+@pytest.mark.parametrize(
+    ("train_file", "val_file", "expected"),
+    [
+        (("green_tripdata_2023-01.parquet",), ("green_tripdata_2023-02.parquet",), 6.0385),
+        (
+            ("course_filtered_2021", "green_tripdata_2021-01.parquet"),
+            ("course_filtered_2021", "green_tripdata_2021-02.parquet"),
+            7.7587,
+        ),
+    ],
+)
 def test_real_sample_reproduces_the_course_rmse(invoke, train_file, val_file, expected):
-    result = invoke("run", "0", "--train-data", real_file(*train_file), "--val-data", real_file(*val_file),
-                    "--json")
+    result = invoke("run", "0", "--train-data", real_file(*train_file), "--val-data", real_file(*val_file), "--json")
     assert json.loads(result.output)["metrics"]["rmse_val"] == pytest.approx(expected, abs=0.02)
 
 
 def test_notebook_runs_as_a_plain_script(tmp_path):
-    env = {**os.environ, "MLOPS_LEVELS_WORKSPACE": str(tmp_path), "MLOPS_LEVELS_SYNTHETIC_ROWS": "2000",
-           "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "MLOPS_LEVELS_WORKSPACE": str(tmp_path),
+        "MLOPS_LEVELS_SYNTHETIC_ROWS": "2000",
+        "PYTHONPATH": str(REPO),
+    }
     script = get_level(0).folder / "duration_prediction.py"
     out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

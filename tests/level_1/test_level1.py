@@ -43,8 +43,15 @@ def test_run_1_trains_serves_and_reports_requests(invoke):
 def test_real_sample_rmse_matches_the_course(invoke):
     from tests.conftest import real_file
 
-    result = invoke("run", "1", "--train-data", real_file("green_tripdata_2023-01.parquet"),
-                    "--val-data", real_file("green_tripdata_2023-02.parquet"), "--json")
+    result = invoke(
+        "run",
+        "1",
+        "--train-data",
+        real_file("green_tripdata_2023-01.parquet"),
+        "--val-data",
+        real_file("green_tripdata_2023-02.parquet"),
+        "--json",
+    )
     assert json.loads(result.output)["metrics"]["rmse_val"] == pytest.approx(6.0385, abs=0.02)
 
 
@@ -54,8 +61,22 @@ def test_real_uvicorn_process_serves_over_http(model_file, tmp_path):
     port = free_port()
     env = {**os.environ, "MLOPS_LEVELS_MODEL_PATH": str(model_file), "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "levels.level_1.serve:app_from_env", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "levels.level_1.serve:app_from_env",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=tmp_path,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

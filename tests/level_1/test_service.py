@@ -67,14 +67,17 @@ def test_bad_ride_gets_422_naming_the_field(client, body):
     assert response.json()["detail"][0]["loc"]
 
 
-@pytest.mark.parametrize(("path", "content", "status"), [
-    ("/predict", b"{not json", 422),
-    ("/predict", b'{"PULocationID": 74, "DOLocationID": 75, "trip_distance": NaN}', 422),
-    ("/predict", b"", 422),
-    ("/predict/batch", json.dumps({"rides": []}).encode(), 422),
-    ("/predict/batch", json.dumps({"rides": [RIDE] * 1001}).encode(), 422),
-    ("/predict/batch", json.dumps({"rides": [RIDE] * 9000}).encode(), 413),
-])
+@pytest.mark.parametrize(
+    ("path", "content", "status"),
+    [
+        ("/predict", b"{not json", 422),
+        ("/predict", b'{"PULocationID": 74, "DOLocationID": 75, "trip_distance": NaN}', 422),
+        ("/predict", b"", 422),
+        ("/predict/batch", json.dumps({"rides": []}).encode(), 422),
+        ("/predict/batch", json.dumps({"rides": [RIDE] * 1001}).encode(), 422),
+        ("/predict/batch", json.dumps({"rides": [RIDE] * 9000}).encode(), 413),
+    ],
+)
 def test_malformed_or_oversized_bodies_get_4xx(client, path, content, status):
     response = client.post(path, content=content, headers={"content-type": "application/json"})
     assert response.status_code == status

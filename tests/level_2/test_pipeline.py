@@ -87,8 +87,15 @@ def test_bad_data_fails_once_with_exit_2_and_logs_no_run(invoke, store, tmp_path
 
 
 def test_real_sample_rmse_matches_the_course(invoke):
-    result = invoke("run", "2", "--train-data", real_file("green_tripdata_2023-01.parquet"),
-                    "--val-data", real_file("green_tripdata_2023-02.parquet"), "--json")
+    result = invoke(
+        "run",
+        "2",
+        "--train-data",
+        real_file("green_tripdata_2023-01.parquet"),
+        "--val-data",
+        real_file("green_tripdata_2023-02.parquet"),
+        "--json",
+    )
     assert json.loads(result.output)["metrics"]["rmse_val"] == pytest.approx(6.0385, abs=0.02)
 
 
@@ -96,8 +103,12 @@ def test_real_sample_rmse_matches_the_course(invoke):
 def test_two_runs_at_once_do_not_corrupt_the_store(workspace, store):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, str(REPO / "levels/level_2/pipeline.py"), "--train_data=2021-01"]
-    processes = [subprocess.Popen([*command, f"--val_data=2021-0{i}"], env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True) for i in (2, 3)]
+    processes = [
+        subprocess.Popen(
+            [*command, f"--val_data=2021-0{i}"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for i in (2, 3)
+    ]
     outputs = [p.communicate(timeout=300) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], outputs
     client = store()
@@ -112,12 +123,32 @@ def test_mlflow_projects_runs_the_same_pipeline(workspace, store):
 
     uri = f"sqlite:///{workspace / 'level_2' / 'mlflow.db'}"
     start_tracking(Settings())  # as after a first `run 2`: the experiment keeps its artifacts in the workspace
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(REPO),
-           "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
-    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "mlflow"), "run", "levels/level_2",
-                          "-P", "train_data=2021-01", "-P", "val_data=2021-02", "--env-manager", "local",
-                          "--experiment-name", EXPERIMENT], cwd=REPO, env=env, capture_output=True, text=True,
-                         timeout=600)
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "PYTHONPATH": str(REPO),
+        "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}",
+    }
+    out = subprocess.run(
+        [
+            os.path.join(os.path.dirname(sys.executable), "mlflow"),
+            "run",
+            "levels/level_2",
+            "-P",
+            "train_data=2021-01",
+            "-P",
+            "val_data=2021-02",
+            "--env-manager",
+            "local",
+            "--experiment-name",
+            EXPERIMENT,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     [run] = _runs(store())
     assert run.data.params["train_data"] == "2021-01" and "rmse_val" in run.data.metrics

@@ -65,8 +65,14 @@ def test_ui_serves_the_runs_and_takes_runs_from_a_remote_client(invoke, workspac
     assert invoke("run", "2").exit_code == 0
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    server = subprocess.Popen([sys.executable, "-m", "cli", "ui", "2", "--port", str(port)], cwd=REPO, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli", "ui", "2", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -78,19 +84,23 @@ def test_ui_serves_the_runs_and_takes_runs_from_a_remote_client(invoke, workspac
                 pass
             assert time.monotonic() < deadline and server.poll() is None, "mlflow server did not start"
             time.sleep(0.5)
-        experiment = httpx.get(f"{base}/api/2.0/mlflow/experiments/get-by-name",
-                               params={"experiment_name": "nyc-taxi-duration-level-2"}).json()["experiment"]
-        runs = httpx.post(f"{base}/api/2.0/mlflow/runs/search",
-                          json={"experiment_ids": [experiment["experiment_id"]]}).json()["runs"]
+        experiment = httpx.get(
+            f"{base}/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": "nyc-taxi-duration-level-2"}
+        ).json()["experiment"]
+        runs = httpx.post(
+            f"{base}/api/2.0/mlflow/runs/search", json={"experiment_ids": [experiment["experiment_id"]]}
+        ).json()["runs"]
         assert len(runs) == 1
 
         remote = invoke("run", "2", "--tracking-uri", base, "--json")
         assert remote.exit_code == 0, remote.output
         assert json.loads(remote.output)["artifacts"]["tracking uri"] == base
-        runs = httpx.post(f"{base}/api/2.0/mlflow/runs/search",
-                          json={"experiment_ids": [experiment["experiment_id"]]}).json()["runs"]
-        versions = httpx.get(f"{base}/api/2.0/mlflow/registered-models/get",
-                             params={"name": "nyc-taxi-duration"}).json()
+        runs = httpx.post(
+            f"{base}/api/2.0/mlflow/runs/search", json={"experiment_ids": [experiment["experiment_id"]]}
+        ).json()["runs"]
+        versions = httpx.get(
+            f"{base}/api/2.0/mlflow/registered-models/get", params={"name": "nyc-taxi-duration"}
+        ).json()
         assert len(runs) == 2 and versions["registered_model"]["name"] == "nyc-taxi-duration"
     finally:
         os.killpg(server.pid, 15)

@@ -17,12 +17,17 @@ RIDE = {"PULocationID": 74, "DOLocationID": 75, "trip_distance": 1.8}
 
 
 def _split(v1: str, v2: str, weight: float = 0.5) -> dict:
-    return {"variants": [{"name": "champion", "version": v1, "weight": weight},
-                         {"name": "challenger", "version": v2, "weight": round(1 - weight, 6)}]}
+    return {
+        "variants": [
+            {"name": "champion", "version": v1, "weight": weight},
+            {"name": "challenger", "version": v2, "weight": round(1 - weight, 6)},
+        ]
+    }
 
 
-@pytest.mark.parametrize(("path", "body"), [("/deployments", {"variants": [{"version": "1", "weight": 1}]}),
-                                            ("/promote", {"version": "1"})])
+@pytest.mark.parametrize(
+    ("path", "body"), [("/deployments", {"variants": [{"version": "1", "weight": 1}]}), ("/promote", {"version": "1"})]
+)
 def test_admin_endpoints_refuse_without_the_token(platform, path, body):
     assert platform.post(path, json=body).status_code == 401
     assert platform.post(path, json=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
@@ -54,8 +59,10 @@ def test_deploy_two_versions_and_every_answer_names_version_and_variant(platform
 def test_bad_deployments_get_4xx(platform):
     too_much = {"variants": [{"version": "1", "weight": 0.7}, {"version": "2", "weight": 0.7, "name": "b"}]}
     assert platform.post("/deployments", json=too_much, headers=ADMIN).status_code == 422
-    assert platform.post("/deployments", json={"variants": [{"version": "99", "weight": 1}]},
-                         headers=ADMIN).status_code == 404
+    assert (
+        platform.post("/deployments", json={"variants": [{"version": "99", "weight": 1}]}, headers=ADMIN).status_code
+        == 404
+    )
     assert platform.post("/deployments", json={"variants": []}, headers=ADMIN).status_code == 422
     assert platform.post("/predict", json={**RIDE, "trip_distance": -1}).status_code == 422
 
@@ -69,7 +76,8 @@ def test_promote_moves_the_champion_alias(platform, registered):
     champion = MlflowClient().get_model_version_by_alias(settings.model_name, "champion")
     assert str(champion.version) == v2["model_version"]
     assert platform.get("/deployments").json()["deployed"] == [
-        {"name": "champion", "version": v2["model_version"], "weight": 1.0}]
+        {"name": "champion", "version": v2["model_version"], "weight": 1.0}
+    ]
 
 
 def test_predictions_are_logged_for_monitoring(registered, tmp_path):
@@ -96,8 +104,12 @@ def test_ten_redeploys_under_concurrent_load_fail_no_request(registered, tmp_pat
 
     settings, v1, v2 = registered
     a, b = v1["model_version"], v2["model_version"]
-    plans = [_split(a, b), {"variants": [{"version": b, "weight": 1}]}, _split(b, a, 0.2),
-             {"variants": [{"version": a, "weight": 1}]}] * 3
+    plans = [
+        _split(a, b),
+        {"variants": [{"version": b, "weight": 1}]},
+        _split(b, a, 0.2),
+        {"variants": [{"version": a, "weight": 1}]},
+    ] * 3
     outcomes: list[int] = []
     stop = threading.Event()
 

@@ -71,8 +71,9 @@ def test_log_is_opened_for_append_only(tmp_path):
 def _served(month: str, scenario: str, model, variant_split: bool = False):
     frame = prepare_trips(generate_month(month, scenario=scenario, rows=20_000))
     frame["prediction"] = ml.predict(model, frame)
-    frame["variant"] = np.where(np.arange(len(frame)) % 2 == 0, "champion", "challenger") if variant_split \
-        else "champion"
+    frame["variant"] = (
+        np.where(np.arange(len(frame)) % 2 == 0, "champion", "challenger") if variant_split else "champion"
+    )
     return frame
 
 

@@ -67,8 +67,11 @@ def test_a_refused_candidate_keeps_the_champion(invoke, monkeypatch):
     from levels.level_4 import automation
 
     original = automation.quality_gate
-    monkeypatch.setattr(automation, "quality_gate",
-                        lambda cand, cand_rmse, champ, champ_rmse: original(cand, champ_rmse * 2, champ, champ_rmse))
+    monkeypatch.setattr(
+        automation,
+        "quality_gate",
+        lambda cand, cand_rmse, champ, champ_rmse: original(cand, champ_rmse * 2, champ, champ_rmse),
+    )
     decisions = _decisions(_run(invoke, "--scenario", "traffic-returns"))
     refused = [d for d in decisions if d["action"] == "retrained; gate refused the candidate"]
     assert refused and not refused[0]["gate"]["passed"]

@@ -47,8 +47,14 @@ async def _deployment_and_run(month: str) -> tuple[str, str]:
 def test_serve_4_registers_a_monthly_cron_and_runs_a_triggered_cycle(workspace, prefect_api, monkeypatch):
     monkeypatch.setenv("MLOPS_LEVELS_SYNTHETIC_ROWS", "6000")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    server = subprocess.Popen([sys.executable, "-m", "cli", "serve", "4", "--port", str(free_port())], cwd=REPO,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "4", "--port", str(free_port())],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         cron, state = asyncio.run(_deployment_and_run("2021-02"))
     finally:

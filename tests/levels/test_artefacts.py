@@ -45,8 +45,9 @@ def test_makefile_points_at_this_level_and_real_files(level):
         assert (REPO / path).exists(), path
 
 
-@pytest.mark.parametrize("level", [lv for lv in load_levels() if (lv.folder / "MLproject").exists()],
-                         ids=lambda lv: f"level_{lv.number}")
+@pytest.mark.parametrize(
+    "level", [lv for lv in load_levels() if (lv.folder / "MLproject").exists()], ids=lambda lv: f"level_{lv.number}"
+)
 def test_mlproject_runs_this_levels_pipeline(level):
     project = yaml.safe_load((level.folder / "MLproject").read_text())
     assert project["name"].endswith(f"level-{level.number}")

@@ -58,4 +58,5 @@ def test_a_level_never_imports_another_level(level):
             for node in ast.walk(tree):
                 if isinstance(node, ast.ImportFrom) and node.module:
                     assert not node.module.startswith("levels.level_") or node.module.startswith(
-                        f"levels.level_{level.number}"), (name, node.module)
+                        f"levels.level_{level.number}"
+                    ), (name, node.module)

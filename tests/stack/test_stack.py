@@ -48,8 +48,9 @@ def test_stack_up_run_level_2_against_it_and_down(invoke, open_workspace, postgr
         run_id = report["artifacts"]["mlflow run"]
         logged = httpx.get(f"{url}/api/2.0/mlflow/runs/get", params={"run_id": run_id}).json()["run"]
         assert {m["key"] for m in logged["data"]["metrics"]} >= {"rmse_train", "rmse_val"}
-        versions = httpx.get(f"{url}/api/2.0/mlflow/model-versions/search",
-                             params={"filter": "name='nyc-taxi-duration'"}).json()["model_versions"]
+        versions = httpx.get(
+            f"{url}/api/2.0/mlflow/model-versions/search", params={"filter": "name='nyc-taxi-duration'"}
+        ).json()["model_versions"]
         assert [v["run_id"] for v in versions] == [run_id]
         assert (workspace / "stack" / "db-password").stat().st_mode & 0o077 == 0
     finally:
