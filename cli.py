@@ -500,7 +500,7 @@ def data_generate(
     rows: Annotated[int | None, typer.Option(min=1, help="Rows per month (default ~70k).")] = None,
 ) -> None:
     """Generate synthetic months (green-taxi schema, drift between months) into the workspace."""
-    from common.data import month_range
+    from common.months import month_range
     from common.synthetic import ensure_month
     from teaching import render
 
@@ -522,8 +522,8 @@ def data_fetch(
     """Download real NYC TLC months into the workspace cache (needs the internet)."""
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
-    from common.data import month_range
     from common.download import download, trip_url
+    from common.months import month_range
     from common.sources import tlc_month_path
 
     with handle_errors():

@@ -1,4 +1,4 @@
-"""Set up and run mlops-levels with nothing but Python 3.11+: `python3 tasks.py demo|test|bench|lint`.
+"""Set up and run mlops-levels with nothing but Python 3.11+: `python3 tasks.py demo|test|bench|lint|sync`.
 
 Creates ./.venv, installs the project with every dependency pinned (constraints.txt), then runs the task.
 Re-running skips the install unless pyproject.toml or constraints.txt changed.
@@ -51,6 +51,7 @@ TASKS = {
     "test": lambda extra: run("-m", "pytest", *extra),
     "bench": lambda extra: run("bench/run_all.py", *extra),
     "lint": lambda extra: run("-m", "ruff", "check", ".", *extra),
+    "sync": lambda extra: run("-m", "levels.carried", "--write", *extra),
 }
 
 

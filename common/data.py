@@ -3,47 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from common import schema
-from common.errors import DataError, UsageError
+from common.errors import DataError
 
 MIN_MINUTES, MAX_MINUTES = 1, 60
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-def parse_month(text: str) -> tuple[int, int]:
-    """`2021-01` -> (2021, 1); anything else is a UsageError saying what a month looks like."""
-    match = _MONTH.match(text.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise UsageError(f"{text!r} is not a month", fix="write it as YYYY-MM, e.g. 2021-01")
-    return int(match.group(1)), int(match.group(2))
-
-
-def is_month(text: str) -> bool:
-    return bool(_MONTH.match(text.strip()))
-
-
-def month_range(spec: str) -> list[str]:
-    """`2021-01..2021-06` -> the six months in order."""
-    first, sep, last = spec.partition("..")
-    if not sep:
-        parse_month(first)
-        return [first]
-    (y0, m0), (y1, m1) = parse_month(first), parse_month(last)
-    start, stop = y0 * 12 + m0 - 1, y1 * 12 + m1 - 1
-    if stop < start:
-        raise UsageError(f"{spec!r} runs backwards", fix="write the earlier month first")
-    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(start, stop + 1)]
-
-
-def next_month(month: str) -> str:
-    year, mon = parse_month(month)
-    return f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
 
 
 @dataclass(frozen=True)

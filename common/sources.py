@@ -6,9 +6,10 @@ from pathlib import Path
 
 from common import synthetic
 from common.config import Settings
-from common.data import DataRef, is_month
+from common.data import DataRef
 from common.download import ProgressHook, download, trip_url
 from common.errors import UsageError
+from common.months import is_month
 
 
 def tlc_month_path(settings: Settings, month: str) -> Path:

@@ -22,8 +22,8 @@ import pandas as pd
 
 from common import synthetic_profile as real
 from common.atomic import atomic_path
-from common.data import parse_month
 from common.errors import UsageError
+from common.months import parse_month
 from common.zones import ZONE_BOROUGHS
 
 SCENARIOS = ("mild", "traffic-returns", "none")

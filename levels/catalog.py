@@ -57,6 +57,14 @@ class Exercise:
 
 
 @dataclass(frozen=True)
+class Divergence:
+    """A file that started as a copy of an earlier level's and differs from it on purpose."""
+
+    origin: int
+    why: str
+
+
+@dataclass(frozen=True)
 class LevelInfo:
     number: int
     slug: str
@@ -70,10 +78,15 @@ class LevelInfo:
     services: tuple[str, ...] = ()
     still_manual: tuple[str, ...] = ()
     exercises: tuple[Exercise, ...] = ()
+    # Files this level carries unchanged from an earlier level (name -> that level's number). A level
+    # is self-contained, so it holds its own copy; `tasks.py sync` rewrites copies from their origin.
+    carried: dict[str, int] = field(default_factory=dict)
+    diverged: dict[str, Divergence] = field(default_factory=dict)
+    root: Path = LEVELS_DIR
 
     @property
     def folder(self) -> Path:
-        return LEVELS_DIR / f"level_{self.number}"
+        return self.root / f"level_{self.number}"
 
     @property
     def practice_ids(self) -> list[str]:
@@ -82,10 +95,6 @@ class LevelInfo:
     @property
     def readme(self) -> str:
         return (self.folder / "README.md").read_text(encoding="utf-8")
-
-    def grew_from(self, name: str) -> str | None:
-        """The file of the level below that `name` grew from (same name unless lineage says otherwise)."""
-        return self.lineage.get(name, name)
 
 
 def _parse(path: Path) -> LevelInfo:
@@ -118,13 +127,16 @@ def _parse(path: Path) -> LevelInfo:
         services=tuple(raw.get("services", [])),
         still_manual=tuple(raw.get("still_manual", [])),
         exercises=tuple(Exercise(**e) for e in raw.get("try", [])),
+        carried=dict(raw.get("carried", {})),
+        diverged={name: Divergence(d["from"], d["why"]) for name, d in raw.get("diverged", {}).items()},
+        root=path.parent.parent,
     )
 
 
 @cache
-def load_levels() -> tuple[LevelInfo, ...]:
+def load_levels(root: Path = LEVELS_DIR) -> tuple[LevelInfo, ...]:
     """Every level that has a level.toml, in order (levels still being built are simply absent)."""
-    found = [LEVELS_DIR / f"level_{n}" / "level.toml" for n in LEVEL_NUMBERS]
+    found = [root / f"level_{n}" / "level.toml" for n in LEVEL_NUMBERS]
     return tuple(_parse(path) for path in found if path.exists())
 
 

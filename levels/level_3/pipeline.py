@@ -1,16 +1,17 @@
-"""Level 3 · orchestrated_pipeline (as level 2): training as a Prefect flow, every run tracked and registered.
+"""Level 2+ · orchestrated_pipeline: training as a Prefect flow, every run tracked and registered.
 
     python levels/level_3/pipeline.py --train_data=2021-01 --val_data=2021-02 --model=linear_regression
+    python levels/level_3/pipeline.py --train_data=2021-01..2021-03 --val_data=2021-04
     mlflow run levels/level_3 -P train_data=2021-01 -P val_data=2021-02 --env-manager local
 
 load -> prepare -> train -> evaluate -> log -> register. Loading retries (a download may fail once);
-every step is visible in Prefect, every result in MLflow. What happens to a new version is now decided
-by the quality gate (gate.py), not by a person.
+every step is visible in Prefect, every result in MLflow. Training data may span several months.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import os
 import sys
@@ -27,6 +28,7 @@ from common import model as ml
 from common.config import Settings
 from common.data import fingerprint, prepare_trips, read_trips
 from common.errors import DownloadError, MlopsLevelsError
+from common.months import is_month_list, month_range
 from common.services import ensure_prefect_api
 from common.sources import resolve_data
 from levels.level_3.tracking import log_training, run_tags, start_tracking
@@ -48,8 +50,12 @@ def _is_transient(task: Any, task_run: Any, state: Any) -> bool:
 # Tasks pass DataFrames around: hashing them for Prefect's cache would cost more than the step itself.
 @task(retries=2, retry_delay_seconds=1, retry_condition_fn=_is_transient, cache_policy=NONE)
 def load_data(spec: str, settings: Settings) -> tuple[pd.DataFrame, dict[str, str]]:
-    ref = resolve_data(spec, settings)
-    return read_trips(ref.path, model_columns_only=True), {"label": ref.label, "sha256": fingerprint(ref.path)}
+    """A file, a month, or several months ("2021-03..2021-05", "2023-03,2024-01"), stacked."""
+    refs = [resolve_data(one, settings) for one in (month_range(spec) if is_month_list(spec) else [spec])]
+    frame = pd.concat([read_trips(ref.path, model_columns_only=True) for ref in refs], ignore_index=True)
+    digests = [fingerprint(ref.path) for ref in refs]
+    sha256 = digests[0] if len(digests) == 1 else hashlib.sha256("".join(digests).encode()).hexdigest()
+    return frame, {"label": spec, "sha256": sha256}
 
 
 @task(cache_policy=NONE)

@@ -1,9 +1,10 @@
-"""Level 3 · automated_deployment: the ML platform service. Deploy by one API call, serve, A/B test,
+"""Level 3+ · automated_deployment: the ML platform service. Deploy by one API call, serve, A/B test,
 log every prediction.
 
     POST /deployments   (admin) deploy one registered version, or two with a traffic split
     POST /promote       (admin) make a version `champion` in the registry and send it all traffic
     GET  /deployments   what serves now
+    POST /log/segment   (admin) start a new prediction-log file, e.g. one per month
     POST /predict, POST /predict/batch, GET /health, GET /metrics
 
 A new deployment is loaded completely, then swapped in with one assignment: a request already running
@@ -35,6 +36,7 @@ from levels.level_3.ab import Variant, choose_variant
 from levels.level_3.metrics import MetricsMiddleware, ServiceMetrics
 from levels.level_3.prediction_log import PredictionLog
 
+LEVEL = int(__name__.split(".")[1].removeprefix("level_"))  # carried forward unchanged into level 4
 TOKEN_ENV = "MLOPS_LEVELS_ADMIN_TOKEN"
 _bearer = HTTPBearer(auto_error=False)
 
@@ -59,6 +61,10 @@ class DeploymentSpec(BaseModel):
 
 class PromoteSpec(BaseModel):
     version: str = Field(pattern=r"^\d+$")
+
+
+class SegmentSpec(BaseModel):
+    label: str = Field(pattern=r"^[0-9A-Za-z_-]{1,40}$")
 
 
 def require_admin(
@@ -161,12 +167,15 @@ def _predict(app: FastAPI, rides: list[Ride]) -> list[Prediction]:
 
 
 # [automated_deployment] [packaged_service]
-def create_app(settings: Settings, admin_token: str | None = None, log_path: Path | None = None) -> FastAPI:
-    app = FastAPI(title="NYC taxi duration · level 3 platform", version="3", lifespan=_lifespan)
+def create_app(
+    settings: Settings, admin_token: str | None = None, log_path: Path | None = None, log_dir: Path | None = None
+) -> FastAPI:
+    app = FastAPI(title=f"NYC taxi duration · ML platform, level {LEVEL}", lifespan=_lifespan)
     app.state.settings = settings
     app.state.admin_token = admin_token if admin_token is not None else os.environ.get(TOKEN_ENV)
     app.state.platform = Platform(settings)
-    app.state.log = PredictionLog(log_path or settings.level_dir(3) / "predictions" / "predictions.jsonl")
+    app.state.log_dir = log_dir or settings.level_dir(LEVEL) / "predictions"
+    app.state.log = PredictionLog(log_path or app.state.log_dir / "predictions.jsonl")
     app.state.metrics = ServiceMetrics()
     app.state.variant_predictions = Counter(
         "variant_predictions", "Rides priced per variant", ["variant", "version"], registry=app.state.metrics.registry
@@ -196,6 +205,14 @@ def create_app(settings: Settings, admin_token: str | None = None, log_path: Pat
         deployed = await platform.deploy(DeploymentSpec(variants=[VariantSpec(version=spec.version, weight=1)]))
         await asyncio.to_thread(MlflowClient().set_registered_model_alias, settings.model_name, CHAMPION, spec.version)
         return {"champion": deployed[0].version, "deployed": platform.describe()}
+
+    @app.post("/log/segment")
+    async def start_log_segment(spec: SegmentSpec, _: AdminDep, request: Request) -> dict[str, str]:
+        """Start a new prediction-log file (one per month), so monitoring reads only that month."""
+        old, path = request.app.state.log, request.app.state.log_dir / f"{spec.label}.jsonl"
+        request.app.state.log = PredictionLog(path)
+        old.close()
+        return {"log": str(path)}
 
     @app.post("/predict", response_model=Prediction)
     async def predict(ride: Ride, request: Request) -> Prediction:

@@ -11,7 +11,8 @@ import secrets
 import httpx
 
 from common import model as ml
-from common.data import load_prepared, next_month
+from common.data import load_prepared
+from common.months import next_month
 from common.runs import RunReport, RunRequest
 from common.schemas import servable
 from common.serving import background_server

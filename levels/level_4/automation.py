@@ -22,8 +22,9 @@ from prefect.cache_policies import NONE
 
 from common import model as ml
 from common.config import Settings
-from common.data import load_prepared, month_range, parse_month
+from common.data import load_prepared
 from common.errors import MlopsLevelsError
+from common.months import month_range, parse_month
 from common.schemas import servable
 from common.sources import resolve_data
 from levels.level_4.decisions import DecisionLog

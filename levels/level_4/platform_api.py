@@ -1,9 +1,10 @@
-"""Level 3 · automated_deployment: the ML platform service. Deploy by one API call, serve, A/B test,
+"""Level 3+ · automated_deployment: the ML platform service. Deploy by one API call, serve, A/B test,
 log every prediction.
 
     POST /deployments   (admin) deploy one registered version, or two with a traffic split
     POST /promote       (admin) make a version `champion` in the registry and send it all traffic
     GET  /deployments   what serves now
+    POST /log/segment   (admin) start a new prediction-log file, e.g. one per month
     POST /predict, POST /predict/batch, GET /health, GET /metrics
 
 A new deployment is loaded completely, then swapped in with one assignment: a request already running
@@ -35,6 +36,7 @@ from levels.level_4.ab import Variant, choose_variant
 from levels.level_4.metrics import MetricsMiddleware, ServiceMetrics
 from levels.level_4.prediction_log import PredictionLog
 
+LEVEL = int(__name__.split(".")[1].removeprefix("level_"))  # carried forward unchanged into level 4
 TOKEN_ENV = "MLOPS_LEVELS_ADMIN_TOKEN"
 _bearer = HTTPBearer(auto_error=False)
 
@@ -168,11 +170,11 @@ def _predict(app: FastAPI, rides: list[Ride]) -> list[Prediction]:
 def create_app(
     settings: Settings, admin_token: str | None = None, log_path: Path | None = None, log_dir: Path | None = None
 ) -> FastAPI:
-    app = FastAPI(title="NYC taxi duration · level 4 platform", version="4", lifespan=_lifespan)
+    app = FastAPI(title=f"NYC taxi duration · ML platform, level {LEVEL}", lifespan=_lifespan)
     app.state.settings = settings
     app.state.admin_token = admin_token if admin_token is not None else os.environ.get(TOKEN_ENV)
     app.state.platform = Platform(settings)
-    app.state.log_dir = log_dir or settings.level_dir(4) / "predictions"
+    app.state.log_dir = log_dir or settings.level_dir(LEVEL) / "predictions"
     app.state.log = PredictionLog(log_path or app.state.log_dir / "predictions.jsonl")
     app.state.metrics = ServiceMetrics()
     app.state.variant_predictions = Counter(

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 
 from common.config import Settings
-from common.data import month_range
 from common.errors import UsageError
+from common.months import month_range
 from common.runs import RunReport, RunRequest
 from common.serving import background_server
 

@@ -33,7 +33,7 @@ def previous_month(today: dt.date | None = None) -> str:
 def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from common.data import next_month
+    from common.months import next_month
     from common.services import ensure_prefect_api
     from levels.level_4.automation import decision_log, monthly_cycle
     from levels.level_4.platform_api import TOKEN_ENV, create_app

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from common.data import month_range, next_month, parse_month, read_trips
+from common.data import read_trips
 from common.errors import DataError, UsageError
+from common.months import month_range, next_month, parse_month
 from tests.conftest import real_file
 
 
