@@ -5,31 +5,43 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from common.errors import UsageError
+from common.workspace import Workspace
 
 TLC_BASE_URL = "https://d37ci6vzurychx.cloudfront.net"
 SOURCES = ("synthetic", "tlc")
 COLORS = ("green", "yellow")
+# Names the CLI validates before importing sklearn; common/model.py builds exactly these (a test checks).
+MODEL_NAMES = ("linear_regression", "lasso", "ridge", "gradient_boosting")
+FEATURE_SETS = ("pu_do", "pu_and_do")
 
 
-def _env(name: str, default: str | None = None) -> str | None:
+def _env(name: str) -> str | None:
     value = os.environ.get(f"MLOPS_LEVELS_{name}")
-    return value if value not in (None, "") else default
+    return value or None
+
+
+def _env_or(name: str, default: str) -> str:
+    return _env(name) or default
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything a run may vary without touching code. Teaching metadata lives in level.toml instead."""
 
-    workspace: Path = field(default_factory=lambda: Path(_env("WORKSPACE", "mlops-workspace")))
-    source: str = field(default_factory=lambda: _env("SOURCE", "synthetic"))
-    color: str = field(default_factory=lambda: _env("COLOR", "green"))
-    scenario: str = field(default_factory=lambda: _env("SCENARIO", "mild"))
-    seed: int = field(default_factory=lambda: int(_env("SEED", "42")))
+    workspace: Path = field(default_factory=lambda: Path(_env_or("WORKSPACE", "mlops-workspace")))
+    source: str = field(default_factory=lambda: _env_or("SOURCE", "synthetic"))
+    color: str = field(default_factory=lambda: _env_or("COLOR", "green"))
+    scenario: str = field(default_factory=lambda: _env_or("SCENARIO", "mild"))
+    seed: int = field(default_factory=lambda: int(_env_or("SEED", "42")))
     # Rows per synthetic month; None means the realistic size (~70k). Tests use a few thousand.
     synthetic_rows: int | None = field(default_factory=lambda: int(v) if (v := _env("SYNTHETIC_ROWS")) else None)
-    tlc_base_url: str = field(default_factory=lambda: _env("TLC_BASE_URL", TLC_BASE_URL))
+    # A folder of real months named as the TLC names them (green_tripdata_2023-01.parquet): months come
+    # from there instead of the generator or the download cache.
+    data_folder: Path | None = field(default_factory=lambda: Path(v) if (v := _env("DATA_DIR")) else None)
+    tlc_base_url: str = field(default_factory=lambda: _env_or("TLC_BASE_URL", TLC_BASE_URL))
     tracking_uri: str | None = field(
         default_factory=lambda: _env("TRACKING_URI") or os.environ.get("MLFLOW_TRACKING_URI") or None
     )
@@ -38,6 +50,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "workspace", Path(self.workspace).expanduser().absolute())
+        if self.data_folder is not None:
+            object.__setattr__(self, "data_folder", Path(self.data_folder).expanduser().absolute())
         if self.source not in SOURCES:
             raise UsageError(
                 f"unknown data source {self.source!r}",
@@ -46,17 +60,23 @@ class Settings:
         if self.color not in COLORS:
             raise UsageError(f"unknown taxi color {self.color!r}", fix="use green or yellow")
 
+    @property
+    def layout(self) -> Workspace:
+        """Where each kind of file lives under the workspace (common/workspace.py)."""
+        return Workspace(self.workspace)
+
     def level_dir(self, level: int) -> Path:
         """Where a level writes everything it produces (models, stores, reports, logs)."""
-        return self.workspace / f"level_{level}"
+        return self.layout.level(level)
 
     @property
     def data_dir(self) -> Path:
-        return self.workspace / "data"
+        return self.layout.data
 
     def as_plain(self) -> dict[str, object]:
         """JSON-ready values (Prefect records flow parameters as JSON); Settings(**plain) rebuilds it."""
         return {name: str(value) if isinstance(value, Path) else value for name, value in self.__dict__.items()}
 
-    def with_(self, **changes: object) -> Settings:
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with the given fields changed; a None leaves the field as it is (an option not given)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

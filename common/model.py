@@ -60,7 +60,8 @@ def build_model(name: str, params: dict[str, Any] | None = None, feature_set: st
 
 def model_params(model: Pipeline) -> dict[str, Any]:
     """The estimator's hyperparameters, for logging."""
-    return model.named_steps["model"].get_params()
+    params: dict[str, Any] = model.named_steps["model"].get_params()
+    return params
 
 
 def features_of(trips: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,7 @@ class RunRequest:
     train_data: str = "2021-01"
     val_data: str = "2021-02"
     model: str = "linear_regression"
+    features: str = "pu_do"
     params: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     on_step: StepHook = _silent

@@ -26,7 +26,7 @@ QUIET = {"PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_ANALYTICS_ENABLED":
 
 
 def prefect_home(settings: Settings) -> Path:
-    return settings.workspace / "prefect"
+    return settings.layout.prefect_home
 
 
 def _state_file(settings: Settings) -> Path:

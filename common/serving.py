@@ -29,7 +29,7 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
 
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status == 200
+            return bool(response.status == 200)
     except OSError:
         return False
 

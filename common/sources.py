@@ -8,7 +8,7 @@ from common import synthetic
 from common.config import Settings
 from common.data import DataRef
 from common.download import ProgressHook, download, trip_url
-from common.errors import UsageError
+from common.errors import DataError, UsageError
 from common.months import is_month
 
 
@@ -16,10 +16,24 @@ def tlc_month_path(settings: Settings, month: str) -> Path:
     return settings.data_dir / "tlc" / f"{settings.color}_tripdata_{month}.parquet"
 
 
+def folder_month_path(folder: Path, color: str, month: str) -> Path:
+    """A month from --data-dir, named as the TLC names its files; a missing month is one clear line."""
+    path = folder / f"{color}_tripdata_{month}.parquet"
+    if not path.is_file():
+        raise DataError(
+            f"no file for {month} in the data folder",
+            where=str(path),
+            fix=f"add {path.name} to {folder}, or choose months that are there",
+        )
+    return path
+
+
 def resolve_data(spec: str, settings: Settings, progress: ProgressHook | None = None) -> DataRef:
     """A month comes from the configured source (synthetic by default, offline); a path is used as is."""
     spec = str(spec).strip()
     if is_month(spec):
+        if settings.data_folder is not None:
+            return DataRef(path=folder_month_path(settings.data_folder, settings.color, spec), label=spec, month=spec)
         if settings.source == "synthetic":
             path = synthetic.ensure_month(
                 settings.data_dir, spec, settings.seed, settings.scenario, settings.synthetic_rows

@@ -83,6 +83,9 @@ class LevelInfo:
     carried: dict[str, int] = field(default_factory=dict)
     diverged: dict[str, Divergence] = field(default_factory=dict)
     root: Path = LEVELS_DIR
+    # The `run` options this level uses; any other is refused (it would silently do nothing).
+    run_options: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()  # empty: every model of the factory
 
     @property
     def folder(self) -> Path:
@@ -130,6 +133,8 @@ def _parse(path: Path) -> LevelInfo:
         carried=dict(raw.get("carried", {})),
         diverged={name: Divergence(d["from"], d["why"]) for name, d in raw.get("diverged", {}).items()},
         root=path.parent.parent,
+        run_options=tuple(raw.get("run_options", [])),
+        models=tuple(raw.get("models", [])),
     )
 
 

@@ -6,7 +6,7 @@ import importlib
 import time
 
 from common.data import prepare_trips, read_trips
-from common.errors import DataError, UsageError
+from common.errors import DataError
 from common.runs import RunReport, RunRequest
 from common.sources import resolve_data
 from levels.catalog import get_level
@@ -26,15 +26,8 @@ def run_level(number: int, request: RunRequest) -> RunReport:
     return report
 
 
-NOTEBOOK_MODELS = ("linear_regression", "lasso", "ridge")
-
-
 def _run_notebook_level(number: int, filename: str, request: RunRequest) -> RunReport:
     settings = request.settings
-    if request.model not in NOTEBOOK_MODELS:
-        raise UsageError(
-            f"the level-0 notebook has no model {request.model!r}", fix=f"use one of: {', '.join(NOTEBOOK_MODELS)}"
-        )
     request.on_step("load data")
     paths = {}
     for role, spec in (("train", request.train_data), ("val", request.val_data)):

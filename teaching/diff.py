@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from typing import Any
 
 from common.errors import UsageError
 from levels.catalog import LevelInfo, Practice, get_level
@@ -23,9 +24,10 @@ class FilePair:
             return "added"
         if self.new is None:
             return "removed"
+        changed = bool(self.added or self.removed)
         if self.old != self.new:
-            return "renamed" if not (self.added or self.removed) else "grew"
-        return "changed" if (self.added or self.removed) else "unchanged"
+            return "renamed and changed" if changed else "renamed"
+        return "changed" if changed else "unchanged"
 
 
 @dataclass
@@ -38,12 +40,11 @@ class LevelDiff:
 
 def ancestor(levels: dict[int, LevelInfo], name: str, b: int, a: int) -> str | None:
     """Follow the lineage maps from level b down to level a; None if the file is new since a."""
-    current: str | None = name
+    current = name
     for number in range(b, a, -1):
         below = levels[number - 1]
-        mapped = levels[number].lineage.get(current)
-        current = mapped or (current if current in below.files else None)
-        if current is None or current not in below.files:
+        current = levels[number].lineage.get(current, current)
+        if current not in below.files:
             return None
     return current
 
@@ -65,7 +66,10 @@ def compare_levels(a: int, b: int, context: int = 3, only_file: str | None = Non
     if a == b:
         raise UsageError("the two levels are the same", fix="diff two different levels, e.g. diff 0 1")
     if a > b:
-        a, b = b, a
+        raise UsageError(
+            f"diff shows what a higher level adds, and {a} is above {b}",
+            fix=f"write the lower level first: diff {b} {a}",
+        )
     levels = {n: get_level(n) for n in range(a, b + 1)}
     level_a, level_b = levels[a], levels[b]
     # where: in level B (the files shown); why: as the level that introduced the practice explained it
@@ -96,7 +100,7 @@ def _pair(level_a: LevelInfo, level_b: LevelInfo, old: str | None, new: str, con
         difflib.unified_diff(
             old_lines,
             new_lines,
-            fromfile=f"level_{level_a.number}/{old or '/dev/null'}",
+            fromfile=f"level_{level_a.number}/{old}" if old else "/dev/null",
             tofile=f"level_{level_b.number}/{new}",
             n=context,
         )
@@ -106,14 +110,17 @@ def _pair(level_a: LevelInfo, level_b: LevelInfo, old: str | None, new: str, con
     return FilePair(old=old, new=new, added=added, removed=removed, diff=diff)
 
 
-def diff_to_dict(result: LevelDiff, metrics: dict[int, dict] | None = None) -> dict:
+def diff_to_dict(
+    result: LevelDiff, metrics: dict[int, dict[str, Any]] | None = None, with_lines: bool = False
+) -> dict[str, Any]:
     return {
         "from": result.a.number,
         "to": result.b.number,
         "practices_gained": [{"id": p.id, "title": p.title, "where": p.where, "why": p.why} for p in result.gained],
         "files": [
             {"old": f.old, "new": f.new, "status": f.status, "added": f.added, "removed": f.removed}
+            | ({"diff": f.diff} if with_lines else {})
             for f in result.files
         ],
-        "last_metrics": metrics or {},
+        "last_metrics": {str(n): m for n, m in sorted((metrics or {}).items())},
     }

@@ -14,6 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 from common.serving import http_ok, port_is_free
+from common.workspace import Workspace
 
 PINNED = (
     "mlflow",
@@ -42,7 +43,7 @@ class Check:
 
 def _pins() -> dict[str, str]:
     """The exact versions this checkout was tested with, from the installed package's metadata."""
-    pins = {}
+    pins: dict[str, str] = {}
     try:
         requirements = metadata.requires("mlops-levels") or []
     except metadata.PackageNotFoundError:
@@ -109,7 +110,7 @@ def check_disk(workspace: Path) -> Check:
 
 def check_servers(workspace: Path) -> list[Check]:
     checks = []
-    state = workspace / "prefect" / "server.json"
+    state = Workspace(workspace).prefect_home / "server.json"
     if state.exists():
         api = json.loads(state.read_text()).get("api_url", "")
         up = http_ok(f"{api}/health")

@@ -1,147 +1,348 @@
-"""Everything the CLI prints for people: Rich tables, panels, syntax-highlighted diffs.
+"""Everything the CLI draws for people: Rich tables, panels, diffs, progress. The only module that draws.
 
-Library code returns objects; only this module (and cli.py's error line) turns them into text.
+Commands return plain data (what `--json` prints); each `*_view` here turns that data into something
+Rich can print. Output must read at 80 columns: prose wraps at spaces, identifiers (file names,
+versions, commands) are never cut in the middle, and commands are printed on lines of their own so
+that copy-paste works.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
-
-from levels.catalog import LevelInfo
-from teaching.diff import LevelDiff
+from rich.text import Text
 
 
-def levels_table(levels: tuple[LevelInfo, ...], progress: dict[str, dict]) -> Table:
-    table = Table(title="MLOps maturity levels — one taxi-duration model, built five times")
-    for column in ("level", "name", "what it adds", "practices", "ran", "tested"):
-        table.add_column(column, overflow="fold")
-    for level in levels:
-        state = progress.get(str(level.number), {})
-        rmse = state.get("last_run", {}).get("metrics", {}).get("rmse_val")
-        ran = f"✓ {rmse:.2f}" if rmse is not None else ("✓" if state.get("ran_at") else "·")
-        tested = {True: "✓", False: "✗"}.get(state.get("tested"), "·")
-        table.add_row(str(level.number), level.title, level.summary, str(len(level.practices)), ran, tested)
+@cache
+def consoles() -> tuple[Console, Console]:
+    """stdout for results, stderr for errors and progress (so `--json` output stays clean)."""
+    # Errors are one line each, never wrapped: a terminal wraps them, copy-paste keeps them whole.
+    return Console(), Console(stderr=True, soft_wrap=True)
+
+
+def _table(title: str | None, columns: list[str], prose: tuple[str, ...] = ()) -> Table:
+    table = Table(title=title, title_justify="left", expand=False)
+    for column in columns:
+        # Prose wraps at spaces; everything else is an identifier or a number and stays whole.
+        table.add_column(column, no_wrap=column not in prose, overflow="fold" if column in prose else "ellipsis")
     return table
 
 
-def next_step(levels: tuple[LevelInfo, ...], progress: dict[str, dict]) -> str:
-    for level in levels:
-        if not progress.get(str(level.number), {}).get("ran_at"):
-            return f"mlops-levels explain {level.number}   then   mlops-levels run {level.number}"
-    return "mlops-levels run all   (every level on the same data, compared)"
+def fmt(value: Any) -> str:
+    """A value as a person reads it: rounded floats, lists and dicts spelled out, never Python reprs."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value else "0"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={fmt(v)}" for k, v in value.items()) or "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(fmt(v) for v in value) or "—"
+    return str(value)
 
 
-def explain(level: LevelInfo) -> Group:
+def rows_table(title: str | None, rows: list[dict[str, Any]], prose: tuple[str, ...] = ()) -> Table:
+    table = _table(title, [str(c) for c in rows[0]] if rows else [], prose)
+    for row in rows:
+        table.add_row(*[fmt(v) for v in row.values()])
+    return table
+
+
+def _commands(title: str, commands: list[str]) -> Text:
+    """Commands to copy, one per line and never wrapped (a wrapped command breaks when pasted)."""
+    text = Text(f"{title}\n", style="bold")
+    for command in commands:
+        text.append(f"  {command}\n", style="cyan")
+    text.no_wrap = True
+    text.overflow = "ignore"
+    return text
+
+
+def _pairs(title: str, pairs: dict[str, Any]) -> Text:
+    """`name  value` lines for long identifiers (paths, URIs): printed whole, one per line."""
+    width = max((len(k) for k in pairs), default=0)
+    text = Text(f"{title}\n", style="bold")
+    for name, value in pairs.items():
+        text.append(f"  {name.ljust(width)}  ", style="dim")
+        text.append(f"{fmt(value)}\n")
+    text.no_wrap = True
+    text.overflow = "ignore"
+    return text
+
+
+def _lines(title: str, lines: list[str]) -> Text:
+    """Lines as they were printed (a notebook's output): whole, never re-wrapped."""
+    text = Text(f"{title}\n", style="bold")
+    for line in lines:
+        text.append(f"  {line}\n")
+    text.no_wrap = True
+    text.overflow = "ignore"
+    return text
+
+
+# list -----------------------------------------------------------------------------------------------
+
+
+def levels_view(data: dict[str, Any]) -> RenderableType:
+    parts: list[RenderableType] = []
+    if data["first_visit"]:
+        parts.append(Text("Welcome! Each level is the same product at a higher MLOps maturity.", style="bold"))
+    table = _table(
+        "MLOps maturity levels — one taxi-duration model, built five times",
+        ["level", "name", "what it adds", "ran", "tested"],
+        prose=("name", "what it adds"),
+    )
+    for row in data["levels"]:
+        rmse = (row.get("last_run") or {}).get("metrics", {}).get("rmse_val")
+        ran = f"✓ {rmse:.2f}" if rmse is not None else ("✓" if row.get("ran_at") else "·")
+        tested = {True: "✓", False: "✗"}.get(row.get("tested"), "·")
+        table.add_row(str(row["level"]), row["title"], row["summary"], ran, tested)
+    parts += [table, _commands("Next:", [data["next"]])]
+    return Group(*parts)
+
+
+# explain --------------------------------------------------------------------------------------------
+
+
+def explain_view(data: dict[str, Any]) -> RenderableType:
     from rich.markdown import Markdown  # markdown-it costs ~25 ms: only `explain` pays it
 
-    parts: list[Any] = [Markdown(level.readme)]
-    if level.practices:
-        table = Table(title=f"Practices at level {level.number}", show_lines=True)
-        for column in ("practice", "where", "why"):
-            table.add_column(column, overflow="fold")
-        for practice in level.practices:
-            table.add_row(practice.title, practice.where, practice.why)
+    parts: list[RenderableType] = [Markdown(data["readme"])]
+    if data["practices"]:
+        table = _table(f"Practices at level {data['level']}", ["practice", "where", "why"], prose=("practice", "why"))
+        for practice in data["practices"]:
+            table.add_row(practice["title"], practice["where"], practice["why"])
         parts.append(table)
-    if level.still_manual:
+    if data["still_manual"]:
         parts.append(
             Panel(
-                "\n".join(f"• {item}" for item in level.still_manual),
+                "\n".join(f"• {item}" for item in data["still_manual"]),
                 title="Still manual (what the next level automates)",
                 border_style="yellow",
             )
         )
-    for index, exercise in enumerate(level.exercises, 1):
-        parts.append(Panel(f"{exercise.task}\n[dim]hint: {exercise.hint}[/dim]", title=f"Try this #{index}"))
+    for index, exercise in enumerate(data["try"], 1):
+        parts.append(Panel(f"{exercise['task']}\nhint: {exercise['hint']}", title=f"Try this #{index}"))
+    if data.get("exercises"):
+        parts.append(
+            rows_table(
+                "Checked exercises (mlops-levels exercise start ID)", data["exercises"], prose=("practice", "title")
+            )
+        )
     return Group(*parts)
 
 
-def run_report(report: dict[str, Any]) -> Group:
-    table = Table(title=f"Level {report['level']} · {report['train']} → {report['val']} · {report['model']}")
-    table.add_column("what")
-    table.add_column("value", overflow="fold")
+# diff -----------------------------------------------------------------------------------------------
+
+
+def diff_view(data: dict[str, Any]) -> RenderableType:
+    a, b = data["from"], data["to"]
+    parts: list[RenderableType] = []
+    gained = _table(
+        f"Practices gained from level {a} to level {b}", ["practice", "where", "why"], prose=("practice", "why")
+    )
+    for practice in data["practices_gained"]:
+        gained.add_row(practice["title"], practice["where"], practice["why"])
+    if not data["practices_gained"]:
+        gained.add_row("(none)", "", "")
+    parts.append(gained)
+    files = _table("Files, paired by lineage", [f"level {a}", f"level {b}", "status", "+", "−"])
+    for pair in data["files"]:
+        files.add_row(
+            pair["old"] or "—", pair["new"] or "—", pair["status"], f"+{pair['added']}", f"−{pair['removed']}"
+        )
+    parts.append(files)
+    if data["last_metrics"]:
+        side = _table("Last runs side by side", ["metric", *[f"level {n}" for n in data["last_metrics"]]])
+        names = sorted({k for m in data["last_metrics"].values() for k in m})
+        for name in names:
+            side.add_row(name, *[fmt(m.get(name)) for m in data["last_metrics"].values()])
+        parts.append(side)
+    from rich.syntax import Syntax
+
+    for pair in data["files"]:
+        if pair.get("diff"):
+            title = f"{pair['old'] or '(new)'} → {pair['new'] or '(removed)'}"
+            parts.append(Panel(Syntax("".join(pair["diff"]), "diff", word_wrap=True), title=title))
+    return Group(*parts)
+
+
+# run ------------------------------------------------------------------------------------------------
+
+
+def run_report_view(report: dict[str, Any]) -> RenderableType:
+    table = _table(
+        f"Level {report['level']} · {report['train']} → {report['val']} · {report['model']}",
+        ["what", "value"],
+        prose=("value",),
+    )
     for name, value in report["metrics"].items():
-        table.add_row(name, _fmt(value))
-    for name, value in report["artifacts"].items():
-        table.add_row(name, str(value))
-    tables: list[Any] = [table]
+        table.add_row(name, fmt(value))
+    nested: list[RenderableType] = []
     for name, value in report.get("details", {}).items():
-        if isinstance(value, (str, int, float)):
-            table.add_row(name, _fmt(value))
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            tables.append(rows_table(name.replace("_", " "), value))
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            nested.append(rows_table(name.replace("_", " "), value, prose=tuple(value[0])))
+        elif isinstance(value, dict) and value and all(isinstance(v, str) for v in value.values()):
+            nested.append(_pairs(name.replace("_", " "), value))
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            nested.append(_lines(name.replace("_", " "), value))
+        else:
+            table.add_row(name.replace("_", " "), fmt(value))
     if report.get("manual_steps"):
         table.add_row("still by hand", "; ".join(report["manual_steps"]))
     table.add_row("wall time", f"{report['wall_seconds']:.1f} s")
-    return Group(*tables)
+    return Group(table, *nested, _pairs("Files and addresses", report["artifacts"]))
 
 
-def diff_summary(result: LevelDiff, metrics: dict[int, dict]) -> Group:
-    a, b = result.a.number, result.b.number
-    parts: list[Any] = []
-    gained = Table(title=f"Practices gained from level {a} to level {b}", show_lines=True)
-    for column in ("practice", "where", "why"):
-        gained.add_column(column, overflow="fold")
-    for practice in result.gained:
-        gained.add_row(practice.title, practice.where, practice.why)
-    if not result.gained:
-        gained.add_row("(none)", "", "")
-    parts.append(gained)
-    files = Table(title="Files, paired by lineage")
-    for column in (f"level {a}", f"level {b}", "status", "+", "−"):
-        files.add_column(column)
-    for pair in result.files:
-        files.add_row(
-            pair.old or "—",
-            pair.new or "—",
-            pair.status,
-            f"[green]+{pair.added}[/green]",
-            f"[red]−{pair.removed}[/red]",
+def runs_view(data: dict[str, Any]) -> RenderableType:
+    reports = data["reports"] if "reports" in data else [data]
+    parts: list[RenderableType] = [run_report_view(r) for r in reports]
+    for report in reports:
+        parts.append(Text(f"✓ Level {report['level']} ran in {report['wall_seconds']:.1f}s.", style="green"))
+    if data.get("comparison"):
+        parts.append(
+            rows_table(
+                data.get("comparison_title", "All levels on the same data"),
+                data["comparison"],
+                prose=("still by hand",),
+            )
         )
-    parts.append(files)
-    if metrics:
-        side = Table(title="Last runs side by side")
-        side.add_column("metric")
-        for number in sorted(metrics):
-            side.add_column(f"level {number}")
-        names = sorted({k for m in metrics.values() for k in m})
-        for name in names:
-            side.add_row(name, *[_fmt(metrics[n].get(name)) for n in sorted(metrics)])
-        parts.append(side)
+    if data.get("files"):
+        parts.append(_pairs("Open these", data["files"]))
+    parts.append(_commands("Next:", [data["next"]]))
     return Group(*parts)
 
 
-def diff_bodies(result: LevelDiff) -> Group:
+@contextlib.contextmanager
+def progress(console: Console) -> Iterator[Callable[[str], None]]:
+    """A transient spinner naming the step a run is on; silent when stderr is not a terminal."""
+    if not console.is_terminal:
+        yield lambda step: None
+        return
+    with console.status("starting…") as status:
+        yield lambda step: status.update(f"{step}…")
+
+
+@contextlib.contextmanager
+def status(console: Console, message: str) -> Iterator[None]:
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(message):
+        yield
+
+
+def walkthrough_step(step: Any, index: int, total: int) -> RenderableType:
+    from rich.markdown import Markdown
+    from rich.rule import Rule
     from rich.syntax import Syntax
 
+    parts: list[RenderableType] = [
+        Rule(f"Step {index}/{total} · {step.title}"),
+        Panel(Markdown(step.text), border_style="cyan"),
+    ]
+    if step.code:
+        python = step.lexer == "python"
+        parts.append(Syntax(step.code, step.lexer, line_numbers=python, start_line=step.start_line, word_wrap=True))
+    return Group(*parts)
+
+
+# doctor, test, assess, data, stack, clean --------------------------------------------------------------
+
+
+def doctor_view(checks: list[dict[str, Any]]) -> RenderableType:
+    table = _table("mlops-levels doctor", ["", "check", "found", "fix"], prose=("found", "fix"))
+    for check in checks:
+        table.add_row("✓" if check["ok"] else "✗", check["name"], check["detail"], check["fix"])
+    problems = sum(not c["ok"] for c in checks)
+    verdict = Text(
+        f"{problems} problem(s): see the fix column." if problems else "✓ ready for class",
+        style="red" if problems else "green",
+    )
+    return Group(table, verdict)
+
+
+def suite_view(data: dict[str, Any]) -> RenderableType:
+    mark = "✓ passed" if data["passed"] else "✗ failed"
+    return Text(f"{mark}: level {data['level']} tests ({data['command']})", style="green" if data["passed"] else "red")
+
+
+def assessment_view(data: dict[str, Any]) -> RenderableType:
+    table = _table(f"Practices found in {data['folder']}", ["", "practice", "evidence"], prose=("practice", "evidence"))
+    for practice, evidence in data["practices"].items():
+        first = evidence[0]
+        table.add_row("✓", practice, f"{first['file']}:{first['line']}  {first['text']}")
+    lines = [Text(f"Maturity level: {data['level']}", style="bold")]
+    if data.get("next_practice"):
+        from levels.catalog import PRACTICES
+
+        lines.append(Text(f"Next practice to adopt: {PRACTICES.get(data['next_practice'], data['next_practice'])}"))
+    return Group(table, *lines)
+
+
+def generated_view(rows: list[dict[str, Any]]) -> RenderableType:
+    return rows_table("Synthetic months", rows)
+
+
+def download_progress(console: Console) -> Callable[[str], Any]:
+    """A per-file download bar: returns a context manager factory yielding a (done, total) hook."""
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    @contextlib.contextmanager
+    def bar(label: str) -> Iterator[Callable[[int, int | None], None]]:
+        with Progress(
+            *Progress.get_default_columns(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as shown:
+            task = shown.add_task(label, total=None)
+            yield lambda done, total: shown.update(task, completed=done, total=total)
+
+    return bar
+
+
+def fetched_view(rows: list[dict[str, Any]]) -> RenderableType:
+    return _pairs("Downloaded (or already cached)", {r["month"]: r["file"] for r in rows})
+
+
+def data_summary_view(data: dict[str, Any]) -> RenderableType:
     return Group(
-        *[
-            Panel(Syntax("".join(pair.diff), "diff", word_wrap=True), title=f"{pair.old or '∅'} → {pair.new or '∅'}")
-            for pair in result.files
-            if pair.diff
-        ]
+        _pairs("File", {data["label"]: data["path"]}),
+        rows_table(None, [{"what": k, "value": v} for k, v in data["summary"].items()], prose=("value",)),
     )
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4f}".rstrip("0").rstrip(".") if value else "0"
-    return str(value)
+def stack_view(data: dict[str, Any]) -> RenderableType:
+    if not data["services"]:
+        return _commands("The stack is not up. Start it with:", ["mlops-levels stack up"])
+    parts: list[RenderableType] = [rows_table("stack", data["services"])]
+    if data.get("tracking_uri"):
+        parts.append(
+            _commands("Use it:", ["mlops-levels run 2 --stack", f"export MLFLOW_TRACKING_URI={data['tracking_uri']}"])
+        )
+    return Group(*parts)
 
 
-def rows_table(title: str, rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=title)
-    for column in rows[0] if rows else []:
-        table.add_column(str(column), overflow="fold")
-    for row in rows:
-        table.add_row(*[_fmt(v) for v in row.values()])
-    return table
+def stack_down_view(data: dict[str, Any]) -> RenderableType:
+    return Text("✓ stack stopped" if data["stopped"] else "The stack was not up.")
 
 
-def print_table_rows(console: Console, title: str, rows: list[dict[str, Any]]) -> None:
-    console.print(rows_table(title, rows))
+def stop_view(data: dict[str, Any]) -> RenderableType:
+    return Text("✓ stopped the Prefect server" if data["stopped"] else "No server was running.")
+
+
+def clean_view(data: dict[str, Any]) -> RenderableType:
+    if not data["existed"]:
+        return Text(f"Nothing to clean: {data['workspace']} does not exist.")
+    return Text(f"✓ removed {data['workspace']}", style="green")

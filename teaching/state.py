@@ -11,20 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from common.atomic import write_text_atomic
-
-STATE_FILE = "state.json"
+from common.workspace import Workspace
 
 
 def load_state(workspace: Path) -> dict[str, Any]:
-    path = workspace / STATE_FILE
+    path = Workspace(workspace).state_file
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"levels": {}}
+    return state
 
 
 def _save(workspace: Path, state: dict[str, Any]) -> None:
-    write_text_atomic(workspace / STATE_FILE, json.dumps(state, indent=2, sort_keys=True))
+    write_text_atomic(Workspace(workspace).state_file, json.dumps(state, indent=2, sort_keys=True))
 
 
 def record_run(workspace: Path, level: int, report: dict[str, Any]) -> None:
@@ -44,4 +44,30 @@ def record_test(workspace: Path, level: int, passed: bool) -> None:
 
 
 def level_state(workspace: Path, level: int) -> dict[str, Any]:
-    return load_state(workspace)["levels"].get(str(level), {})
+    entry: dict[str, Any] = load_state(workspace)["levels"].get(str(level), {})
+    return entry
+
+
+def levels_with_progress(workspace: Path) -> dict[str, Any]:
+    """What `list` shows: every level with the student's progress, and the next thing to do."""
+    from levels.catalog import load_levels
+
+    progress = load_state(workspace)["levels"]
+    rows = [
+        {
+            "level": lv.number,
+            "slug": lv.slug,
+            "title": lv.title,
+            "summary": lv.summary,
+            "practices": lv.practice_ids,
+            **progress.get(str(lv.number), {}),
+        }
+        for lv in load_levels()
+    ]
+    pending = [row["level"] for row in rows if not row.get("ran_at")]
+    following = (
+        f"mlops-levels explain {pending[0]}   then   mlops-levels run {pending[0]}"
+        if pending
+        else "mlops-levels run all   (every level on the same months, compared)"
+    )
+    return {"first_visit": not progress, "levels": rows, "next": following}

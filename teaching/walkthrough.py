@@ -21,6 +21,7 @@ class Step:
     code: str | None = None
     lexer: str = "python"
     action: Callable[[], Any] | None = None
+    start_line: int = 1  # the code's first line number in its file, so a student can find it
 
 
 def readme_section(level: LevelInfo, heading: str) -> str:
@@ -28,17 +29,17 @@ def readme_section(level: LevelInfo, heading: str) -> str:
     return match.group(1).strip() if match else ""
 
 
-def practice_code(level: LevelInfo, practice: Practice, max_lines: int = 40) -> str:
-    """The source of the function or class a practice points at (or the file's head)."""
+def practice_code(level: LevelInfo, practice: Practice, max_lines: int = 40) -> tuple[str, int]:
+    """The source of the function or class a practice points at (or the file's head), and its first line."""
     source = (level.folder / practice.file).read_text(encoding="utf-8")
     if "::" in practice.where and practice.file.endswith(".py"):
         name = practice.where.split("::")[1]
         for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name:
-                start = min([d.lineno for d in getattr(node, "decorator_list", [])] + [node.lineno])
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name == name:
+                start = min([d.lineno for d in node.decorator_list] + [node.lineno])
                 lines = source.splitlines()[start - 1 : node.end_lineno]
-                return "\n".join(lines[:max_lines] + (["    …"] if len(lines) > max_lines else []))
-    return "\n".join(source.splitlines()[:max_lines])
+                return "\n".join(lines[:max_lines] + (["    …"] if len(lines) > max_lines else [])), start
+    return "\n".join(source.splitlines()[:max_lines]), 1
 
 
 def _lexer(filename: str) -> str:
@@ -64,12 +65,14 @@ def build_steps(number: int, run: Callable[[], Any]) -> list[Step]:
         )
     gained = [p for p in level.practices if below is None or p.id not in below.practice_ids]
     for practice in gained:
+        code, start_line = practice_code(level, practice)
         steps.append(
             Step(
                 f"Practice: {practice.title}",
-                f"{practice.why}\n\nWhere: `{practice.where}`",
-                practice_code(level, practice),
+                f"{practice.why}\n\nWhere: `{practice.where}`, line {start_line}",
+                code,
                 _lexer(practice.file),
+                start_line=start_line,
             )
         )
     extra = " ".join(f"--{k} {v}" for k, v in WALKTHROUGH_OPTIONS.get(number, {}).items())

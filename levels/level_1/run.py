@@ -17,7 +17,7 @@ SAMPLE_RIDES = 25
 def main(request: RunRequest) -> RunReport:
     settings = request.settings
     request.on_step("train")
-    result = train(settings, request.train_data, request.val_data, request.model)
+    result = train(settings, request.train_data, request.val_data, request.model, features=request.features)
 
     request.on_step("start the service on 127.0.0.1")
     val_df = load_prepared(resolve_data(request.val_data, settings).path).head(SAMPLE_RIDES)

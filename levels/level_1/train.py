@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from common import model as ml
-from common.config import Settings
+from common.config import FEATURE_SETS, Settings
 from common.data import load_prepared
 from common.errors import MlopsLevelsError
 from common.sources import resolve_data
@@ -42,11 +42,12 @@ def train(
     val_data: str,
     model_name: str = "linear_regression",
     output: Path | None = None,
+    features: str = "pu_do",
 ) -> TrainResult:
     """Load both months, fit, evaluate, and write the model file plus a metadata file beside it."""
     train_df = load_prepared(resolve_data(train_data, settings).path)
     val_df = load_prepared(resolve_data(val_data, settings).path)
-    model = ml.train(train_df, model_name)
+    model = ml.train(train_df, model_name, feature_set=features)
     rmse_train, rmse_val = ml.evaluate(model, train_df), ml.evaluate(model, val_df)
 
     output = Path(output or settings.level_dir(1) / MODEL_FILE)
@@ -60,6 +61,7 @@ def train(
                 "train_data": train_data,
                 "val_data": val_data,
                 "model": model_name,
+                "features": features,
                 "rmse_train": rmse_train,
                 "rmse_val": rmse_val,
             },
@@ -74,10 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-data", default="2021-01", help="month (YYYY-MM) or parquet/csv file")
     parser.add_argument("--val-data", default="2021-02", help="month (YYYY-MM) or parquet/csv file")
     parser.add_argument("--model", default="linear_regression", choices=ml.model_names())
+    parser.add_argument(
+        "--features", default="pu_do", choices=FEATURE_SETS, help="pu_do, or pu_and_do (the course's first try)"
+    )
     parser.add_argument("--output", type=Path, default=None, help="model file (default: workspace)")
     args = parser.parse_args(argv)
     try:
-        result = train(Settings(), args.train_data, args.val_data, args.model, args.output)
+        result = train(Settings(), args.train_data, args.val_data, args.model, args.output, args.features)
     except MlopsLevelsError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code

@@ -34,6 +34,7 @@ def main(request: RunRequest) -> RunReport:
             request.val_data,
             request.model,
             params=request.params or None,
+            features=request.features,
             sweep=bool(request.options.get("sweep")),
         )
     flow_seconds = time.perf_counter() - flow_started
@@ -55,7 +56,7 @@ def main(request: RunRequest) -> RunReport:
         details={
             "prefect_server_seconds": round(server_seconds, 2),
             "flow_seconds": round(flow_seconds, 2),
-            "best_params": str(result["params"]),
+            "best_params": result["params"] or "defaults",
             "registry (newest first)": versions,
         },
         manual_steps=[

@@ -64,8 +64,8 @@ def prepare(raw: pd.DataFrame, label: str) -> pd.DataFrame:
 
 
 @task(cache_policy=NONE)
-def train_model(train_df: pd.DataFrame, model_name: str, params: dict[str, Any]) -> Any:
-    return ml.train(train_df, model_name, params)
+def train_model(train_df: pd.DataFrame, model_name: str, params: dict[str, Any], features: str) -> Any:
+    return ml.train(train_df, model_name, params, feature_set=features)
 
 
 @task(cache_policy=NONE)
@@ -97,6 +97,7 @@ def training_pipeline(
     params: dict[str, Any] | None = None,
     sweep: bool = False,
     settings: Settings | None = None,
+    features: str = "pu_do",
 ) -> dict[str, Any]:
     settings = settings or Settings()
     ml.build_model(model)  # an unknown model name fails here, before any data is loaded
@@ -112,7 +113,7 @@ def training_pipeline(
     ) as parent:
         results = []
         for candidate in _candidates(model, params, sweep):
-            fitted = train_model(train_df, model, candidate)
+            fitted = train_model(train_df, model, candidate, features)
             metrics = evaluate(fitted, train_df, val_df)
             results.append((metrics["rmse_val"], candidate, fitted, metrics))
             if sweep:  # each combination is a nested run; only the best is registered below
@@ -122,6 +123,7 @@ def training_pipeline(
         rmse_val, best_params, best_model, best_metrics = min(results, key=lambda r: r[0])
         logged_params = {
             "model": model,
+            "features": features,
             "train_data": train_info["label"],
             "val_data": val_info["label"],
             "train_rows": len(train_df),

@@ -27,7 +27,12 @@ def _train(request: RunRequest, model: str) -> dict:
 
     with contextlib.redirect_stderr(io.StringIO()) if not request.settings.verbose else contextlib.nullcontext():
         return run_pipeline(
-            request.settings, request.train_data, request.val_data, model, params=request.params or None
+            request.settings,
+            request.train_data,
+            request.val_data,
+            model,
+            params=request.params or None,
+            features=request.features,
         )
 
 
@@ -121,7 +126,7 @@ def main(request: RunRequest) -> RunReport:
             "ab_test": ab_rows,
             "drifted_columns": ", ".join(result.drifted_columns) or "none",
             "promoted_version": promoted,
-            "serving_after": str(deployed),
+            "serving_after": deployed,
             "report_files": result.reports,
         },
         manual_steps=["decide when to retrain and on which months"],

@@ -60,7 +60,7 @@ def test_list_shows_levels_and_marks_a_level_once_run(invoke):
     first = invoke("list")
     assert first.exit_code == 0 and "No MLOps" in first.output and "Welcome" in first.output
     assert invoke("run", "0").exit_code == 0
-    rows = json.loads(invoke("list", "--json").output)
+    rows = json.loads(invoke("list", "--json").output)["levels"]
     assert rows[0]["level"] == 0 and rows[0]["last_run"]["metrics"]["rmse_val"] > 0
     assert "Welcome" not in invoke("list").output
 
@@ -77,7 +77,7 @@ def test_data_generate_then_show(invoke, workspace):
     files = sorted((workspace / "data").rglob("*.parquet"))
     assert [f.name for f in files] == ["green_tripdata_2021-01.parquet", "green_tripdata_2021-02.parquet"]
     shown = invoke("data", "show", str(files[0]), "--json")
-    summary = json.loads(shown.output)
+    summary = json.loads(shown.output)["summary"]
     assert summary["rows"] == 500 and summary["kept 1..60 min"] < 500
 
 

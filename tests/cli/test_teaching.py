@@ -34,7 +34,7 @@ def test_run_all_compares_every_level(invoke, prefect_api):
     result = invoke("run", "all")
     assert result.exit_code == 0, result.output
     assert "All levels on the same data" in result.output
-    rows = json.loads(invoke("list", "--json").output)
+    rows = json.loads(invoke("list", "--json").output)["levels"]
     assert all("last_run" in row for row in rows)
 
 
@@ -42,7 +42,7 @@ def test_test_command_runs_a_level_suite_and_records_it(invoke):
     result = invoke("test", "0", "--fast")
     assert result.exit_code == 0, result.output
     assert "passed" in result.output
-    assert json.loads(invoke("list", "--json").output)[0]["tested"] is True
+    assert json.loads(invoke("list", "--json").output)["levels"][0]["tested"] is True
 
 
 def test_doctor_reports_each_check_and_a_taken_port(invoke, monkeypatch):

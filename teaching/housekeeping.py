@@ -1,0 +1,31 @@
+"""`mlops-levels clean`: delete the workspace, but only a folder the toolkit wrote, after stopping its servers."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from typing import Any
+
+from common.config import Settings
+from common.errors import UsageError
+
+
+def clean_workspace(settings: Settings, confirm: Callable[[], bool]) -> dict[str, Any]:
+    workspace = settings.workspace
+    if not workspace.exists():
+        return {"workspace": str(workspace), "existed": False, "removed": False}
+    strangers = settings.layout.strangers()
+    if strangers:
+        raise UsageError(
+            f"{workspace} holds files the toolkit did not write ({', '.join(strangers[:3])})",
+            fix="remove them yourself, or point --workspace at the right folder",
+        )
+    if not confirm():
+        raise UsageError("not confirmed, nothing deleted", fix="answer y, or pass --yes")
+    from common.services import stop_prefect_server
+    from common.stack import stack_down
+
+    stack_down(settings)
+    stop_prefect_server(settings)
+    shutil.rmtree(workspace)
+    return {"workspace": str(workspace), "existed": True, "removed": True}
