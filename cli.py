@@ -258,13 +258,16 @@ def run(
     stack: Annotated[bool, typer.Option("--stack", help="Level 2+: track into the `stack up` MLflow server.")] = False,
     tracking_uri: Annotated[
         str | None,
-        typer.Option("--tracking-uri", help="Level 2+: a remote MLflow server (or set MLFLOW_TRACKING_URI)."),
+        typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="Level 2+: a remote MLflow server."),
     ] = None,
 ) -> Outcome:
     """Run a level end to end on the embedded synthetic data (or your months, files or folder)."""
     from teaching import render
     from teaching.runs import RunChoices, run_levels
 
+    # MLFLOW_TRACKING_URI in a student's shell is a setting, not an option to refuse at levels 0 and 1.
+    uri_origin = ctx.get_parameter_source("tracking_uri")
+    from_environment = uri_origin is not None and uri_origin.name == "ENVIRONMENT"
     choices = RunChoices(
         level=level,
         given={
@@ -276,9 +279,10 @@ def run(
             "months": months,
             "replay": replay,
             "stack": stack,
-            "tracking-uri": tracking_uri,
+            "tracking-uri": None if from_environment else tracking_uri,
         },
         data={"source": source, "data_folder": data_dir, "scenario": scenario, "seed": seed},
+        tracking_uri=tracking_uri,
     )
     settings = _settings(ctx)
     with render.progress(_consoles()[1]) as on_step:

@@ -1,4 +1,4 @@
-"""Set up and run mlops-levels with nothing but Python 3.11+: `python3 tasks.py demo|test|bench|lint|sync`.
+"""Set up and run mlops-levels with nothing but Python 3.11+: `python3 tasks.py demo|test|bench|lint|sync|docs`.
 
 Creates ./.venv, installs the project with every dependency pinned (constraints.txt), then runs the task.
 Re-running skips the install unless pyproject.toml or constraints.txt changed.
@@ -52,6 +52,7 @@ TASKS = {
     "bench": lambda extra: run("bench/run_all.py", *extra),
     "lint": lambda extra: run("-m", "ruff", "check", ".", *extra),
     "sync": lambda extra: run("-m", "levels.carried", "--write", *extra),
+    "docs": lambda extra: run("-m", "teaching.level_pages", "--write", *extra),
 }
 
 

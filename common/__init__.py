@@ -10,5 +10,7 @@ for _name, _value in {
     "DO_NOT_TRACK": "true",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "EVIDENTLY_DISABLE_TELEMETRY": "1",
+    # With a tracking server, MLflow writes "View run at …" to stdout, which would corrupt `--json`.
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }.items():
     _os.environ.setdefault(_name, _value)

@@ -42,9 +42,10 @@ class Settings:
     # from there instead of the generator or the download cache.
     data_folder: Path | None = field(default_factory=lambda: Path(v) if (v := _env("DATA_DIR")) else None)
     tlc_base_url: str = field(default_factory=lambda: _env_or("TLC_BASE_URL", TLC_BASE_URL))
-    tracking_uri: str | None = field(
-        default_factory=lambda: _env("TRACKING_URI") or os.environ.get("MLFLOW_TRACKING_URI") or None
-    )
+    # Only our own variable: mlflow.set_tracking_uri() writes MLFLOW_TRACKING_URI into the environment, so
+    # reading that back would hand every later Settings the store of whichever level ran last. The CLI
+    # passes a student's MLFLOW_TRACKING_URI explicitly (--tracking-uri reads it).
+    tracking_uri: str | None = field(default_factory=lambda: _env("TRACKING_URI"))
     model_name: str = "nyc-taxi-duration"
     verbose: bool = False
 

@@ -37,3 +37,14 @@ class UsageError(MlopsLevelsError):
 
 class DownloadError(DataError):
     """A download failed or was cut: worth retrying, unlike a bad file."""
+
+
+class StoreError(MlopsLevelsError):
+    """A workspace store (tracking database, prediction or decision log, model files) is damaged, full or
+    read-only: nothing the command can fix by itself, and nothing it should paper over."""
+
+    exit_code = 3
+
+
+class ArtifactError(StoreError):
+    """A registered model version whose files are missing or unreadable: the registry and the disk disagree."""

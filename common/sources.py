@@ -49,3 +49,12 @@ def resolve_data(spec: str, settings: Settings, progress: ProgressHook | None = 
             fix="write a month as YYYY-MM (e.g. 2021-01) or give a .parquet/.csv path",
         )
     return DataRef(path=path.absolute(), label=path.name)
+
+
+def describe_source(settings: Settings) -> str:
+    """Where this run's months come from, in words a report can print (never "mild scenario" for real data)."""
+    if settings.data_folder is not None:
+        return f"real TLC {settings.color} months from {settings.data_folder}"
+    if settings.source == "tlc":
+        return f"real TLC {settings.color} months (downloaded from the TLC)"
+    return f"synthetic months, {settings.scenario} scenario, seed {settings.seed}"

@@ -28,6 +28,7 @@ class RunChoices:
     level: str
     given: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
+    tracking_uri: str | None = None  # from --tracking-uri or MLFLOW_TRACKING_URI
 
 
 def level_numbers(level: str) -> list[int]:
@@ -72,7 +73,7 @@ def run_settings(settings: Settings, choices: RunChoices) -> Settings:
         raise UsageError(
             f"{data['data_folder']} is not a folder", fix="pass a folder of green_tripdata_YYYY-MM.parquet"
         )
-    settings = settings.with_(**data, tracking_uri=choices.given.get("tracking-uri"))
+    settings = settings.with_(**data, tracking_uri=choices.tracking_uri)
     if choices.given.get("stack"):
         from common.stack import stack_tracking_uri
 

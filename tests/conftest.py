@@ -19,12 +19,29 @@ os.environ["TERM"] = "dumb"
 os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 
 
+SUITES = ("level0", "level1", "level2", "level3", "level4", "common", "teaching")
+# tests/<folder> -> the suite its tests belong to when the folder is not a level's
+FOLDER_SUITES = {
+    "common": "common",
+    "stack": "common",
+    "faults": "common",
+    "cli": "teaching",
+    "levels": "teaching",
+    "assess": "teaching",
+    "exercises": "teaching",
+}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`pytest -m level2` selects tests/level_2 with no decorator in the files."""
+    """`pytest -m level2` selects tests/level_2 with no decorator in the files; every test belongs to a suite."""
     for item in items:
         parts = Path(str(item.fspath)).relative_to(REPO).parts
-        if len(parts) > 1 and parts[1].startswith("level_"):
-            item.add_marker(getattr(pytest.mark, parts[1].replace("_", "")))
+        folder = parts[1] if len(parts) > 2 else ""
+        suite = folder.replace("_", "") if folder.startswith("level_") else FOLDER_SUITES.get(folder)
+        if suite:
+            item.add_marker(getattr(pytest.mark, suite))
+        if not any(item.get_closest_marker(name) for name in SUITES):
+            raise pytest.UsageError(f"{item.nodeid} belongs to no suite: put it under a level's folder or mark it")
 
 
 _real_connect = socket.socket.connect
@@ -129,12 +146,18 @@ def real_file(*parts: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def prefect_api(tmp_path_factory):
+def prefect_workspace(tmp_path_factory) -> Path:
+    """The workspace whose Prefect server the whole session shares (its prefect/ folder is Prefect's home)."""
+    return tmp_path_factory.mktemp("prefect-workspace")
+
+
+@pytest.fixture(scope="session")
+def prefect_api(prefect_workspace):
     """One real local Prefect server for the whole session (~10 s to start), for levels 2-4."""
     from common.config import Settings
     from common.services import ensure_prefect_api, stop_prefect_server
 
-    settings = Settings(workspace=tmp_path_factory.mktemp("prefect-workspace"))
+    settings = Settings(workspace=prefect_workspace)
     saved = os.environ.get("PREFECT_API_URL")
     os.environ.pop("PREFECT_API_URL", None)
     url = ensure_prefect_api(settings)  # sets PREFECT_API_URL for this process and its children

@@ -29,8 +29,10 @@ from common.config import Settings
 from common.data import fingerprint, prepare_trips, read_trips
 from common.errors import DownloadError, MlopsLevelsError
 from common.months import is_month_list, month_range
+from common.quiet import quiet_libraries
 from common.services import ensure_prefect_api
 from common.sources import resolve_data
+from levels.level_2.registry import register_version
 from levels.level_2.tracking import log_training, run_tags, start_tracking
 
 # A small grid per model for --sweep: each combination is a nested run; the best one is registered.
@@ -75,10 +77,10 @@ def evaluate(model: Any, train_df: pd.DataFrame, val_df: pd.DataFrame) -> dict[s
 
 @task(cache_policy=NONE)
 def log_and_register(
-    model: Any, params: dict[str, Any], metrics: dict[str, float], val_df: pd.DataFrame, registered_name: str | None
-) -> str | None:
-    info = log_training(model, params, metrics, val_df, registered_name)
-    return str(info.registered_model_version) if registered_name else None
+    model: Any, params: dict[str, Any], metrics: dict[str, float], val_df: pd.DataFrame, settings: Settings
+) -> str:
+    info = log_training(model, params, metrics, val_df)
+    return register_version(settings, info.model_uri, info.run_id, info.model_id)
 
 
 def _candidates(model_name: str, params: dict[str, Any], sweep: bool) -> list[dict[str, Any]]:
@@ -130,7 +132,7 @@ def training_pipeline(
             "val_rows": len(val_df),
             **best_params,
         }
-        version = log_and_register(best_model, logged_params, best_metrics, val_df, settings.model_name)
+        version = log_and_register(best_model, logged_params, best_metrics, val_df, settings)
     return {
         "run_id": parent.info.run_id,
         "experiment_id": experiment_id,
@@ -143,6 +145,7 @@ def training_pipeline(
 
 def run_pipeline(settings: Settings, train_data: str, val_data: str, model: str, **options: Any) -> dict[str, Any]:
     """Run the flow against the workspace's Prefect server (started once, then reused)."""
+    quiet_libraries(settings.verbose)
     with temporary_settings(updates={PREFECT_API_URL: ensure_prefect_api(settings)}):
         return training_pipeline(train_data, val_data, model, settings=settings, **options)
 

@@ -12,12 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-import mlflow
-
 from common.config import Settings
 from common.errors import MlopsLevelsError
-from levels.level_2.registry import CHAMPION, latest_versions, promote
-from levels.level_2.tracking import tracking_uri
+from levels.level_2.registry import CHAMPION, latest_versions, promote, registry_client
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,14 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="show the versions")
     args = parser.parse_args(argv)
     settings = Settings()
-    mlflow.set_tracking_uri(tracking_uri(settings))
     try:
         if args.list or not args.version:
-            for version in latest_versions(settings.model_name):
-                rmse = mlflow.get_run(version.run_id).data.metrics.get("rmse_val", float("nan"))
+            for version in latest_versions(settings):
+                rmse = registry_client(settings).get_run(version.run_id).data.metrics.get("rmse_val", float("nan"))
                 print(f"v{version.version}  val RMSE {rmse:.4f}  aliases: {', '.join(version.aliases) or '-'}")
             return 0
-        promote(settings.model_name, args.version, args.alias)
+        promote(settings, args.version, args.alias)
     except MlopsLevelsError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import time
 
 from common.runs import RunReport, RunRequest
@@ -23,24 +20,20 @@ def main(request: RunRequest) -> RunReport:
     from levels.level_2.registry import latest_versions
     from levels.level_2.tracking import tracking_uri
 
-    if not settings.verbose:  # keep stdout for the CLI's own output (and --json)
-        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     flow_started = time.perf_counter()
-    # MLflow prints registry chatter to stderr; the CLI shows its own summary (--verbose shows both).
-    with contextlib.redirect_stderr(io.StringIO()) if not settings.verbose else contextlib.nullcontext():
-        result = run_pipeline(
-            settings,
-            request.train_data,
-            request.val_data,
-            request.model,
-            params=request.params or None,
-            features=request.features,
-            sweep=bool(request.options.get("sweep")),
-        )
+    result = run_pipeline(
+        settings,
+        request.train_data,
+        request.val_data,
+        request.model,
+        params=request.params or None,
+        features=request.features,
+        sweep=bool(request.options.get("sweep")),
+    )
     flow_seconds = time.perf_counter() - flow_started
     versions = [
         {"version": v.version, "aliases": ", ".join(v.aliases) or "—", "run": v.run_id[:8]}
-        for v in latest_versions(settings.model_name, limit=5)
+        for v in latest_versions(settings, limit=5)
     ]
     return RunReport(
         level=2,

@@ -27,18 +27,13 @@ from levels.level_2.metrics import MetricsMiddleware, ServiceMetrics
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    import mlflow.sklearn
-
-    from levels.level_2.registry import resolve_version
-    from levels.level_2.tracking import tracking_uri
+    from levels.level_2.registry import load_version, resolve_version
 
     settings: Settings = app.state.settings
-    mlflow.set_tracking_uri(tracking_uri(settings))
-    version = resolve_version(settings.model_name, app.state.wanted_version)  # [model_registry]
-    uri = f"models:/{settings.model_name}/{version.version}"
-    app.state.model = mlflow.sklearn.load_model(uri)
+    version = resolve_version(settings, app.state.wanted_version)  # [model_registry]
+    app.state.model = load_version(settings, str(version.version))
     app.state.model_version = str(version.version)
-    app.state.metrics.model_info.labels(uri, version.run_id).set(1)
+    app.state.metrics.model_info.labels(f"models:/{settings.model_name}/{version.version}", version.run_id).set(1)
     yield
 
 
@@ -100,18 +95,11 @@ def app_from_env() -> FastAPI:
 
 def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> None:
     """`mlops-levels serve 2`: serve the champion (or --version) until Ctrl-C."""
-    import mlflow
     import uvicorn
 
-    from levels.level_2.registry import resolve_version
-    from levels.level_2.tracking import tracking_uri
+    from levels.level_2.registry import load_version, resolve_version
 
-    mlflow.set_tracking_uri(tracking_uri(settings))
     # a clear error now, not a crash at start-up
-    resolve_version(
-        settings.model_name,
-        options.get("version"),
-        fix="train (mlops-levels run 2), then promote: python levels/level_2/promote.py --version N",
-    )
-
+    fix = "train (mlops-levels run 2), then promote: python levels/level_2/promote.py --version N"
+    load_version(settings, str(resolve_version(settings, options.get("version"), fix=fix).version))
     uvicorn.run(create_app(settings, options.get("version")), host=host, port=port, log_level="info")

@@ -8,9 +8,9 @@ inside the workspace; `--tracking-uri http://...` sends the same runs to a share
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import warnings
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,14 @@ from mlflow.models import infer_signature
 
 from common.config import Settings
 from common.model import features_of, predict
+from common.quiet import quiet_libraries
 
 # This file is copied forward unchanged into levels 3 and 4; each level keeps its own store.
 LEVEL = int(__name__.split(".")[1].removeprefix("level_"))
 EXPERIMENT = f"nyc-taxi-duration-level-{LEVEL}"
 # Passing the requirements explicitly: inferring them costs 6-12 s per run, and the guess was wrong.
-PIP_REQUIREMENTS = ["scikit-learn==1.9.1", "pandas==2.3.3", "numpy==2.4.6", "scipy==1.17.1"]
+# The versions are the installed ones, which constraints.txt pins.
+PIP_REQUIREMENTS = [f"{name}=={version(name)}" for name in ("scikit-learn", "pandas", "numpy", "scipy")]
 REPO = Path(__file__).resolve().parents[2]
 # The model pickles a TripEncoder from common/: ship that code inside the model, so that
 # `mlflow models serve` (or any pyfunc loader) works without this repository installed.
@@ -45,8 +47,7 @@ def tracking_uri(settings: Settings) -> str:
 def start_tracking(settings: Settings) -> str:
     """Point MLflow at this level's store and experiment; return the experiment id."""
     settings.level_dir(LEVEL).mkdir(parents=True, exist_ok=True)
-    if not settings.verbose:
-        logging.getLogger("mlflow").setLevel(logging.ERROR)
+    quiet_libraries(settings.verbose)
     mlflow.set_tracking_uri(tracking_uri(settings))
     # The first connection to a new sqlite store runs MLflow's schema migrations; two runs starting at
     # once would both migrate and one would fail. A lock file makes the first one do it alone.
@@ -101,10 +102,8 @@ def plot_predicted_vs_actual(actual: np.ndarray, predicted: np.ndarray, title: s
     return figure
 
 
-def log_training(
-    model: Any, params: dict[str, Any], metrics: dict[str, float], val_df: pd.DataFrame, registered_name: str | None
-) -> Any:
-    """Log one trained model into the active run; register it as a new version when a name is given."""
+def log_training(model: Any, params: dict[str, Any], metrics: dict[str, float], val_df: pd.DataFrame) -> Any:
+    """Log one trained model, its parameters, metrics and plots into the active run; returns the ModelInfo."""
     import matplotlib.pyplot as plt
     import mlflow.sklearn
 
@@ -125,10 +124,10 @@ def log_training(
     with warnings.catch_warnings():
         # Two known notes: integer columns in the signature (zone IDs never miss) and cloudpickle (chosen).
         warnings.simplefilter("ignore")
-        return _log_model(model, example, registered_name)
+        return _log_model(model, example)
 
 
-def _log_model(model: Any, example: pd.DataFrame, registered_name: str | None) -> Any:
+def _log_model(model: Any, example: pd.DataFrame) -> Any:
     import mlflow.sklearn
 
     return mlflow.sklearn.log_model(
@@ -139,5 +138,4 @@ def _log_model(model: Any, example: pd.DataFrame, registered_name: str | None) -
         pip_requirements=PIP_REQUIREMENTS,
         code_paths=CODE_PATHS,
         serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,  # skops refuses TripEncoder
-        registered_model_name=registered_name,
     )

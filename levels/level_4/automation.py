@@ -1,18 +1,22 @@
 """Level 4 · automated_retraining: the monthly loop, as a Prefect flow. No person in it.
 
     month's rides served by the platform -> ground truth arrives -> monitoring (drift, RMSE)
-    -> a rule fires? -> retrain on a recent window -> gate against the champion (same rides)
-    -> promote through the platform API (hot reload, no request lost) -> record the decision
+    -> a rule fires? -> retrain on a recent window -> the platform's gate compares challenger and
+    champion on the same data -> promote (hot reload, no request lost) -> record the decision
 
 No rule fires -> nothing changes, and that is recorded too. A failed retrain or a refused candidate
-leaves the champion serving. Decisions are appended to a log; a restarted loop skips finished months.
+leaves the champion serving. A month already decided is not done again (one decision per month,
+predictions logged once), so a schedule that fires twice, or a loop restarted after a crash, is safe.
+
+The flow's parameters hold nothing secret: the admin token comes from the environment or the
+workspace's 0600 token file (common/secrets.py), because Prefect keeps parameters in clear.
 """
 
 from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -24,11 +28,12 @@ from common import model as ml
 from common.config import Settings
 from common.data import load_prepared
 from common.errors import MlopsLevelsError
-from common.months import month_range, parse_month
+from common.months import months_before, previous_month
 from common.schemas import servable
-from common.sources import resolve_data
+from common.secrets import read_admin_token
+from common.sources import describe_source, resolve_data
 from levels.level_4.decisions import DecisionLog
-from levels.level_4.gate import quality_gate
+from levels.level_4.registry import load_version
 from levels.level_4.triggers import Thresholds, fired_rules
 
 REPLAY_BATCH = 500
@@ -36,25 +41,23 @@ TRAINING_WINDOW = 2  # months
 
 
 def decision_log(settings: Settings, first_month: str, model: str) -> DecisionLog:
-    """One log per experiment (scenario, seed, start, model): rerunning it resumes, another starts anew."""
-    key = f"{settings.source}-{settings.scenario}-seed{settings.seed}-{first_month}-{model}"
-    return DecisionLog(settings.level_dir(4) / "decisions" / f"{key}.jsonl")
+    """One log per story (data, seed, start, model): rerunning it resumes, another starts anew."""
+    source = f"dir-{settings.data_folder.name}" if settings.data_folder else f"{settings.source}-{settings.scenario}"
+    key = f"{source}-seed{settings.seed}-{first_month}-{model}"
+    return DecisionLog(settings.layout.decisions(4) / f"{key}.jsonl")
 
 
-def _load_model(settings: Settings, version: str) -> Any:
-    import mlflow.sklearn
-
-    return mlflow.sklearn.load_model(f"models:/{settings.model_name}/{version}")
-
-
-def _window_before(month: str, size: int) -> str:
-    year, mon = parse_month(month)
-    index = year * 12 + mon - 1
-    first, last = index - size, index - 1
-    return f"{first // 12:04d}-{first % 12 + 1:02d}..{last // 12:04d}-{last % 12 + 1:02d}"
+def month_of_schedule(scheduled: datetime) -> str:
+    """A run scheduled at 06:00 on the 1st serves the month that has just ended."""
+    return previous_month(f"{scheduled.year:04d}-{scheduled.month:02d}")
 
 
-def _api(platform_url: str, token: str) -> httpx.Client:
+def _api(settings: Settings, platform_url: str) -> httpx.Client:
+    token = read_admin_token(settings)
+    if not token:
+        raise MlopsLevelsError(
+            "no admin token", fix="set MLOPS_LEVELS_ADMIN_TOKEN, or start it with mlops-levels serve 4"
+        )
     return httpx.Client(base_url=platform_url, timeout=120, headers={"Authorization": f"Bearer {token}"})
 
 
@@ -63,133 +66,151 @@ def _check(response: httpx.Response) -> dict[str, Any]:
         raise MlopsLevelsError(
             f"platform answered {response.status_code}: {response.text[:200]}", where=str(response.url)
         )
-    return response.json()
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
 @task(cache_policy=NONE)
-def serve_month(settings: Settings, month: str, platform_url: str, token: str) -> pd.DataFrame:
+def serve_month(settings: Settings, month: str, platform_url: str) -> pd.DataFrame:
     """Send the month's rides through the platform, as live traffic would arrive."""
     rides = load_prepared(resolve_data(month, settings).path)
     rides = rides[servable(rides)].reset_index(drop=True)
     rides["ride_id"] = [f"{month}-{i}" for i in range(len(rides))]
     records = rides[["ride_id", "PULocationID", "DOLocationID", "trip_distance"]].to_dict("records")
-    with _api(platform_url, token) as api:
+    with _api(settings, platform_url) as api:
         _check(api.post("/log/segment", json={"label": month}))
         for start in range(0, len(records), REPLAY_BATCH):
             _check(api.post("/predict/batch", json={"rides": records[start : start + REPLAY_BATCH]}))
     return rides
 
 
+def load_prepared_window(settings: Settings, months: list[str]) -> pd.DataFrame:
+    return pd.concat([load_prepared(resolve_data(m, settings).path) for m in months], ignore_index=True)
+
+
 @task(cache_policy=NONE)
 def monitor_month(settings: Settings, month: str, rides: pd.DataFrame, champion: dict[str, Any]) -> dict[str, Any]:
     """Ground truth arrived: join it to the log, run Evidently against the champion's training data."""
+    from dataclasses import asdict
+
     from levels.level_4.monitor import join_ground_truth, run_monitoring
     from levels.level_4.prediction_log import read_log
 
-    served = join_ground_truth(read_log(settings.level_dir(4) / "predictions" / f"{month}.jsonl"), rides)
-    reference = load_prepared_window(settings, champion["train"])
-    reference["prediction"] = ml.predict(_load_model(settings, champion["version"]), reference)
-    result = run_monitoring(served, reference, settings.level_dir(4) / "reports", month)
-    return asdict(result)
-
-
-def load_prepared_window(settings: Settings, spec: str) -> pd.DataFrame:
-    """A month or a window of months ("2021-03..2021-04"), prepared and stacked."""
-    return pd.concat([load_prepared(resolve_data(m, settings).path) for m in month_range(spec)], ignore_index=True)
+    served = join_ground_truth(read_log(settings.layout.predictions(4) / f"{month}.jsonl"), rides)
+    reference = load_prepared_window(settings, champion["train"].split(","))
+    reference["prediction"] = ml.predict(load_version(settings, champion["version"]), reference)
+    return asdict(run_monitoring(served, reference, settings.layout.reports(4), month))
 
 
 @task(cache_policy=NONE)
-def retrain_and_gate(
-    settings: Settings, month: str, rides: pd.DataFrame, champion: dict[str, Any], model: str
-) -> dict[str, Any]:
-    """Train on the recent window, then compare with the champion on the same rides of this month."""
+def retrain(settings: Settings, month: str, window: list[str], model: str, features: str) -> dict[str, Any]:
+    """Train on the recent window, validated on this month: the gate then measures both on the same rides."""
     from levels.level_4.pipeline import training_pipeline
 
-    window = _window_before(month, TRAINING_WINDOW)
-    trained = training_pipeline(window, month, model, settings=settings)
-    candidate_rmse = ml.evaluate(_load_model(settings, trained["model_version"]), rides)
-    champion_rmse = ml.evaluate(_load_model(settings, champion["version"]), rides)
-    gate = quality_gate(trained["model_version"], candidate_rmse, champion["version"], champion_rmse)
-    return {"window": window, "candidate_version": trained["model_version"], "gate": gate.to_dict()}
-
-
-# [automated_retraining] [orchestrated_pipeline]
-@flow(name="level-4-monthly-cycle")
-def monthly_cycle(
-    month: str,
-    platform_url: str,
-    token: str,
-    config: dict[str, Any],
-    first_month: str,
-    model: str = "linear_regression",
-) -> dict[str, Any]:
-    """One month of the closed loop; returns (and records) the decision."""
-    settings = Settings(**config)
-    log = decision_log(settings, first_month, model)
-    history = log.read()
-    champion = history[-1]["champion"]
-    frozen = history[0]["champion"]
-    rides = serve_month(settings, month, platform_url, token)
-    measured = monitor_month(settings, month, rides, champion)
-    month_rmse = measured["rmse_by_variant"].get("champion", float("nan"))
-    frozen_rmse = ml.evaluate(_load_model(settings, frozen["version"]), rides)
-    rules = fired_rules(measured["drift_share"], month_rmse, champion["baseline_rmse"], Thresholds())
-    decision: dict[str, Any] = {
-        "month": month,
-        "rides": len(rides),
-        "served_version": champion["version"],
-        "drift_share": measured["drift_share"],
-        "drifted_columns": measured["drifted_columns"],
-        "rmse": month_rmse,
-        "frozen_rmse": frozen_rmse,
-        "rules_fired": rules,
-        "action": "none",
-        "champion": champion,
-        "reports": measured["reports"],
-    }
-    if rules:
-        decision |= _act(settings, month, rides, champion, model, platform_url, token)
-    decision["at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    log.record(decision)
-    return decision
+    trained = training_pipeline(",".join(window), month, model, settings=settings, features=features)
+    return {"version": str(trained["model_version"]), "rmse_val": trained["metrics"]["rmse_val"]}
 
 
 def _act(
     settings: Settings,
     month: str,
-    rides: pd.DataFrame,
     champion: dict[str, Any],
+    window: list[str],
     model: str,
+    features: str,
     platform_url: str,
-    token: str,
 ) -> dict[str, Any]:
     try:
-        outcome = retrain_and_gate(settings, month, rides, champion, model)
+        candidate = retrain(settings, month, window, model, features)
     except Exception as exc:  # a failed retrain must never stop the champion serving
         return {
             "action": f"retrain failed: {type(exc).__name__}: {exc}"[:300],
             "error": traceback.format_exc(limit=3)[-1000:],
         }
-    gate = outcome["gate"]
-    if not gate["passed"]:
-        return {"action": "retrained; gate refused the candidate", **outcome}
-    with _api(platform_url, token) as api:  # hot reload: the platform swaps models between requests
-        _check(api.post("/promote", json={"version": outcome["candidate_version"]}))
-    new_champion = {
-        "version": outcome["candidate_version"],
-        "train": outcome["window"],
-        "baseline_rmse": gate["candidate_rmse"],
-    }
-    return {"action": "retrained and promoted", **outcome, "champion": new_champion}
+    outcome = {"window": ",".join(window), "candidate_version": candidate["version"]}
+    with _api(settings, platform_url) as api:  # the platform's gate decides; the loop only asks
+        answer = api.post("/promote", json={"version": candidate["version"]})
+    if answer.status_code == 409:
+        return {"action": "retrained; gate refused the candidate", **outcome, "gate": answer.json()["detail"]["gate"]}
+    gate = _check(answer)["gate"]
+    baseline = gate["candidate_rmse"] if gate["candidate_rmse"] is not None else candidate["rmse_val"]
+    new_champion = {"version": candidate["version"], "train": ",".join(window), "baseline_rmse": baseline}
+    return {"action": "retrained and promoted", **outcome, "gate": gate, "champion": new_champion}
+
+
+# [automated_retraining] [orchestrated_pipeline]
+@flow(name="level-4-monthly-cycle")
+def monthly_cycle(
+    platform_url: str,
+    config: dict[str, Any],
+    first_month: str,
+    model: str = "linear_regression",
+    features: str = "pu_do",
+    month: str | None = None,
+    window: list[str] | None = None,
+) -> dict[str, Any]:
+    """One month of the closed loop: the given month, or the one that ended before the scheduled time."""
+    from prefect.runtime import flow_run
+
+    settings = Settings(**config)
+    month = month or month_of_schedule(flow_run.scheduled_start_time)
+    log = decision_log(settings, first_month, model)
+    with log.exclusive():
+        history = log.read()
+        if month in {d["month"] for d in history}:
+            return {"month": month, "action": "already decided", "skipped": True}
+        if not history:
+            raise MlopsLevelsError(
+                "the loop has no first champion yet",
+                where=str(log.path),
+                fix="start it with mlops-levels serve 4 or mlops-levels run 4",
+            )
+        champion, frozen = history[-1]["champion"], history[0]["champion"]
+        rides = serve_month(settings, month, platform_url)
+        measured = monitor_month(settings, month, rides, champion)
+        month_rmse = measured["rmse_by_variant"].get("champion", float("nan"))
+        rules = fired_rules(measured["drift_share"], month_rmse, champion["baseline_rmse"], Thresholds())
+        decision: dict[str, Any] = {
+            "month": month,
+            "data": describe_source(settings),
+            "rides": len(rides),
+            "served_version": champion["version"],
+            "drift_share": measured["drift_share"],
+            "drifted_columns": measured["drifted_columns"],
+            "rmse": month_rmse,
+            "frozen_rmse": ml.evaluate(load_version(settings, frozen["version"]), rides),
+            "rules_fired": rules,
+            "action": "none",
+            "champion": champion,
+            "reports": measured["reports"],
+        }
+        if rules:
+            window = window or months_before(month, TRAINING_WINDOW)
+            decision |= _act(settings, month, champion, window, model, features, platform_url)
+        decision["at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        log.record(decision)
+        return decision
 
 
 @flow(name="level-4-fast-forward")
 def fast_forward(
-    months: list[str], platform_url: str, token: str, config: dict[str, Any], model: str = "linear_regression"
+    months: list[str],
+    platform_url: str,
+    config: dict[str, Any],
+    model: str = "linear_regression",
+    features: str = "pu_do",
 ) -> list[dict[str, Any]]:
-    """months[0] trained the first champion; the rest run in order, skipping months already decided."""
-    settings = Settings(**config)
-    done = decision_log(settings, months[0], model).finished_months()
+    """months[0] trained the first champion; the rest run in order (a month already decided is skipped)."""
     return [
-        monthly_cycle(month, platform_url, token, config, months[0], model) for month in months[1:] if month not in done
+        monthly_cycle(
+            platform_url,
+            config,
+            months[0],
+            model,
+            features,
+            month=month,
+            window=months[max(0, index - TRAINING_WINDOW) : index],
+        )
+        for index, month in enumerate(months)
+        if index > 0
     ]

@@ -1,42 +1,75 @@
 """Level 4 · automated_retraining: every monthly decision, recorded (what was measured, which rule
 fired, what was trained, what the gate said, which version serves now). The same log tells a restarted
 loop where it stopped: months already recorded are not done again.
+
+A line the loop cannot read is never skipped: skipping it would run that month again, later, with a
+later model, and write the story out of order. It stops the loop with the file and the line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
+
+from common.errors import StoreError
+
+REQUIRED = ("month", "action", "champion")
 
 
 class DecisionLog:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def record(self, decision: dict[str, Any]) -> None:
-        # One os.write on an O_APPEND file: a crash leaves whole lines only (a torn last line is skipped).
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = (json.dumps(decision, separators=(",", ":")) + "\n").encode()
+        # One write on an O_APPEND file, synced before the month counts as decided.
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            os.write(fd, (json.dumps(decision, separators=(",", ":")) + "\n").encode())
+            written = os.write(fd, line)
+            if written != len(line):
+                os.ftruncate(fd, os.fstat(fd).st_size - written)
+                raise StoreError("the decision was not written whole (disk full?)", where=str(self.path))
             os.fsync(fd)
+        except OSError as exc:
+            raise StoreError(f"cannot record the decision ({exc.strerror})", where=str(self.path)) from None
         finally:
             os.close(fd)
 
     def read(self) -> list[dict[str, Any]]:
         try:
-            lines = self.path.read_text(encoding="utf-8").split("\n")
+            text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StoreError(f"cannot read the decision log ({exc})", where=str(self.path)) from None
         decisions = []
-        for line in lines:
+        for number, line in enumerate(text.splitlines(), 1):
             try:
-                decisions.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
+                decision = json.loads(line)
+                if not isinstance(decision, dict) or any(key not in decision for key in REQUIRED):
+                    raise ValueError("not a decision")
+            except ValueError:
+                raise StoreError(
+                    "this line is not a decision the loop wrote",
+                    where=f"{self.path}:{number}",
+                    fix="restore the file from a backup, or move it aside to start the story again",
+                ) from None
+            decisions.append(decision)
         return decisions
 
     def finished_months(self) -> set[str]:
         return {d["month"] for d in self.read()}
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One monthly cycle at a time per log: two scheduled runs of one month must not both decide it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.path) + ".lock", timeout=600):
+            yield

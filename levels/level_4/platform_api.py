@@ -1,21 +1,22 @@
 """Level 3+ · automated_deployment: the ML platform service. Deploy by one API call, serve, A/B test,
-log every prediction.
+log every prediction; the quality gate guards every change (deployer.py).
 
     POST /deployments   (admin) deploy one registered version, or two with a traffic split
     POST /promote       (admin) make a version `champion` in the registry and send it all traffic
-    GET  /deployments   what serves now
+    POST /evaluations   (admin) the gate's verdict on a version, without deploying it (the CD workflow)
     POST /log/segment   (admin) start a new prediction-log file, e.g. one per month
-    POST /predict, POST /predict/batch, GET /health, GET /metrics
+    GET  /deployments   what serves now
+    POST /predict, POST /predict/batch, GET /health (503 while nothing can be served), GET /metrics
 
-A new deployment is loaded completely, then swapped in with one assignment: a request already running
-keeps the deployment it started with, so switching never fails or drops a request.
+A refused deploy or promote is 409 with the gate's reason and what to do; `"force": true` with a
+`"reason"` overrides it, and the override is recorded in the registry and in the audit log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,48 +24,34 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from common import model as ml
 from common.config import Settings
-from common.errors import MlopsLevelsError
+from common.errors import ArtifactError
 from common.http import install_http_hygiene
 from common.schemas import BatchPrediction, Prediction, Ride, RideBatch
-from levels.level_4.ab import Variant, choose_variant
+from common.secrets import TOKEN_ENV, read_admin_token
+from levels.level_4.ab import choose_variant
+from levels.level_4.deployer import DeploymentSpec, GateRefused, Platform, PromoteSpec
+from levels.level_4.gate import check_candidate
 from levels.level_4.metrics import MetricsMiddleware, ServiceMetrics
 from levels.level_4.prediction_log import PredictionLog
+from levels.level_4.registry import VERSION_PATTERN, UnknownVersion
 
 LEVEL = int(__name__.split(".")[1].removeprefix("level_"))  # carried forward unchanged into level 4
-TOKEN_ENV = "MLOPS_LEVELS_ADMIN_TOKEN"
 _bearer = HTTPBearer(auto_error=False)
-
-
-class VariantSpec(BaseModel):
-    version: str = Field(pattern=r"^\d+$")
-    weight: float = Field(gt=0, le=1)
-    name: str = Field(default="champion", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
-
-
-class DeploymentSpec(BaseModel):
-    variants: list[VariantSpec] = Field(min_length=1, max_length=2)
-
-    @model_validator(mode="after")
-    def weights_add_up(self) -> DeploymentSpec:
-        if abs(sum(v.weight for v in self.variants) - 1) > 1e-6:
-            raise ValueError("the variants' weights must add up to 1")
-        if len({v.name for v in self.variants}) != len(self.variants):
-            raise ValueError("variant names must differ")
-        return self
-
-
-class PromoteSpec(BaseModel):
-    version: str = Field(pattern=r"^\d+$")
 
 
 class SegmentSpec(BaseModel):
     label: str = Field(pattern=r"^[0-9A-Za-z_-]{1,40}$")
+
+
+class EvaluationSpec(BaseModel):
+    version: str = Field(pattern=VERSION_PATTERN)
 
 
 def require_admin(
@@ -80,55 +67,25 @@ def require_admin(
 AdminDep = Annotated[None, Depends(require_admin)]
 
 
-class Platform:
-    """The current deployment and a cache of loaded versions, so a redeploy of a known version is instant."""
+async def _refused(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GateRefused)
+    body = {"error": exc.what, "fix": exc.fix, "gate": exc.decision.to_dict()}
+    return JSONResponse({"detail": body}, status_code=409)
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.variants: list[Variant] = []
-        self._loaded: dict[str, Any] = {}
-        self._lock = asyncio.Lock()
 
-    def _load(self, version: str) -> Any:
-        import mlflow.sklearn
+async def _unservable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ArtifactError)
+    return JSONResponse({"detail": {"error": exc.what, "path": exc.where, "fix": exc.fix}}, status_code=409)
 
-        if version not in self._loaded:
-            self._loaded[version] = mlflow.sklearn.load_model(f"models:/{self.settings.model_name}/{version}")
-        return self._loaded[version]
 
-    async def deploy(self, spec: DeploymentSpec) -> list[Variant]:
-        from levels.level_4.registry import resolve_version
-
-        async with self._lock:  # one deploy at a time; predictions never wait for this lock
-            for item in spec.variants:
-                try:
-                    await asyncio.to_thread(resolve_version, self.settings.model_name, item.version)
-                except MlopsLevelsError as exc:
-                    raise HTTPException(404, exc.one_line()) from None
-            models = [await asyncio.to_thread(self._load, item.version) for item in spec.variants]
-            fresh = [Variant(v.name, v.version, v.weight, m) for v, m in zip(spec.variants, models, strict=True)]
-            self.variants = fresh  # the swap: one assignment, atomic for every request that follows
-            return fresh
-
-    def describe(self) -> list[dict[str, Any]]:
-        return [{"name": v.name, "version": v.version, "weight": v.weight} for v in self.variants]
+async def _unknown_version(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UnknownVersion)
+    return JSONResponse({"detail": {"error": exc.what, "fix": exc.fix}}, status_code=404)
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    import mlflow
-
-    from levels.level_4.registry import CHAMPION
-    from levels.level_4.tracking import tracking_uri
-
-    settings: Settings = app.state.settings
-    mlflow.set_tracking_uri(tracking_uri(settings))
-    client = mlflow.MlflowClient()
-    try:  # serve the current champion from the start, if there is one
-        champion = client.get_model_version_by_alias(settings.model_name, CHAMPION)
-        await app.state.platform.deploy(DeploymentSpec(variants=[VariantSpec(version=str(champion.version), weight=1)]))
-    except mlflow.exceptions.MlflowException:
-        pass
+    await app.state.platform.serve_champion()
     yield
     app.state.log.close()
 
@@ -136,7 +93,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _predict(app: FastAPI, rides: list[Ride]) -> list[Prediction]:
     variants = app.state.platform.variants  # taken once: this request keeps this deployment to the end
     if not variants:
-        raise HTTPException(503, "no model is deployed yet: POST /deployments (admin) first")
+        raise HTTPException(503, app.state.platform.unready)
     ids = [ride.ride_id or uuid.uuid4().hex for ride in rides]
     chosen = [choose_variant(variants, ride_id) for ride_id in ids]
     minutes = [0.0] * len(rides)
@@ -147,8 +104,8 @@ def _predict(app: FastAPI, rides: list[Ride]) -> list[Prediction]:
             for i, value in zip(picks, predicted, strict=True):
                 minutes[i] = float(value)
             app.state.variant_predictions.labels(variant.name, variant.version).inc(len(picks))
-    app.state.log.append(
-        [  # [model_monitoring]
+    app.state.log.append(  # [model_monitoring] a record that cannot be written fails the request (503)
+        [
             {
                 "ride_id": i,
                 **r.features(),
@@ -167,27 +124,28 @@ def _predict(app: FastAPI, rides: list[Ride]) -> list[Prediction]:
 
 
 # [automated_deployment] [packaged_service]
-def create_app(
-    settings: Settings, admin_token: str | None = None, log_path: Path | None = None, log_dir: Path | None = None
-) -> FastAPI:
+def create_app(settings: Settings, admin_token: str | None = None, log_path: Path | None = None) -> FastAPI:
     app = FastAPI(title=f"NYC taxi duration · ML platform, level {LEVEL}", lifespan=_lifespan)
     app.state.settings = settings
-    app.state.admin_token = admin_token if admin_token is not None else os.environ.get(TOKEN_ENV)
+    app.state.admin_token = admin_token if admin_token is not None else read_admin_token(settings)
     app.state.platform = Platform(settings)
-    app.state.log_dir = log_dir or settings.level_dir(LEVEL) / "predictions"
+    app.state.log_dir = settings.level_dir(LEVEL) / "predictions"
     app.state.log = PredictionLog(log_path or app.state.log_dir / "predictions.jsonl")
     app.state.metrics = ServiceMetrics()
     app.state.variant_predictions = Counter(
         "variant_predictions", "Rides priced per variant", ["variant", "version"], registry=app.state.metrics.registry
     )
     install_http_hygiene(app)
+    app.add_exception_handler(GateRefused, _refused)
+    app.add_exception_handler(ArtifactError, _unservable)
+    app.add_exception_handler(UnknownVersion, _unknown_version)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
     @app.post("/deployments")
     async def deploy(spec: DeploymentSpec, _: AdminDep, request: Request) -> dict[str, Any]:
-        """Deploy one version, or two with a traffic split (weights add up to 1)."""
-        await request.app.state.platform.deploy(spec)
-        return {"deployed": request.app.state.platform.describe()}
+        """Deploy one version, or two with a traffic split (weights add up to 1); the gate checks each."""
+        decisions = await request.app.state.platform.deploy(spec)
+        return {"deployed": request.app.state.platform.describe(), "gate": [d.to_dict() for d in decisions]}
 
     @app.get("/deployments")
     async def current(request: Request) -> dict[str, Any]:
@@ -196,23 +154,33 @@ def create_app(
 
     @app.post("/promote")
     async def promote(spec: PromoteSpec, _: AdminDep, request: Request) -> dict[str, Any]:
-        """Make a version the registry's champion and give it all the traffic."""
-        from mlflow import MlflowClient
+        """Make a version the registry's champion and give it all the traffic, if the gate lets it."""
+        decision = await request.app.state.platform.promote(spec)
+        return {"champion": spec.version, "deployed": request.app.state.platform.describe(), "gate": decision.to_dict()}
 
-        from levels.level_4.registry import CHAMPION
-
+    @app.post("/evaluations")
+    async def evaluate(spec: EvaluationSpec, _: AdminDep, request: Request) -> dict[str, Any]:
+        """The gate's verdict on a version against the champion, measured now, deploying nothing."""
         platform = request.app.state.platform
-        deployed = await platform.deploy(DeploymentSpec(variants=[VariantSpec(version=spec.version, weight=1)]))
-        await asyncio.to_thread(MlflowClient().set_registered_model_alias, settings.model_name, CHAMPION, spec.version)
-        return {"champion": deployed[0].version, "deployed": platform.describe()}
+        champion = await asyncio.to_thread(platform._champion)
+        decision = await asyncio.to_thread(check_candidate, settings, spec.version, champion)
+        return decision.to_dict()
 
     @app.post("/log/segment")
-    async def start_log_segment(spec: SegmentSpec, _: AdminDep, request: Request) -> dict[str, str]:
-        """Start a new prediction-log file (one per month), so monitoring reads only that month."""
+    async def start_log_segment(spec: SegmentSpec, _: AdminDep, request: Request) -> dict[str, str | None]:
+        """Start a new prediction-log file (one per month), so monitoring reads only that month.
+
+        A segment left by an attempt that never finished (a crash before the month was decided) is moved
+        aside, not appended to: the month's predictions are then logged once, and nothing is deleted.
+        """
         old, path = request.app.state.log, request.app.state.log_dir / f"{spec.label}.jsonl"
+        moved = None
+        if path.exists() and path.stat().st_size:
+            moved = path.with_name(f"{spec.label}.superseded-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}")
+            path.rename(moved)
         request.app.state.log = PredictionLog(path)
         old.close()
-        return {"log": str(path)}
+        return {"log": str(path), "superseded": str(moved) if moved else None}
 
     @app.post("/predict", response_model=Prediction)
     async def predict(ride: Ride, request: Request) -> Prediction:
@@ -224,10 +192,13 @@ def create_app(
         """Predict up to 1000 rides; each is routed by its own ride_id."""
         return BatchPrediction(predictions=_predict(request.app, batch.rides))
 
-    @app.get("/health")
-    async def health(request: Request) -> dict[str, Any]:
-        """Liveness and what is deployed."""
-        return {"status": "ok", "deployed": request.app.state.platform.describe()}
+    @app.get("/health", response_model=None)
+    async def health(request: Request) -> dict[str, Any] | JSONResponse:
+        """Ready to predict (200) or not, and why (503): a load balancer sends traffic only on 200."""
+        platform = request.app.state.platform
+        if not platform.variants:
+            return JSONResponse({"status": "unavailable", "reason": platform.unready}, status_code=503)
+        return {"status": "ok", "deployed": platform.describe()}
 
     @app.get("/metrics")
     async def metrics(request: Request) -> Response:
@@ -241,7 +212,7 @@ def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> 
     """`mlops-levels serve 3`: the platform, serving the champion, until Ctrl-C."""
     import uvicorn
 
-    if not os.environ.get(TOKEN_ENV):
+    if not read_admin_token(settings):
         print(f"note: {TOKEN_ENV} is not set, so deploy and promote are disabled")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 

@@ -3,29 +3,25 @@ over many months on the platform, then draw the frozen model beside the automate
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import secrets
 import time
 from typing import Any
 
 import httpx
 
 from common.config import Settings
-from common.errors import UsageError
 from common.months import month_range
 from common.runs import RunReport, RunRequest
 from common.serving import background_server
+from common.sources import describe_source
 
 DEFAULT_MONTHS = "2021-01..2021-06"
 
 
-def first_champion(settings: Settings, months: list[str], model: str, log: Any) -> dict[str, Any]:
+def first_champion(settings: Settings, months: list[str], model: str, features: str, log: Any) -> dict[str, Any]:
     """Before the loop can watch a model, one must exist: trained on the first month, validated on the next."""
     from levels.level_4.pipeline import run_pipeline
 
-    trained = run_pipeline(settings, months[0], months[1], model)
+    trained = run_pipeline(settings, months[0], months[1], model, features=features)
     champion = {
         "version": trained["model_version"],
         "train": months[0],
@@ -42,47 +38,65 @@ def first_champion(settings: Settings, months: list[str], model: str, log: Any) 
     return champion
 
 
+def start_loop(settings: Settings, months: list[str], model: str, features: str, on_step: Any) -> Any:
+    """The decision log, with a first champion in it (trained now if the story is new)."""
+    from levels.level_4.automation import decision_log
+
+    log = decision_log(settings, months[0], model)
+    if not log.read():
+        on_step(f"train the first champion on {months[0]}")
+        first_champion(settings, months, model, features, log)
+    return log
+
+
+def promote_champion(url: str, token: str, version: str) -> None:
+    """A freshly started platform serves the registry's champion; make sure that is the loop's."""
+    with httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"}) as api:
+        response = api.post("/promote", json={"version": version})
+        if response.status_code == 409:  # the loop's own champion: a human put another one in its place
+            response = api.post(
+                "/promote",
+                json={
+                    "version": version,
+                    "force": True,
+                    "reason": "level 4 resumes its loop with the champion it recorded",
+                },
+            )
+        response.raise_for_status()
+
+
 def main(request: RunRequest) -> RunReport:
     settings = request.settings
     months = month_range(request.options.get("months") or DEFAULT_MONTHS)
-    if len(months) < 2:
-        raise UsageError("level 4 needs at least two months", fix="e.g. --months 2021-01..2021-06")
-    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-    from common.services import ensure_prefect_api
-
-    request.on_step("connect to the workspace's Prefect server")
-    api_url = ensure_prefect_api(settings)
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from levels.level_4.automation import decision_log, fast_forward
+    from common.secrets import ensure_admin_token
+    from common.services import ensure_prefect_api
+    from levels.level_4.automation import fast_forward
     from levels.level_4.lesson import comparison_rows, plot_comparison
     from levels.level_4.platform_api import create_app
 
-    log = decision_log(settings, months[0], request.model)
-    quiet = contextlib.redirect_stderr(io.StringIO()) if not settings.verbose else contextlib.nullcontext()
-    with temporary_settings(updates={PREFECT_API_URL: api_url}), quiet:
-        history = log.read()
-        if not history:
-            request.on_step(f"train the first champion on {months[0]}")
-            champion = first_champion(settings, months, request.model, log)
-        else:
-            champion = history[-1]["champion"]
-        token = secrets.token_urlsafe(24)
-        with background_server(create_app(settings, admin_token=token)) as url:
-            with httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"}) as api:
-                api.post("/promote", json={"version": champion["version"]}).raise_for_status()
+    request.on_step("connect to the workspace's Prefect server")
+    api_url = ensure_prefect_api(settings)
+    token = ensure_admin_token(settings)  # environment, or the workspace's 0600 file: never a flow parameter
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        log = start_loop(settings, months, request.model, request.features, request.on_step)
+        with background_server(create_app(settings)) as url:
+            promote_champion(url, token, log.read()[-1]["champion"]["version"])
             request.on_step(f"fast-forward {months[1]}..{months[-1]}: serve, monitor, decide, retrain, promote")
-            fast_forward(months, url, token, settings.as_plain(), request.model)
+            fast_forward(months, url, settings.as_plain(), request.model, request.features)
 
     decisions = [d for d in log.read() if d["month"] in months]
     monthly = [d for d in decisions if "rmse" in d]
+    source = describe_source(settings)
     figure = plot_comparison(
         decisions,
-        settings.level_dir(4) / "reports" / f"frozen-vs-automated-{months[0]}.png",
-        f"{settings.scenario} scenario: frozen model vs closed loop",
+        settings.layout.reports(4) / f"frozen-vs-automated-{months[0]}.png",
+        f"{source}: frozen model vs closed loop",
     )
     retrains = [d["month"] for d in monthly if d["action"] == "retrained and promoted"]
     last = monthly[-1]
+    hint = "" if settings.data_folder or settings.source != "synthetic" else " (try --scenario traffic-returns)"
     return RunReport(
         level=4,
         train=months[0],
@@ -94,11 +108,11 @@ def main(request: RunRequest) -> RunReport:
             "last_month_frozen_rmse": last["frozen_rmse"],
             "retrains": len(retrains),
         },
-        artifacts={"plot": str(figure), "decisions": str(log.path), "reports": str(settings.level_dir(4) / "reports")},
+        artifacts={"plot": str(figure), "decisions": str(log.path), "reports": str(settings.layout.reports(4))},
         details={
-            "scenario": settings.scenario,
-            "months": f"{months[0]}..{months[-1]}",
-            "retrained_in": ", ".join(retrains) or "none (no rule fired: try --scenario traffic-returns)",
+            "data": source,
+            "months": ", ".join(months),
+            "retrained_in": ", ".join(retrains) or f"none: no rule fired{hint}",
             "serving_now": f"v{last['champion']['version']}",
             "month_by_month": comparison_rows(decisions),
         },

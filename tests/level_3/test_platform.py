@@ -44,16 +44,23 @@ def test_admin_endpoints_are_off_when_no_token_is_configured(registered, monkeyp
         assert response.status_code == 403 and TOKEN_ENV in response.json()["detail"]
 
 
-def test_deploy_two_versions_and_every_answer_names_version_and_variant(platform, registered):
-    _, v1, v2 = registered
-    deployed = platform.post("/deployments", json=_split(v1["model_version"], v2["model_version"]), headers=ADMIN)
-    assert deployed.status_code == 200 and len(deployed.json()["deployed"]) == 2
-    answers = [platform.post("/predict", json={**RIDE, "ride_id": f"r{i}"}).json() for i in range(60)]
+def test_deploy_two_versions_and_every_answer_names_version_and_variant(own_registry):
+    from fastapi.testclient import TestClient
+
+    from levels.level_3.platform_api import create_app
+
+    settings, v1, v2, _ = own_registry
+    split = {**_split(v1["model_version"], v2["model_version"]), "force": True, "reason": "compare two close models"}
+    with TestClient(create_app(settings, admin_token="secret")) as platform:
+        deployed = platform.post("/deployments", json=split, headers=ADMIN)
+        assert deployed.status_code == 200 and len(deployed.json()["deployed"]) == 2
+        answers = [platform.post("/predict", json={**RIDE, "ride_id": f"r{i}"}).json() for i in range(60)]
+        again = platform.post("/predict", json={**RIDE, "ride_id": "r7"}).json()
+        metrics = platform.get("/metrics").text
     assert {a["variant"] for a in answers} == {"champion", "challenger"}
     assert {a["model_version"] for a in answers} == {v1["model_version"], v2["model_version"]}
-    again = platform.post("/predict", json={**RIDE, "ride_id": "r7"}).json()
     assert again["variant"] == answers[7]["variant"]
-    assert "variant_predictions_total" in platform.get("/metrics").text
+    assert "variant_predictions_total" in metrics
 
 
 def test_bad_deployments_get_4xx(platform):
@@ -67,26 +74,29 @@ def test_bad_deployments_get_4xx(platform):
     assert platform.post("/predict", json={**RIDE, "trip_distance": -1}).status_code == 422
 
 
-def test_promote_moves_the_champion_alias(platform, registered):
-    from mlflow import MlflowClient
+def test_promote_moves_the_champion_alias(own_registry):
+    from fastapi.testclient import TestClient
 
-    settings, _, v2 = registered
-    response = platform.post("/promote", json={"version": v2["model_version"]}, headers=ADMIN)
-    assert response.status_code == 200
-    champion = MlflowClient().get_model_version_by_alias(settings.model_name, "champion")
+    from levels.level_3.platform_api import create_app
+    from levels.level_3.registry import registry_client
+
+    settings, _, v2, _ = own_registry
+    with TestClient(create_app(settings, admin_token="secret")) as platform:
+        response = platform.post("/promote", json={"version": v2["model_version"]}, headers=ADMIN)
+        assert response.status_code == 200
+        deployed = platform.get("/deployments").json()["deployed"]
+    champion = registry_client(settings).get_model_version_by_alias(settings.model_name, "champion")
     assert str(champion.version) == v2["model_version"]
-    assert platform.get("/deployments").json()["deployed"] == [
-        {"name": "champion", "version": v2["model_version"], "weight": 1.0}
-    ]
+    assert deployed == [{"name": "champion", "version": v2["model_version"], "weight": 1.0}]
 
 
-def test_predictions_are_logged_for_monitoring(registered, tmp_path):
+def test_predictions_are_logged_for_monitoring(own_registry, tmp_path):
     from fastapi.testclient import TestClient
 
     from levels.level_3.platform_api import create_app
     from levels.level_3.prediction_log import read_log
 
-    settings, v1, _ = registered
+    settings, v1, _, _ = own_registry
     log = tmp_path / "log.jsonl"
     with TestClient(create_app(settings, admin_token="secret", log_path=log)) as client:
         client.post("/deployments", json={"variants": [{"version": v1["model_version"], "weight": 1}]}, headers=ADMIN)
@@ -98,17 +108,18 @@ def test_predictions_are_logged_for_monitoring(registered, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.server
-def test_ten_redeploys_under_concurrent_load_fail_no_request(registered, tmp_path):
+def test_ten_redeploys_under_concurrent_load_fail_no_request(own_registry, tmp_path):
     """A real uvicorn on 127.0.0.1; 4 clients send rides while the admin redeploys 10 times."""
     from levels.level_3.platform_api import create_app
 
-    settings, v1, v2 = registered
+    settings, v1, v2, _ = own_registry
     a, b = v1["model_version"], v2["model_version"]
+    forced = {"force": True, "reason": "redeploys under load, not the gate, are tested here"}
     plans = [
-        _split(a, b),
-        {"variants": [{"version": b, "weight": 1}]},
-        _split(b, a, 0.2),
-        {"variants": [{"version": a, "weight": 1}]},
+        {**_split(a, b), **forced},
+        {"variants": [{"version": b, "weight": 1}], **forced},
+        {**_split(b, a, 0.2), **forced},
+        {"variants": [{"version": a, "weight": 1}], **forced},
     ] * 3
     outcomes: list[int] = []
     stop = threading.Event()
@@ -137,17 +148,21 @@ def test_ten_redeploys_under_concurrent_load_fail_no_request(registered, tmp_pat
     assert set(outcomes) == {200}
 
 
-def test_run_3_deploys_ab_tests_monitors_and_promotes(invoke, prefect_api):
+def test_run_3_deploys_ab_tests_monitors_and_promotes_through_the_gate(invoke, prefect_api):
     result = invoke("run", "3", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     details = report["details"]
+    calls = details["quality gate"]
+    assert [c["call"].split()[0] for c in calls] == ["promote", "A/B", "promote"]
+    ab_accepted = calls[1]["answer"] == "accepted"
     served = {row["variant"] for row in details["ab_test"]}
     # a candidate the gate refuses never sees traffic; one it passes gets its share
-    assert served == ({"champion", "challenger"} if details["gate_passed"] else {"champion"})
+    assert served == ({"champion", "challenger"} if ab_accepted else {"champion"})
     winner = min(details["ab_test"], key=lambda row: row["RMSE"])
-    assert details["promoted_version"] == winner["version"]
-    assert 0 <= report["metrics"]["drift_share"] <= 1
+    assert details["serving_after"] == [{"name": "champion", "version": winner["version"], "weight": 1.0}]
+    audit = [json.loads(line) for line in open(report["artifacts"]["audit log"])]
+    assert [a["action"] for a in audit][-3:] == ["promote", "deploy", "promote"]
     for path in details["report_files"].values():
         assert Path(path).exists()
 
@@ -157,4 +172,12 @@ def test_diff_2_3_pairs_the_platform_with_the_service(invoke):
     pairs = {f["new"]: f["old"] for f in report["files"]}
     assert pairs["platform_api.py"] == "serve.py" and pairs["gate.py"] == "promote.py"
     assert next(f for f in report["files"] if f["new"] == "tracking.py")["status"] == "unchanged"
-    assert {p["id"] for p in report["practices_gained"]} == {"automated_deployment", "ab_testing", "model_monitoring"}
+    gained = {p["id"]: p["where"] for p in report["practices_gained"]}
+    assert set(gained) == {
+        "automated_deployment",
+        "quality_gate",
+        "continuous_delivery",
+        "ab_testing",
+        "model_monitoring",
+    }
+    assert gained["quality_gate"] == "deployer.py::Platform" and gained["continuous_delivery"] == "cd.yml"

@@ -54,7 +54,7 @@ def test_a_failed_retrain_keeps_the_champion_and_is_recorded(invoke, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(automation, "retrain_and_gate", broken)
+    monkeypatch.setattr(automation, "retrain", broken)
     report = _run(invoke, "--scenario", "traffic-returns")
     decisions = _decisions(report)
     failed = [d for d in decisions if d["action"].startswith("retrain failed")]
@@ -64,14 +64,14 @@ def test_a_failed_retrain_keeps_the_champion_and_is_recorded(invoke, monkeypatch
 
 
 def test_a_refused_candidate_keeps_the_champion(invoke, monkeypatch):
-    from levels.level_4 import automation
+    from levels.level_4 import gate
 
-    original = automation.quality_gate
-    monkeypatch.setattr(
-        automation,
-        "quality_gate",
-        lambda cand, cand_rmse, champ, champ_rmse: original(cand, champ_rmse * 2, champ, champ_rmse),
-    )
+    original = gate.quality_gate
+
+    def strict(candidate, candidate_rmse, champion, champion_rmse, data=None, tolerance=gate.DEFAULT_TOLERANCE):
+        return original(candidate, champion_rmse * 2, champion, champion_rmse, data, tolerance)
+
+    monkeypatch.setattr(gate, "quality_gate", strict)  # the platform's own gate, which the loop only asks
     decisions = _decisions(_run(invoke, "--scenario", "traffic-returns"))
     refused = [d for d in decisions if d["action"] == "retrained; gate refused the candidate"]
     assert refused and not refused[0]["gate"]["passed"]
@@ -100,5 +100,7 @@ def test_an_interrupted_loop_resumes_from_the_last_finished_month(invoke, monkey
 def test_diff_3_4_shows_the_loop(invoke):
     report = json.loads(invoke("diff", "3", "4", "--json").output)
     assert {p["id"] for p in report["practices_gained"]} == {"automated_retraining"}
+    carried = {f["new"]: f["status"] for f in report["files"] if f["new"] in ("gate.py", "deployer.py", "cd.py")}
+    assert set(carried.values()) == {"unchanged"}
     added = {f["new"] for f in report["files"] if f["status"] == "added"}
     assert {"automation.py", "triggers.py", "decisions.py"} <= added

@@ -22,6 +22,12 @@ def test_each_level_has_a_page_with_its_practices_and_exercises(level):
         assert exercise.task in page
 
 
+def test_level_pages_are_rendered_from_level_toml():
+    from teaching.level_pages import stale_pages
+
+    assert stale_pages() == [], "run: python3 tasks.py docs"
+
+
 def test_maturity_model_names_every_practice_and_links_resolve():
     text = (DOCS / "maturity-model.md").read_text()
     for title in PRACTICES.values():

@@ -1,0 +1,48 @@
+"""The admin token of the platforms (levels 3-4): from the environment, or a file only its owner can read.
+
+A secret never travels as a Prefect flow or deployment parameter (Prefect stores parameters in clear
+and serves them to anyone who can reach its API), never in a URL, a log or a report. A token file is
+created with mode 0600 from its first byte, in a 0700 folder: there is no moment when another local
+user could read it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as random_tokens
+
+from common.config import Settings
+from common.errors import StoreError
+
+TOKEN_ENV = "MLOPS_LEVELS_ADMIN_TOKEN"
+TOKEN_FILE = "admin-token"
+
+
+def read_admin_token(settings: Settings) -> str | None:
+    """The token the platform accepts: the environment's, else the workspace's token file, else none."""
+    if os.environ.get(TOKEN_ENV):
+        return os.environ[TOKEN_ENV]
+    path = settings.layout.secrets / TOKEN_FILE
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"cannot read the admin token ({exc.strerror})", where=str(path)) from None
+
+
+def ensure_admin_token(settings: Settings) -> str:
+    """The token to use: the configured one, or a new random one kept in the workspace's 0600 token file."""
+    existing = read_admin_token(settings)
+    if existing:
+        return existing
+    folder = settings.layout.secrets
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    token = random_tokens.token_urlsafe(24)
+    try:
+        fd = os.open(folder / TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another command created it a moment ago: use theirs
+        return read_admin_token(settings) or token
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token)
+    return token
