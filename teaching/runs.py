@@ -93,6 +93,19 @@ def _request(settings: Settings, chosen: dict[str, Any], on_step: Callable[[str]
     )
 
 
+def preflight(settings: Settings, chosen: dict[str, Any]) -> None:
+    """Months asked of a data folder must be there: one clear line now, not a traceback mid-run."""
+    if settings.data_folder is None:
+        return
+    from common.sources import folder_month_path
+
+    for option in ("train-data", "val-data", "replay", "months"):
+        spec = str(chosen.get(option) or "")
+        if spec and is_month_list(spec):
+            for month in month_range(spec):
+                folder_month_path(settings.data_folder, settings.color, month)
+
+
 def prefixed(on_step: Callable[[str], None], label: str) -> Callable[[str], None]:
     """A step hook that names which level the step belongs to."""
     return lambda step: on_step(f"{label}: {step}")
@@ -100,9 +113,6 @@ def prefixed(on_step: Callable[[str], None], label: str) -> Callable[[str], None
 
 def run_levels(settings: Settings, choices: RunChoices, on_step: Callable[[str], None]) -> dict[str, Any]:
     """Run one level (or all), record each run in the student's progress, and say what to do next."""
-    from levels.runner import run_level
-    from teaching.state import record_run
-
     numbers = level_numbers(choices.level)
     if choices.level == "all":
         from teaching.story import run_story
@@ -111,6 +121,10 @@ def run_levels(settings: Settings, choices: RunChoices, on_step: Callable[[str],
     settings = run_settings(settings, choices)
     level = get_level(numbers[0])
     chosen = check_choices(level, choices.given)
+    preflight(settings, chosen)
+    from levels.runner import run_level  # pandas and sklearn load only now that the options are sound
+    from teaching.state import record_run
+
     report = run_level(level.number, _request(settings, chosen, prefixed(on_step, f"level {level.number}")))
     data = report.to_dict()
     record_run(settings.workspace, level.number, data)

@@ -12,7 +12,7 @@ from levels.catalog import get_level, load_levels
 
 def run_story(settings: Settings, choices: Any, on_step: Callable[[str], None]) -> dict[str, Any]:
     from levels.runner import run_level
-    from teaching.runs import _request, check_choices, prefixed, run_settings
+    from teaching.runs import _request, check_choices, prefixed, preflight, run_settings
     from teaching.state import record_run
 
     levels = load_levels()
@@ -21,6 +21,8 @@ def run_story(settings: Settings, choices: Any, on_step: Callable[[str], None]) 
             raise UsageError(f"no level uses --{option}", fix="see mlops-levels run --help")
     settings = run_settings(settings, choices)
     plans = [(lv, check_choices(lv, {k: v for k, v in choices.given.items() if k in lv.run_options})) for lv in levels]
+    for _, chosen in plans:
+        preflight(settings, chosen)
     reports = []
     for level, chosen in plans:
         request = _request(settings, chosen, prefixed(on_step, f"level {level.number}"))
