@@ -37,3 +37,9 @@ class UsageError(MlopsLevelsError):
 
 class DownloadError(DataError):
     """A download failed or was cut: worth retrying, unlike a bad file."""
+
+
+class StoreError(MlopsLevelsError):
+    """A workspace store is damaged, full or read-only: the disk or the file is at fault, not the input."""
+
+    exit_code = 3
