@@ -81,7 +81,7 @@ def main(request: RunRequest) -> RunReport:
             _check(api.post("/predict/batch", json={"rides": records[start : start + REPLAY_BATCH]}))
 
         request.on_step("ground truth arrived: monitoring with Evidently")
-        served = join_ground_truth(read_log(log_path), rides)
+        served = join_ground_truth(read_log(log_path).records, rides)
         reference = load_prepared(resolve_data(request.train_data, settings).path)
         reference["prediction"] = ml.predict(_champion_model(settings, v1["model_version"]), reference)
         result = run_monitoring(served, reference, settings.level_dir(3) / "reports", replay_month)

@@ -86,7 +86,7 @@ def monitor_month(settings: Settings, month: str, rides: pd.DataFrame, champion:
     from levels.level_4.monitor import join_ground_truth, run_monitoring
     from levels.level_4.prediction_log import read_log
 
-    served = join_ground_truth(read_log(settings.level_dir(4) / "predictions" / f"{month}.jsonl"), rides)
+    served = join_ground_truth(read_log(settings.level_dir(4) / "predictions" / f"{month}.jsonl").records, rides)
     reference = load_prepared_window(settings, champion["train"])
     reference["prediction"] = ml.predict(_load_model(settings, champion["version"]), reference)
     result = run_monitoring(served, reference, settings.level_dir(4) / "reports", month)
