@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["cli_startup.py", "train_throughput.py", "serving.py", "run_levels.py"]
+BENCHMARKS = ["cli_startup.py", "train_throughput.py", "serving.py", "run_levels.py", "hostile_body.py"]
 
 
 def main() -> int:

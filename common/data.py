@@ -1,15 +1,23 @@
-"""Read, validate and prepare a month of TLC trips; every bad file becomes one clear DataError."""
+"""Read, validate and prepare a month of TLC trips; every bad file becomes one clear DataError.
+
+Rows that cannot be real trips (a NaN or infinite distance, a zone ID outside the TLC zones, a negative
+or 100,000-mile distance) are dropped before training and counted (`Dropped`), so that a report can say
+so; a file with no valid row left is refused. Real months hold a few dozen 100,000-mile typos.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from common import schema
 from common.errors import DataError
+from common.schemas import MAX_DISTANCE_MILES
+from common.zones import MAX_LOCATION_ID, MIN_LOCATION_ID
 
 MIN_MINUTES, MAX_MINUTES = 1, 60
 
@@ -102,11 +110,67 @@ def _cast_column(series: pd.Series, column: str, dtype: str, path: Path) -> pd.S
         ) from None
 
 
+@dataclass(frozen=True)
+class Dropped:
+    """Rows left out before training, by reason. A row is counted once, under its first reason."""
+
+    non_finite_distance: int = 0  # NaN or infinite
+    unknown_zone: int = 0  # a pickup or dropoff ID outside the TLC zones
+    absurd_distance: int = 0  # negative, or longer than MAX_DISTANCE_MILES
+    duration: int = 0  # the course's filter: outside MIN_MINUTES..MAX_MINUTES
+
+    @property
+    def invalid(self) -> int:
+        """Rows that cannot be real trips (the duration filter aside)."""
+        return self.non_finite_distance + self.unknown_zone + self.absurd_distance
+
+    def describe(self) -> str:
+        labels = {
+            "non_finite_distance": "with a NaN or infinite distance",
+            "unknown_zone": f"with a zone ID outside {MIN_LOCATION_ID}-{MAX_LOCATION_ID}",
+            "absurd_distance": f"with a distance below 0 or above {MAX_DISTANCE_MILES:g} miles",
+            "duration": f"outside {MIN_MINUTES}..{MAX_MINUTES} minutes",
+        }
+        parts = [f"{count:,} {labels[name]}" for name, count in asdict(self).items() if count]
+        return ", ".join(parts) or "none"
+
+
+@dataclass(frozen=True)
+class PreparedTrips:
+    trips: pd.DataFrame
+    dropped: Dropped
+
+
 def prepare_trips(frame: pd.DataFrame, source: str | Path = "data") -> pd.DataFrame:
-    """Add `duration` in minutes and keep the trips of 1 to 60 minutes, as the course does."""
+    """Add `duration` in minutes, drop impossible rows, keep trips of 1 to 60 minutes, as the course does."""
+    return prepare_trips_counted(frame, source).trips
+
+
+def prepare_trips_counted(frame: pd.DataFrame, source: str | Path = "data") -> PreparedTrips:
+    """`prepare_trips`, and how many rows were dropped and why, for a report to show."""
     color = schema.detect_color(list(frame.columns)) or "green"
     minutes = (frame[schema.DROPOFF[color]] - frame[schema.PICKUP[color]]).dt.total_seconds().to_numpy() / 60
-    keep = (minutes >= MIN_MINUTES) & (minutes <= MAX_MINUTES)
+    distance = frame[schema.DISTANCE].to_numpy(dtype="float64")
+    finite = np.isfinite(distance)
+    known_zones = np.logical_and.reduce(
+        [frame[c].between(MIN_LOCATION_ID, MAX_LOCATION_ID).to_numpy() for c in schema.LOCATION_COLUMNS]
+    )
+    with np.errstate(invalid="ignore"):
+        plausible = (distance >= 0) & (distance <= MAX_DISTANCE_MILES)
+    valid = finite & known_zones & plausible
+    keep = valid & (minutes >= MIN_MINUTES) & (minutes <= MAX_MINUTES)
+    dropped = Dropped(
+        non_finite_distance=int((~finite).sum()),
+        unknown_zone=int((finite & ~known_zones).sum()),
+        absurd_distance=int((finite & known_zones & ~plausible).sum()),
+        duration=int((valid & ~keep).sum()),
+    )
+    if not valid.any():
+        raise DataError(
+            f"no valid trip in {len(frame):,} rows: {dropped.describe()}",
+            where=str(source),
+            fix=f"pass TLC trips (zones {MIN_LOCATION_ID}-{MAX_LOCATION_ID}, distances 0-{MAX_DISTANCE_MILES:g} miles)",
+        )
     if not keep.any():
         raise DataError(
             f"no trip of {MIN_MINUTES}..{MAX_MINUTES} minutes is left after filtering",
@@ -118,7 +182,7 @@ def prepare_trips(frame: pd.DataFrame, source: str | Path = "data") -> pd.DataFr
     kept.index = pd.RangeIndex(len(kept))
     with pd.option_context("mode.chained_assignment", None):  # `kept` is already a copy, not a view
         kept["duration"] = minutes[keep]
-    return kept
+    return PreparedTrips(kept, dropped)
 
 
 def load_prepared(path: Path) -> pd.DataFrame:

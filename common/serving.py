@@ -43,22 +43,41 @@ def port_is_free(port: int, host: str = LOCALHOST) -> bool:
     return True
 
 
+def _bound_socket(host: str, port: int) -> socket.socket:
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a restart reuses the port
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise MlopsLevelsError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc})", fix="pick another port, or stop what uses it"
+        ) from None
+    return listener
+
+
 @contextlib.contextmanager
 def background_server(
     app: Any, host: str = LOCALHOST, port: int | None = None, startup_timeout: float = 30.0
 ) -> Iterator[str]:
-    """Yield the base URL while uvicorn serves `app`; shut it down gracefully afterwards."""
+    """Yield the base URL while uvicorn serves `app`; shut it down gracefully afterwards.
+
+    Without a port, the socket is bound to port 0 here and handed to uvicorn: the system picks a free
+    port, and no other process can take it between choosing and binding (as with `free_port`).
+    """
     import uvicorn
 
-    port = port or free_port(host)
+    listener = _bound_socket(host, port or 0)
+    port = int(listener.getsockname()[1])
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
+            listener.close()
             raise MlopsLevelsError(
                 f"the service did not start on {host}:{port}", fix="check that the port is free (mlops-levels doctor)"
             )
@@ -68,3 +87,4 @@ def background_server(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        listener.close()

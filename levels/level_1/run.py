@@ -48,6 +48,7 @@ def main(request: RunRequest) -> RunReport:
             "rmse_val": result.rmse_val,
             "requests_served": _sum_metric(metrics_text, "http_requests_total"),
             "errors_served": _sum_metric(metrics_text, "http_errors_total"),
+            "rows_dropped_invalid": result.rows_dropped_invalid,
         },
         artifacts={"model": result.model_path, "metadata": result.metadata_path, "service": url},
         details={"sample_predictions": samples[:8]},
@@ -59,5 +60,12 @@ def main(request: RunRequest) -> RunReport:
 
 
 def _sum_metric(prometheus_text: str, name: str) -> float:
-    """Add up every labelled sample of one metric in Prometheus text format."""
-    return sum(float(line.rsplit(" ", 1)[1]) for line in prometheus_text.splitlines() if line.startswith(name + "{"))
+    """Add up every labelled sample of one metric, read with Prometheus's own parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(prometheus_text)
+        for sample in family.samples
+        if sample.name == name
+    )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from common import model as ml
 from common.config import FEATURE_SETS, Settings
-from common.data import load_prepared
+from common.data import prepare_trips_counted, read_trips
 from common.errors import MlopsLevelsError
 from common.sources import resolve_data
 
@@ -33,6 +33,7 @@ class TrainResult:
     rmse_val: float
     train_rows: int
     val_rows: int
+    rows_dropped_invalid: int  # impossible trips left out (unknown zones, absurd distances)
 
 
 # [versioned_code]
@@ -45,8 +46,11 @@ def train(
     features: str = "pu_do",
 ) -> TrainResult:
     """Load both months, fit, evaluate, and write the model file plus a metadata file beside it."""
-    train_df = load_prepared(resolve_data(train_data, settings).path)
-    val_df = load_prepared(resolve_data(val_data, settings).path)
+    train, val = (
+        prepare_trips_counted(read_trips(path, model_columns_only=True), path)
+        for path in (resolve_data(train_data, settings).path, resolve_data(val_data, settings).path)
+    )
+    train_df, val_df = train.trips, val.trips
     model = ml.train(train_df, model_name, feature_set=features)
     rmse_train, rmse_val = ml.evaluate(model, train_df), ml.evaluate(model, val_df)
 
@@ -68,7 +72,8 @@ def train(
             indent=2,
         )
     )
-    return TrainResult(str(output), str(metadata), rmse_train, rmse_val, len(train_df), len(val_df))
+    dropped = train.dropped.invalid + val.dropped.invalid
+    return TrainResult(str(output), str(metadata), rmse_train, rmse_val, len(train_df), len(val_df), dropped)
 
 
 def main(argv: list[str] | None = None) -> int:

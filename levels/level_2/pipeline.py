@@ -26,7 +26,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from common import model as ml
 from common.config import Settings
-from common.data import fingerprint, prepare_trips, read_trips
+from common.data import fingerprint, prepare_trips_counted, read_trips
 from common.errors import DownloadError, MlopsLevelsError
 from common.months import is_month_list, month_range
 from common.quiet import quiet_libraries
@@ -61,8 +61,10 @@ def load_data(spec: str, settings: Settings) -> tuple[pd.DataFrame, dict[str, st
 
 
 @task(cache_policy=NONE)
-def prepare(raw: pd.DataFrame, label: str) -> pd.DataFrame:
-    return prepare_trips(raw, label)
+def prepare(raw: pd.DataFrame, label: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The course's 1..60 minute filter, and impossible rows (meter typos) left out and counted."""
+    prepared = prepare_trips_counted(raw, label)
+    return prepared.trips, {"invalid": prepared.dropped.invalid, "outside_1_60_min": prepared.dropped.duration}
 
 
 @task(cache_policy=NONE)
@@ -103,18 +105,21 @@ def training_pipeline(
 ) -> dict[str, Any]:
     settings = settings or Settings()
     ml.build_model(model)  # an unknown model name fails here, before any data is loaded
-    experiment_id = start_tracking(settings)
+    # Data first: a bad file fails before the tracking store is even created, so nothing is left behind.
     (train_raw, train_info), (val_raw, val_info) = load_data(train_data, settings), load_data(val_data, settings)
-    train_df, val_df = prepare(train_raw, train_info["label"]), prepare(val_raw, val_info["label"])
-    tags = run_tags({"train": train_info, "val": val_info})
-    params = params or {}
+    (train_df, train_dropped), (val_df, val_dropped) = (
+        prepare(train_raw, train_info["label"]),
+        prepare(val_raw, val_info["label"]),
+    )
+    experiment_id: str | None = start_tracking(settings)
     if os.environ.get("MLFLOW_RUN_ID"):  # launched by `mlflow run`: log into the run it created
         experiment_id = None
+    tags = run_tags({"train": train_info, "val": val_info})
     with mlflow.start_run(
         experiment_id=experiment_id, run_name=f"{model} {train_data}->{val_data}", tags=tags
     ) as parent:
         results = []
-        for candidate in _candidates(model, params, sweep):
+        for candidate in _candidates(model, params or {}, sweep):
             fitted = train_model(train_df, model, candidate, features)
             metrics = evaluate(fitted, train_df, val_df)
             results.append((metrics["rmse_val"], candidate, fitted, metrics))
@@ -122,7 +127,7 @@ def training_pipeline(
                 with mlflow.start_run(experiment_id=experiment_id, nested=True, tags=tags):
                     mlflow.log_params({"model": model, **candidate})
                     mlflow.log_metrics(metrics)
-        rmse_val, best_params, best_model, best_metrics = min(results, key=lambda r: r[0])
+        _, best_params, best_model, best_metrics = min(results, key=lambda r: r[0])
         logged_params = {
             "model": model,
             "features": features,
@@ -130,6 +135,8 @@ def training_pipeline(
             "val_data": val_info["label"],
             "train_rows": len(train_df),
             "val_rows": len(val_df),
+            "train_rows_dropped_invalid": train_dropped["invalid"],
+            "val_rows_dropped_invalid": val_dropped["invalid"],
             **best_params,
         }
         version = log_and_register(best_model, logged_params, best_metrics, val_df, settings)
@@ -140,6 +147,7 @@ def training_pipeline(
         "metrics": best_metrics,
         "params": best_params,
         "candidates": len(results),
+        "dropped": {"train": train_dropped, "val": val_dropped},
     }
 
 

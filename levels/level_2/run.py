@@ -40,7 +40,11 @@ def main(request: RunRequest) -> RunReport:
         train=request.train_data,
         val=request.val_data,
         model=request.model,
-        metrics={**result["metrics"], "candidates": result["candidates"]},
+        metrics={
+            **result["metrics"],
+            "candidates": result["candidates"],
+            "rows_dropped_invalid": result["dropped"]["train"]["invalid"] + result["dropped"]["val"]["invalid"],
+        },
         artifacts={
             "mlflow run": result["run_id"],
             "registered version": f"{settings.model_name} v{result['model_version']}",

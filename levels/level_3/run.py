@@ -11,7 +11,7 @@ import httpx
 
 from common import model as ml
 from common.data import load_prepared
-from common.errors import MlopsLevelsError
+from common.errors import MlopsLevelsError, StoreError
 from common.months import is_month, next_month
 from common.runs import RunReport, RunRequest
 from common.schemas import servable
@@ -40,6 +40,8 @@ def _call(api: httpx.Client, path: str, body: dict[str, Any]) -> tuple[bool, dic
     response = api.post(path, json=body)
     if response.status_code == 409:
         return False, response.json()["detail"]
+    if response.status_code == 503:  # the platform could not record what it served: a store is full or broken
+        raise StoreError(f"platform answered 503: {response.json().get('detail')}", where=str(response.url))
     if response.status_code >= 400:
         raise MlopsLevelsError(
             f"platform answered {response.status_code}: {response.text[:200]}", where=str(response.url)
@@ -102,7 +104,8 @@ def main(request: RunRequest) -> RunReport:
             _call(api, "/predict/batch", {"rides": records[start : start + REPLAY_BATCH]})
 
         request.on_step("ground truth arrived: monitoring with Evidently")
-        served = join_ground_truth(read_log(log_path), rides)
+        logged = read_log(log_path)
+        served = join_ground_truth(logged.records, rides)
         reference = load_prepared(resolve_data(request.train_data, settings).path)
         reference["prediction"] = ml.predict(load_version(settings, champion), reference)
         result = run_monitoring(served, reference, settings.layout.reports(3), replay_name)

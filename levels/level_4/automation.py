@@ -96,10 +96,12 @@ def monitor_month(settings: Settings, month: str, rides: pd.DataFrame, champion:
     from levels.level_4.monitor import join_ground_truth, run_monitoring
     from levels.level_4.prediction_log import read_log
 
-    served = join_ground_truth(read_log(settings.layout.predictions(4) / f"{month}.jsonl"), rides)
+    logged = read_log(settings.layout.predictions(4) / f"{month}.jsonl")
+    served = join_ground_truth(logged.records, rides)
     reference = load_prepared_window(settings, champion["train"].split(","))
     reference["prediction"] = ml.predict(load_version(settings, champion["version"]), reference)
-    return asdict(run_monitoring(served, reference, settings.layout.reports(4), month))
+    measured = asdict(run_monitoring(served, reference, settings.layout.reports(4), month))
+    return measured | {"torn_log_line": logged.torn_last_line}
 
 
 @task(cache_policy=NONE)

@@ -103,7 +103,6 @@ def _predict(app: FastAPI, rides: list[Ride]) -> list[Prediction]:
             predicted = ml.predict(variant.model, [rides[i].features() for i in picks])
             for i, value in zip(picks, predicted, strict=True):
                 minutes[i] = float(value)
-            app.state.variant_predictions.labels(variant.name, variant.version).inc(len(picks))
     app.state.log.append(  # [model_monitoring] a record that cannot be written fails the request (503)
         [
             {
@@ -117,6 +116,10 @@ def _predict(app: FastAPI, rides: list[Ride]) -> list[Prediction]:
             for i, r, m, v in zip(ids, rides, minutes, chosen, strict=True)
         ]
     )
+    for variant in variants:  # counted once recorded: a refused request was not served
+        served = sum(1 for v in chosen if v is variant)
+        if served:
+            app.state.variant_predictions.labels(variant.name, variant.version).inc(served)
     return [
         Prediction(duration_minutes=m, model_version=v.version, ride_id=i, variant=v.name)
         for i, m, v in zip(ids, minutes, chosen, strict=True)

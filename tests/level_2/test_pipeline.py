@@ -96,7 +96,9 @@ def test_real_sample_rmse_matches_the_course(invoke):
         real_file("green_tripdata_2023-02.parquet"),
         "--json",
     )
-    assert json.loads(result.output)["metrics"]["rmse_val"] == pytest.approx(6.0385, abs=0.02)
+    # The course's 6.0385 is a model fitted on 36 typos of up to 120,000 miles; common.data drops them
+    # (level 0's notebook keeps the course's own filter and figure).
+    assert json.loads(result.output)["metrics"]["rmse_val"] == pytest.approx(5.6304, abs=0.02)
 
 
 @pytest.mark.slow

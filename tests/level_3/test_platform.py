@@ -101,7 +101,7 @@ def test_predictions_are_logged_for_monitoring(own_registry, tmp_path):
     with TestClient(create_app(settings, admin_token="secret", log_path=log)) as client:
         client.post("/deployments", json={"variants": [{"version": v1["model_version"], "weight": 1}]}, headers=ADMIN)
         client.post("/predict/batch", json={"rides": [{**RIDE, "ride_id": f"b{i}"} for i in range(5)]})
-    frame = read_log(log)
+    frame = read_log(log).records
     assert list(frame.ride_id) == [f"b{i}" for i in range(5)]
     assert {"prediction", "version", "variant", "PULocationID", "ts"} <= set(frame.columns)
 

@@ -47,16 +47,17 @@ def test_observed_split_is_close_to_the_configured_one(split):
     assert chosen.count("champion") / len(chosen) == pytest.approx(split, abs=0.015)
 
 
-def test_prediction_log_skips_a_torn_last_line(tmp_path):
+def test_prediction_log_leaves_out_and_reports_a_torn_last_line(tmp_path):
     path = tmp_path / "log.jsonl"
     log = PredictionLog(path)
     log.append([{"ride_id": "a", "prediction": 1.0}, {"ride_id": "b", "prediction": 2.0}])
     log.close()
     with open(path, "ab") as handle:  # a crash in the middle of a write
         handle.write(b'{"ride_id": "c", "predi')
-    frame = read_log(path)
-    assert list(frame.ride_id) == ["a", "b"]
-    assert read_log(tmp_path / "none.jsonl").empty
+    read = read_log(path)
+    assert list(read.records.ride_id) == ["a", "b"]
+    assert read.torn_last_line
+    assert read_log(tmp_path / "none.jsonl").records.empty
 
 
 def test_log_is_opened_for_append_only(tmp_path):
@@ -64,7 +65,7 @@ def test_log_is_opened_for_append_only(tmp_path):
     log.append([{"ride_id": "a"}])
     log.close()
     PredictionLog(tmp_path / "log.jsonl").append([{"ride_id": "b"}])
-    assert list(read_log(tmp_path / "log.jsonl").ride_id) == ["a", "b"]
+    assert list(read_log(tmp_path / "log.jsonl").records.ride_id) == ["a", "b"]
     assert os.path.getsize(tmp_path / "log.jsonl") > 0
 
 
