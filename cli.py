@@ -12,6 +12,7 @@ damaged, full or read-only · 130 interrupted.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import inspect
 import json
@@ -72,6 +73,10 @@ def _consoles() -> tuple[Any, Any]:
     return consoles()
 
 
+# A full disk, a read-only folder, a folder the user may not write: the workspace's fault, said in one line.
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
+
+
 @contextlib.contextmanager
 def handle_errors(as_json: bool = False, verbose: bool = False) -> Iterator[None]:
     """Turn any failure into one line (or a JSON error) and its exit code; never a traceback unless --verbose."""
@@ -86,6 +91,13 @@ def handle_errors(as_json: bool = False, verbose: bool = False) -> Iterator[None
         raise typer.Exit(0) from None
     except KeyboardInterrupt:
         _fail("interrupted", 130, as_json, {"what": "interrupted"})
+    except OSError as exc:
+        if exc.errno not in _STORAGE_ERRNOS:
+            raise
+        where = exc.filename or "the workspace"
+        what = f"cannot write there ({exc.strerror})"
+        fix = "free some space, or choose another workspace with --workspace"
+        _fail(f"{where}: {what} — {fix}", 3, as_json, {"what": what, "where": str(where), "fix": fix})
     except (typer.Exit, typer.Abort, typer.TyperException):
         raise
     except Exception as exc:  # a bug, or a library failing in a way we did not foresee

@@ -23,6 +23,7 @@ from mlflow.models import infer_signature
 from common.config import Settings
 from common.model import features_of, predict
 from common.quiet import quiet_libraries
+from common.stores import check_sqlite_store
 
 # This file is copied forward unchanged into levels 3 and 4; each level keeps its own store.
 LEVEL = int(__name__.split(".")[1].removeprefix("level_"))
@@ -40,7 +41,9 @@ def tracking_uri(settings: Settings) -> str:
     """The workspace's sqlite store unless a remote server was asked for."""
     if settings.tracking_uri:
         return settings.tracking_uri
-    return f"sqlite:///{settings.level_dir(LEVEL) / 'mlflow.db'}"
+    store = settings.layout.mlflow_store(LEVEL)
+    check_sqlite_store(store)  # never let MLflow turn a damaged store into an empty one
+    return f"sqlite:///{store}"
 
 
 # [experiment_tracking]
@@ -52,13 +55,15 @@ def start_tracking(settings: Settings) -> str:
     # The first connection to a new sqlite store runs MLflow's schema migrations; two runs starting at
     # once would both migrate and one would fail. A lock file makes the first one do it alone.
     with FileLock(settings.level_dir(LEVEL) / ".store.lock", timeout=120):
+        if not settings.tracking_uri:
+            check_sqlite_store(settings.layout.mlflow_store(LEVEL), thorough=True)
         experiment = mlflow.get_experiment_by_name(EXPERIMENT)
         if experiment is not None:
             return experiment.experiment_id
         # A local store gets its artifacts in the workspace (MLflow's default would be ./mlruns in the
         # current folder); a tracking server decides for itself where its artifacts go.
         remote = tracking_uri(settings).startswith(("http://", "https://", "databricks"))
-        artifacts = None if remote else (settings.level_dir(LEVEL) / "mlartifacts").as_uri()
+        artifacts = None if remote else settings.layout.artifacts(LEVEL).as_uri()
         return mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts)
 
 

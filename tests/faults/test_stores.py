@@ -1,0 +1,77 @@
+"""Every store the workspace owns is checked before use: one line, exit 3, nothing lost or half-written.
+
+A damaged tracking store is never replaced by an empty one; a decision log with a line the loop did
+not write stops the loop at that line; a read-only or full workspace is said as such.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+
+def _one_line(result) -> str:
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbage"])
+def test_a_damaged_tracking_store_stops_run_2_and_is_left_as_it_was(invoke, workspace, registries, damage):
+    store = workspace / "level_2" / "mlflow.db"
+    store.parent.mkdir(parents=True)
+    whole = (registries.level_dir(2) / "mlflow.db").read_bytes()
+    store.write_bytes({"empty": b"", "truncated": whole[: len(whole) // 2], "garbage": b"not a database" * 100}[damage])
+    before = store.read_bytes()
+    result = invoke("run", "2")
+    assert result.exit_code == 3
+    line = _one_line(result)
+    assert str(store) in line and "tracking store" in line and "backup" in line
+    assert store.read_bytes() == before  # not recreated, not "repaired" into an empty store
+
+
+def test_the_platform_refuses_a_damaged_store_instead_of_serving_from_an_empty_one(registries, tmp_path):
+    from common.config import Settings
+    from common.errors import StoreError
+    from levels.level_3.registry import registry_client
+
+    copy = tmp_path / "ws"
+    shutil.copytree(registries.workspace, copy, ignore=shutil.ignore_patterns("prefect"))
+    store = copy / "level_3" / "mlflow.db"
+    store.write_bytes(store.read_bytes()[:4096])
+    with pytest.raises(StoreError, match="tracking store"):
+        registry_client(Settings(workspace=copy))
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [('{"month": "2021-02", "act', "torn"), ("%%% garbage %%%", "garbage"), ('{"month": "2021-02"}', "json but wrong")],
+)
+def test_a_decision_log_line_the_loop_did_not_write_stops_it_at_that_line(invoke, workspace, line, why):
+    folder = workspace / "level_4" / "decisions"
+    folder.mkdir(parents=True)
+    log = folder / "synthetic-mild-seed42-2021-01-linear_regression.jsonl"
+    first = {"month": "2021-01", "action": "initial training", "champion": {"version": "1", "train": "2021-01"}}
+    log.write_text(json.dumps(first) + "\n" + line + "\n")
+    result = invoke("run", "4", "--months", "2021-01..2021-03")
+    assert result.exit_code == 3, (why, result.output)
+    assert f"{log}:2" in _one_line(result)
+    assert log.read_text().endswith(line + "\n")  # nothing appended after it, nothing re-run
+
+
+def test_a_read_only_workspace_is_one_line_exit_3(invoke, mounted):
+    read_only = mounted("1m", read_only=True)
+    result = invoke("--workspace", read_only, "run", "1")
+    assert result.exit_code == 3
+    assert "cannot write there" in _one_line(result) and str(read_only) in result.output
+
+
+def test_a_full_disk_is_one_line_exit_3_and_leaves_no_half_file(invoke, mounted, monkeypatch):
+    monkeypatch.delenv("MLOPS_LEVELS_SYNTHETIC_ROWS")  # a real-sized month (~1 MB) does not fit in 256 KB
+    full = mounted("256k")
+    result = invoke("--workspace", full, "run", "0")
+    assert result.exit_code == 3
+    assert "No space left on device" in _one_line(result)
+    assert not [p for p in full.rglob("*") if p.is_file() and p.stat().st_size]  # no partial month, no model
