@@ -201,6 +201,14 @@ def run(
         str | None, typer.Option(help="Level 4: the months to fast-forward, e.g. 2021-01..2021-06.")
     ] = None,
     stack: Annotated[bool, typer.Option("--stack", help="Level 2+: track into the `stack up` MLflow server.")] = False,
+    stack_url: Annotated[
+        str | None,
+        typer.Option(
+            "--stack-url",
+            envvar="MLOPS_LEVELS_STACK_URL",
+            help="Level 2+: a class server's Prefect URL; flows run on its workers (credentials from the environment).",
+        ),
+    ] = None,
     tracking_uri: Annotated[
         str | None,
         typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="Level 2+: a remote MLflow server."),
@@ -216,10 +224,15 @@ def run(
 
     with handle_errors():
         settings = _settings(ctx, source=source, scenario=scenario, seed=seed, tracking_uri=tracking_uri)
+        settings = settings.with_(stack_url=stack_url)
         if stack:
-            from common.stack import stack_tracking_uri
+            from common.stack import stack_settings
 
-            settings = settings.with_(tracking_uri=stack_tracking_uri(settings))
+            settings = stack_settings(settings)
+        if settings.stack_url:
+            from common.classroom import join_class
+
+            settings = join_class(settings)
         numbers = _level_numbers(level, [lv.number for lv in load_levels()])
         reports = []
         for number in numbers:
@@ -428,8 +441,7 @@ def ui(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
 ) -> None:
     """Open the MLflow UI on a level's tracking store, on 127.0.0.1, until Ctrl-C."""
-    import subprocess
-
+    from common.processes import run_owned
     from common.services import mlflow_server
     from common.serving import port_is_free
 
@@ -446,10 +458,7 @@ def ui(
             raise UsageError(f"port {port} on {host} is taken", fix="pass --port with a free port")
         command, env = mlflow_server(f"sqlite:///{store}", settings.level_dir(level) / "mlartifacts", host, port)
         console.print(f"MLflow UI for level {level}: http://{host}:{port}  (Ctrl-C stops)")
-        try:
-            raise typer.Exit(subprocess.run(command, env=env).returncode)
-        except KeyboardInterrupt:
-            raise typer.Exit(0) from None
+        raise typer.Exit(run_owned(command, env))
 
 
 @app.command()
@@ -569,7 +578,13 @@ def data_show(
 
 
 @stack_app.command("up")
-def stack_up_command(ctx: typer.Context) -> None:
+def stack_up_command(
+    ctx: typer.Context,
+    classroom: Annotated[
+        bool,
+        typer.Option("--class", help="A class server: MLflow logins and permissions, Prefect on PostgreSQL, a pool."),
+    ] = False,
+) -> None:
     """Start PostgreSQL, an mlflow server on it, and the Prefect server (takes ~30 s the first time)."""
     from common.stack import stack_status, stack_up
     from teaching import render
@@ -577,11 +592,14 @@ def stack_up_command(ctx: typer.Context) -> None:
     with handle_errors():
         settings = _settings(ctx)
         with console.status("starting PostgreSQL, MLflow and Prefect…"):
-            state = stack_up(settings)
+            state = stack_up(settings, classroom=classroom)
         render.print_table_rows(console, "stack", stack_status(settings))
-        console.print(
-            f"Use it: [bold]mlops-levels run 2 --stack[/bold]  (or MLFLOW_TRACKING_URI={state['mlflow']['url']})"
-        )
+        if classroom:
+            console.print("Next: [bold]mlops-levels stack users add NAME…[/bold], then [bold]stack worker[/bold]")
+        else:
+            console.print(
+                f"Use it: [bold]mlops-levels run 2 --stack[/bold]  (or MLFLOW_TRACKING_URI={state['mlflow']['url']})"
+            )
 
 
 @stack_app.command("status")
@@ -598,6 +616,84 @@ def stack_status_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             render.print_table_rows(console, "stack", rows)
         else:
             console.print("The stack is not up (mlops-levels stack up).")
+
+
+users_app = typer.Typer(help="The class server's students: logins, experiments, models.", no_args_is_help=True)
+stack_app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def stack_users_add_command(
+    ctx: typer.Context,
+    names: Annotated[list[str] | None, typer.Argument(help="Student names (lower-case, e.g. alice).")] = None,
+    roster: Annotated[Path | None, typer.Option("--roster", help="A file with one student name per line.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add students to the class server: a login, their experiments and model, and a <name>.env to hand out."""
+    from common.classroom import enrol, read_roster
+    from common.stack import class_state, stack_dir
+    from teaching import render
+
+    with handle_errors():
+        settings = _settings(ctx)
+        students = [*(names or []), *(read_roster(roster) if roster else [])]
+        if not students:
+            raise UsageError("no student named", fix="pass names, or --roster FILE")
+        rows = enrol(stack_dir(settings), class_state(settings), students)
+        if as_json:
+            print(json.dumps(rows, indent=2))
+            return
+        render.print_table_rows(
+            console,
+            "students",
+            [{"student": r["student"], "model": r["model"], "hand out": r["env_file"]} for r in rows],
+        )
+
+
+@users_app.command("passwd")
+def stack_users_passwd_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A student, `worker`, or `admin`.", show_default=False)],
+) -> None:
+    """Give a user of the class server a new password (rewrites its file, and a student's .env)."""
+    from common.classroom import write_student_env
+    from common.classroom_auth import ADMIN, WORKER, rotate_password
+    from common.stack import class_state, stack_dir
+
+    with handle_errors():
+        settings = _settings(ctx)
+        state = class_state(settings)
+        path = rotate_password(state["mlflow"]["url"], stack_dir(settings), name)
+        if name not in (ADMIN, WORKER):
+            path = write_student_env(stack_dir(settings), state, name)
+        console.print(f"[green]✓[/green] new password for {name} in {path}")
+
+
+@stack_app.command("worker")
+def stack_worker_command(
+    ctx: typer.Context,
+    student: Annotated[
+        str | None, typer.Option("--student", help="Run only this student's queue, with their credentials.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Flow runs at once on this machine.")] = 2,
+) -> None:
+    """Run a Prefect worker for the class's pool in the foreground until Ctrl-C (here or on any machine)."""
+    from common.classroom import worker_command
+    from common.processes import run_owned
+    from common.stack import read_state, stack_dir
+
+    with handle_errors():
+        settings = _settings(ctx)
+        state = read_state(settings) or {}
+        local = isinstance(state.get("class"), dict)
+        api_url = settings.stack_url or (state["prefect"]["api_url"] if local else None)
+        if not api_url:
+            raise UsageError(
+                "which class server?", fix="set MLOPS_LEVELS_STACK_URL, or run it where `stack up --class` ran"
+            )
+        command, env = worker_command(settings, api_url, stack_dir(settings) if local else None, student, limit)
+        err_console.print(f"worker for {api_url} (Ctrl-C stops)")
+        raise typer.Exit(run_owned(command, env))
 
 
 @stack_app.command("down")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
+import json
 import os
 import sys
 import time
@@ -22,9 +23,11 @@ import mlflow
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NONE
+from prefect.runtime import flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from common import model as ml
+from common.classroom_submit import FLOW_RUN_TAG, RESULT_TAG
 from common.config import Settings
 from common.data import fingerprint, prepare_trips, read_trips
 from common.errors import DownloadError, MlopsLevelsError
@@ -103,7 +106,7 @@ def training_pipeline(
     experiment_id = start_tracking(settings)
     (train_raw, train_info), (val_raw, val_info) = load_data(train_data, settings), load_data(val_data, settings)
     train_df, val_df = prepare(train_raw, train_info["label"]), prepare(val_raw, val_info["label"])
-    tags = run_tags({"train": train_info, "val": val_info})
+    tags = {**run_tags({"train": train_info, "val": val_info}), FLOW_RUN_TAG: str(flow_run.get_id() or "")}
     params = params or {}
     if os.environ.get("MLFLOW_RUN_ID"):  # launched by `mlflow run`: log into the run it created
         experiment_id = None
@@ -129,19 +132,28 @@ def training_pipeline(
             **best_params,
         }
         version = log_and_register(best_model, logged_params, best_metrics, val_df, settings.model_name)
-    return {
-        "run_id": parent.info.run_id,
-        "experiment_id": experiment_id,
-        "model_version": version,
-        "metrics": best_metrics,
-        "params": best_params,
-        "candidates": len(results),
-    }
+        result = {
+            "run_id": parent.info.run_id,
+            "experiment_id": experiment_id,
+            "model_version": version,
+            "metrics": best_metrics,
+            "params": best_params,
+            "candidates": len(results),
+        }
+        mlflow.set_tag(RESULT_TAG, json.dumps(result))  # read back by a laptop that submitted it to a worker
+    return result
 
 
 def run_pipeline(settings: Settings, train_data: str, val_data: str, model: str, **options: Any) -> dict[str, Any]:
-    """Run the flow against the workspace's Prefect server (started once, then reused)."""
+    """Run the flow against the workspace's Prefect server (started once, then reused), or on a class
+    server's workers when settings name its work pool: then this process only submits and waits."""
+    on_step = options.pop("on_step", lambda step: None)
     with temporary_settings(updates={PREFECT_API_URL: ensure_prefect_api(settings)}):
+        if settings.work_pool:  # [orchestrated_pipeline] a worker runs it, with its own credentials
+            from common.classroom_submit import submit_and_wait
+
+            parameters = {"train_data": train_data, "val_data": val_data, "model": model, **options}
+            return submit_and_wait(training_pipeline, settings, start_tracking(settings), parameters, on_step)
         return training_pipeline(train_data, val_data, model, settings=settings, **options)
 
 

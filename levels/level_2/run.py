@@ -35,6 +35,7 @@ def main(request: RunRequest) -> RunReport:
             request.model,
             params=request.params or None,
             sweep=bool(request.options.get("sweep")),
+            on_step=request.on_step,
         )
     flow_seconds = time.perf_counter() - flow_started
     versions = [

@@ -41,6 +41,11 @@ def tracking_uri(settings: Settings) -> str:
     return f"sqlite:///{settings.level_dir(LEVEL) / 'mlflow.db'}"
 
 
+def experiment_name(settings: Settings) -> str:
+    """One experiment per level; on a class server, one per level and student (MLOPS_LEVELS_STUDENT)."""
+    return f"{EXPERIMENT}-{settings.student}" if settings.student else EXPERIMENT
+
+
 # [experiment_tracking]
 def start_tracking(settings: Settings) -> str:
     """Point MLflow at this level's store and experiment; return the experiment id."""
@@ -51,14 +56,14 @@ def start_tracking(settings: Settings) -> str:
     # The first connection to a new sqlite store runs MLflow's schema migrations; two runs starting at
     # once would both migrate and one would fail. A lock file makes the first one do it alone.
     with FileLock(settings.level_dir(LEVEL) / ".store.lock", timeout=120):
-        experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+        experiment = mlflow.get_experiment_by_name(experiment_name(settings))
         if experiment is not None:
             return experiment.experiment_id
         # A local store gets its artifacts in the workspace (MLflow's default would be ./mlruns in the
         # current folder); a tracking server decides for itself where its artifacts go.
         remote = tracking_uri(settings).startswith(("http://", "https://", "databricks"))
         artifacts = None if remote else (settings.level_dir(LEVEL) / "mlartifacts").as_uri()
-        return mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts)
+        return mlflow.create_experiment(experiment_name(settings), artifact_location=artifacts)
 
 
 def git_commit() -> str:
