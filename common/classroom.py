@@ -98,6 +98,7 @@ def add_student_queue(api_url: str, student: str) -> None:
 
 def join_class(settings: Settings) -> Settings:
     """A laptop's settings for the class at settings.stack_url: its MLflow server, its pool, this student."""
+    import httpx
     from prefect.exceptions import PrefectHTTPStatusError
 
     if not settings.student:
@@ -110,7 +111,7 @@ def join_class(settings: Settings) -> Settings:
     try:
         with _client(str(settings.stack_url)) as client:
             variable = client.read_variable_by_name(CLASS_VARIABLE)
-    except (PrefectHTTPStatusError, OSError) as exc:
+    except (PrefectHTTPStatusError, httpx.HTTPError, OSError) as exc:
         raise MlopsLevelsError(f"cannot reach the class server: {exc}", where=str(settings.stack_url)) from None
     if variable is None:
         raise UsageError("this Prefect server is not a class server", where=str(settings.stack_url))
