@@ -12,8 +12,10 @@ def test_the_deployment_lives_on_the_server_for_the_pool_and_carries_no_token(pr
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.exceptions import ObjectAlreadyExists
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with get_client(sync_client=True) as client:
+    # Explicit: Prefect reads PREFECT_API_URL from the environment once, when it is first imported.
+    with temporary_settings(updates={PREFECT_API_URL: prefect_api}), get_client(sync_client=True) as client:
         try:
             client.create_work_pool(WorkPoolCreate(name="test-pool", type="process"))
         except ObjectAlreadyExists:
