@@ -162,6 +162,12 @@ def _command(group: typer.Typer, name: str | None = None, *, json_flag: bool = T
     return register
 
 
+def _from_environment(ctx: typer.Context, parameter: str) -> bool:
+    """True when an option's value came from an environment variable: a setting, not an option to refuse."""
+    origin = ctx.get_parameter_source(parameter)
+    return origin is not None and origin.name == "ENVIRONMENT"
+
+
 def _settings(ctx: typer.Context, **overrides: Any) -> Any:
     from common.config import Settings
 
@@ -268,6 +274,14 @@ def run(
     ] = None,
     replay: Annotated[str | None, typer.Option(help="Level 3: the month (or file) replayed to the platform.")] = None,
     stack: Annotated[bool, typer.Option("--stack", help="Level 2+: track into the `stack up` MLflow server.")] = False,
+    stack_url: Annotated[
+        str | None,
+        typer.Option(
+            "--stack-url",
+            envvar="MLOPS_LEVELS_STACK_URL",
+            help="Level 2+: a class server's Prefect URL; flows run on its workers (credentials from the environment).",
+        ),
+    ] = None,
     tracking_uri: Annotated[
         str | None,
         typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="Level 2+: a remote MLflow server."),
@@ -278,8 +292,7 @@ def run(
     from teaching.runs import RunChoices, run_levels
 
     # MLFLOW_TRACKING_URI in a student's shell is a setting, not an option to refuse at levels 0 and 1.
-    uri_origin = ctx.get_parameter_source("tracking_uri")
-    from_environment = uri_origin is not None and uri_origin.name == "ENVIRONMENT"
+    from_environment = _from_environment(ctx, "tracking_uri")
     choices = RunChoices(
         level=level,
         given={
@@ -292,9 +305,11 @@ def run(
             "replay": replay,
             "stack": stack,
             "tracking-uri": None if from_environment else tracking_uri,
+            "stack-url": None if _from_environment(ctx, "stack_url") else stack_url,
         },
         data={"source": source, "data_folder": data_dir, "scenario": scenario, "seed": seed},
         tracking_uri=tracking_uri,
+        stack_url=stack_url,
     )
     settings = _settings(ctx)
     with render.progress(_consoles()[1]) as on_step:
@@ -445,15 +460,22 @@ def data_show(
 
 
 @_command(stack_app, "up")
-def stack_up_command(ctx: typer.Context) -> Outcome:
+def stack_up_command(
+    ctx: typer.Context,
+    classroom: Annotated[
+        bool,
+        typer.Option("--class", help="A class server: MLflow logins and permissions, Prefect on PostgreSQL, a pool."),
+    ] = False,
+) -> Outcome:
     """Start PostgreSQL, an mlflow server on it, and the Prefect server (takes ~30 s the first time)."""
     from common.stack import stack_status, stack_up
     from teaching import render
 
     settings = _settings(ctx)
     with render.status(_consoles()[1], "starting PostgreSQL, MLflow and Prefect…"):
-        state = stack_up(settings)
-    return Outcome({"services": stack_status(settings), "tracking_uri": state["mlflow"]["url"]}, render.stack_view)
+        state = stack_up(settings, classroom=classroom)
+    data = {"services": stack_status(settings), "tracking_uri": state["mlflow"]["url"], "classroom": classroom}
+    return Outcome(data, render.stack_view)
 
 
 @_command(stack_app, "status")
@@ -463,6 +485,73 @@ def stack_status_command(ctx: typer.Context) -> Outcome:
     from teaching import render
 
     return Outcome({"services": stack_status(_settings(ctx))}, render.stack_view)
+
+
+users_app = typer.Typer(help="The class server's students: logins, experiments, models.", no_args_is_help=True)
+stack_app.add_typer(users_app, name="users")
+
+
+@_command(users_app, "add")
+def stack_users_add_command(
+    ctx: typer.Context,
+    names: Annotated[list[str] | None, typer.Argument(help="Student names (lower-case, e.g. alice).")] = None,
+    roster: Annotated[Path | None, typer.Option("--roster", help="A file with one student name per line.")] = None,
+) -> Outcome:
+    """Add students to the class server: a login, their experiments and model, and a <name>.env to hand out."""
+    from common.classroom import enrol, read_roster
+    from common.stack import class_state, stack_dir
+    from teaching import render
+
+    settings = _settings(ctx)
+    students = [*(names or []), *(read_roster(roster) if roster else [])]
+    if not students:
+        raise UsageError("no student named", fix="pass names, or --roster FILE")
+    return Outcome(enrol(stack_dir(settings), class_state(settings), students), render.students_view)
+
+
+@_command(users_app, "passwd")
+def stack_users_passwd_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A student, `worker`, or `admin`.", show_default=False)],
+) -> Outcome:
+    """Give a user of the class server a new password (rewrites its file, and a student's .env)."""
+    from common.classroom import write_student_env
+    from common.classroom_auth import ADMIN, WORKER, rotate_password
+    from common.stack import class_state, stack_dir
+    from teaching import render
+
+    settings = _settings(ctx)
+    state = class_state(settings)
+    path = rotate_password(state["mlflow"]["url"], stack_dir(settings), name)
+    if name not in (ADMIN, WORKER):
+        path = write_student_env(stack_dir(settings), state, name)
+    return Outcome({"user": name, "file": str(path)}, render.password_view)
+
+
+@_command(stack_app, "worker", json_flag=False)
+def stack_worker_command(
+    ctx: typer.Context,
+    student: Annotated[
+        str | None, typer.Option("--student", help="Run only this student's queue, with their credentials.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Flow runs at once on this machine.")] = 2,
+) -> None:
+    """Run a Prefect worker for the class's pool in the foreground until Ctrl-C (here or on any machine)."""
+    from common.classroom import worker_command
+    from common.processes import run_owned
+    from common.stack import read_state, stack_dir
+
+    settings = _settings(ctx)
+    state = read_state(settings) or {}
+    local = isinstance(state.get("class"), dict)
+    api_url = settings.stack_url or (state["prefect"]["api_url"] if local else None)
+    if not api_url:
+        raise UsageError(
+            "which class server?", fix="set MLOPS_LEVELS_STACK_URL, or run it where `stack up --class` ran"
+        )
+    command, env = worker_command(settings, api_url, stack_dir(settings) if local else None, student, limit)
+    _consoles()[1].print(f"worker for {api_url} (Ctrl-C stops)", highlight=False)
+    raise typer.Exit(run_owned(command, env))
 
 
 @_command(stack_app, "down")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ COLORS = ("green", "yellow")
 # Names the CLI validates before importing sklearn; common/model.py builds exactly these (a test checks).
 MODEL_NAMES = ("linear_regression", "lasso", "ridge", "gradient_boosting")
 FEATURE_SETS = ("pu_do", "pu_and_do")
+MODEL_NAME = "nyc-taxi-duration"
+# A student name becomes part of MLflow experiment and model names and of a login: keep it plain.
+STUDENT_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
 
 def _env(name: str) -> str | None:
@@ -46,8 +50,12 @@ class Settings:
     # reading that back would hand every later Settings the store of whichever level ran last. The CLI
     # passes a student's MLFLOW_TRACKING_URI explicitly (--tracking-uri reads it).
     tracking_uri: str | None = field(default_factory=lambda: _env("TRACKING_URI"))
-    model_name: str = "nyc-taxi-duration"
+    model_name: str = MODEL_NAME
     verbose: bool = False
+    # The class server (`stack up --class`): whose experiments and model this is, where to submit flows.
+    student: str | None = field(default_factory=lambda: _env("STUDENT"))
+    stack_url: str | None = field(default_factory=lambda: _env("STACK_URL"))
+    work_pool: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "workspace", Path(self.workspace).expanduser().absolute())
@@ -60,6 +68,13 @@ class Settings:
             )
         if self.color not in COLORS:
             raise UsageError(f"unknown taxi color {self.color!r}", fix="use green or yellow")
+        if self.student is not None:
+            if not STUDENT_NAME.fullmatch(self.student):
+                raise UsageError(
+                    f"{self.student!r} is not a student name", fix="use lower-case letters, digits and -, e.g. alice"
+                )
+            if self.model_name == MODEL_NAME:  # each student registers versions of a model of their own
+                object.__setattr__(self, "model_name", f"{MODEL_NAME}-{self.student}")
 
     @property
     def layout(self) -> Workspace:

@@ -7,18 +7,21 @@ Its state lives in <workspace>/prefect/ (PREFECT_HOME); `mlops-levels stop` or `
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from filelock import FileLock
 
+from common.atomic import write_text_atomic
 from common.config import Settings
 from common.errors import MlopsLevelsError
+from common.processes import identity, stop_group
 from common.serving import LOCALHOST, free_port, http_ok
 
 STARTUP_TIMEOUT_S = 120
@@ -43,23 +46,37 @@ def running_prefect_api(settings: Settings) -> str | None:
 
 
 def ensure_prefect_api(settings: Settings) -> str:
-    """Point Prefect at a server: PREFECT_API_URL if set, else this workspace's own (started if needed)."""
-    if os.environ.get("PREFECT_API_URL"):
-        api_url = os.environ["PREFECT_API_URL"]
-    else:
-        prefect_home(settings).mkdir(parents=True, exist_ok=True)
-        # Two commands starting at once must not start two servers for one workspace.
-        with FileLock(prefect_home(settings) / "server.lock", timeout=STARTUP_TIMEOUT_S + 30):
-            api_url = running_prefect_api(settings) or _start_prefect_server(settings)
-    for name, value in QUIET.items():
-        if not (settings.verbose and name == "PREFECT_LOGGING_LEVEL"):
-            os.environ.setdefault(name, value)
-    os.environ["PREFECT_API_URL"] = api_url
-    os.environ.setdefault("PREFECT_HOME", str(prefect_home(settings)))
-    return api_url
+    """The Prefect server to use: the class server (--stack-url), PREFECT_API_URL, else this workspace's own.
+
+    It changes nothing process-wide: callers run flows inside `prefect_settings(settings)`, so that a
+    second workspace in the same process (a test, `run all`) never reuses the first one's server.
+    """
+    if settings.stack_url:
+        return settings.stack_url
+    if os.environ.get("PREFECT_API_URL"):  # the person chose a server explicitly
+        return os.environ["PREFECT_API_URL"]
+    return workspace_prefect_api(settings)
 
 
-def _start_prefect_server(settings: Settings) -> str:
+@contextlib.contextmanager
+def prefect_settings(settings: Settings) -> Iterator[str]:
+    """Within the block, Prefect talks to this workspace's server (started if needed); yields its API URL."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+
+    api_url = ensure_prefect_api(settings)
+    with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_HOME: prefect_home(settings)}):
+        yield api_url
+
+
+def workspace_prefect_api(settings: Settings, server_env: dict[str, str] | None = None) -> str:
+    """This workspace's own Prefect server, started if needed (with `server_env` added, e.g. a database URL)."""
+    prefect_home(settings).mkdir(parents=True, exist_ok=True)
+    # Two commands starting at once must not start two servers for one workspace.
+    with FileLock(prefect_home(settings) / "server.lock", timeout=STARTUP_TIMEOUT_S + 30):
+        return running_prefect_api(settings) or _start_prefect_server(settings, server_env or {})
+
+
+def _start_prefect_server(settings: Settings, server_env: dict[str, str]) -> str:
     home = prefect_home(settings)
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -70,6 +87,7 @@ def _start_prefect_server(settings: Settings) -> str:
         "PREFECT_HOME": str(home),
         "PREFECT_API_URL": api_url,
         "PREFECT_SERVER_UI_ENABLED": "false",
+        **server_env,
     }
     command = [_venv_tool("prefect"), "server", "start", "--host", LOCALHOST, "--port", str(port), "--analytics-off"]
     process = start_until_healthy(
@@ -80,7 +98,8 @@ def _start_prefect_server(settings: Settings) -> str:
         "the local Prefect server",
         fix="read the log; or set PREFECT_API_URL to a running Prefect server",
     )
-    _state_file(settings).write_text(json.dumps({"pid": process.pid, "api_url": api_url}))
+    # Who it is, not only its pid: `stop` signals nothing unless the same process still runs under it.
+    write_text_atomic(_state_file(settings), json.dumps({**(identity(process.pid) or {}), "api_url": api_url}))
     return api_url
 
 
@@ -92,30 +111,40 @@ def _venv_tool(name: str) -> str:
 def start_until_healthy(
     command: list[str], env: dict[str, str], log: Path, health_url: str, what: str, fix: str = "read the log"
 ) -> subprocess.Popen:
-    """Start a server in its own process group, logging to `log`; return once `health_url` answers 200."""
+    """Start a server in its own process group, logging to `log`; return once `health_url` answers 200.
+
+    If it does not come up, or the caller is interrupted meanwhile, its whole group is stopped: a failed
+    or cancelled start leaves nothing running.
+    """
     with open(log, "ab") as out:
         process = subprocess.Popen(
             command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not http_ok(health_url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise MlopsLevelsError(f"{what} did not start", where=str(log), fix=fix)
-        time.sleep(0.3)
+    record = identity(process.pid)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not http_ok(health_url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise MlopsLevelsError(f"{what} did not start", where=str(log), fix=fix)
+            time.sleep(0.3)
+    except BaseException:
+        stop_group(record, timeout=10.0)
+        process.poll()
+        raise
     return process
 
 
-def mlflow_server(backend_uri: str, artifacts: Path, host: str, port: int) -> tuple[list[str], dict[str, str]]:
+def mlflow_server(
+    backend_uri: str, artifacts: Path, host: str, port: int, app_name: str | None = None
+) -> tuple[list[str], dict[str, str]]:
     """The `mlflow server` command and environment every toolkit server uses (`ui N`, `stack up`).
 
     One worker and no job runner: 2 processes and 0.5 GB instead of 15 and 3.1 GB, healthy in ~11 s.
+    The store URI goes through the environment: a command line is readable by every local user.
     """
     command = [
         _venv_tool("mlflow"),
         "server",
-        "--backend-store-uri",
-        backend_uri,
         "--artifacts-destination",
         artifacts.as_uri(),
         "--host",
@@ -124,25 +153,28 @@ def mlflow_server(backend_uri: str, artifacts: Path, host: str, port: int) -> tu
         str(port),
         "--workers",
         "1",
+        *(["--app-name", app_name] if app_name else []),
     ]
     # mlflow execs `uvicorn` by name, so the venv's bin must be on PATH even when the venv is not activated.
     env = {
         **os.environ,
+        "MLFLOW_BACKEND_STORE_URI": backend_uri,
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     return command, env
 
 
 def stop_prefect_server(settings: Settings) -> bool:
-    """Stop this workspace's Prefect server; True if one was running."""
+    """Stop this workspace's Prefect server and wait until it is gone; True if it was running.
+
+    A stale server.json (the server died, the pid was reused by another program) signals nothing.
+    """
     try:
         state = json.loads(_state_file(settings).read_text())
     except (OSError, ValueError):
         return False
+    stopped = stop_group(state) if isinstance(state, dict) else False
     _state_file(settings).unlink(missing_ok=True)
-    try:
-        os.killpg(state["pid"], signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
+    return stopped

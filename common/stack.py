@@ -3,27 +3,34 @@ workspace's Prefect server, all on 127.0.0.1. `mlops-levels stack up|status|down
 
 The same `mlops-levels run 2 --stack` then tracks into a shared server instead of a sqlite file: the
 way out of one machine, rehearsed on one machine. The database password is generated at the first `stack up`
-and kept in <workspace>/stack/db-password (mode 600), never in code.
+and kept in <workspace>/stack/db-password (mode 600), never in code and never on a command line.
+
+`stack up --class` is the classroom server: the same parts, plus MLflow's basic-auth app (students
+see only their own experiments and model), Prefect on PostgreSQL, and a work pool whose workers run
+the students' flows (common/classroom*.py).
 """
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import secrets
-import shutil
-import signal
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from common import classroom_auth, postgres
+from common.atomic import write_secret
 from common.config import Settings
-from common.errors import MlopsLevelsError
-from common.services import ensure_prefect_api, mlflow_server, start_until_healthy, stop_prefect_server
+from common.errors import MlopsLevelsError, UsageError
+from common.processes import identity, signals_as_interrupt, stop_group
+from common.services import (
+    ensure_prefect_api,
+    mlflow_server,
+    start_until_healthy,
+    stop_prefect_server,
+    workspace_prefect_api,
+)
 from common.serving import LOCALHOST, free_port, http_ok
 
-DB_USER, DB_NAME = "mlops", "mlflow"
+MLFLOW_DB, AUTH_DB, PREFECT_DB = "mlflow", "mlflow_auth", "prefect"
 
 
 def stack_dir(settings: Settings) -> Path:
@@ -41,182 +48,108 @@ def read_state(settings: Settings) -> dict[str, Any] | None:
         return None
 
 
-def _pg_bin(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
-    if not found:
-        raise MlopsLevelsError(
-            f"PostgreSQL's {name} is not installed",
-            fix="install PostgreSQL (e.g. apt-get install postgresql) or use the sqlite default",
-        )
-    return found
+def _save(settings: Settings, state: dict[str, Any]) -> None:
+    write_secret(_state_path(settings), json.dumps(state, indent=2))
 
 
-def _as_db_owner(command: list[str], folder: Path) -> list[str]:
-    """PostgreSQL refuses to run as root: as root, run it as the `postgres` user in a folder it owns."""
-    if os.geteuid() != 0:
-        return command
-    shutil.chown(folder, "postgres", "postgres")
-    for path in folder.rglob("*"):
-        shutil.chown(path, "postgres", "postgres")
-    if subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(folder)]).returncode != 0:
-        raise MlopsLevelsError(
-            "PostgreSQL runs as the user postgres, who cannot reach this folder",
-            where=str(folder),
-            fix="use a workspace every user can traverse, e.g. --workspace /srv/mlops-workspace",
-        )
-    return ["runuser", "-u", "postgres", "--", *command]
-
-
-def _password(settings: Settings) -> str:
-    """Generated once with the database and kept beside it (mode 600): restarts reuse it."""
-    path = stack_dir(settings) / "db-password"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(18))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-def _start_postgres(settings: Settings, password: str) -> dict[str, Any]:
-    folder = stack_dir(settings) / "postgres"
-    data, port = folder / "data", free_port()
-    folder.mkdir(parents=True, exist_ok=True)
-    pwfile = folder / "pwfile"
-    pwfile.write_text(password)
-    pwfile.chmod(0o600)
-    if not (data / "PG_VERSION").exists():
-        _run(
-            _as_db_owner(
-                [
-                    _pg_bin("initdb"),
-                    "-D",
-                    str(data),
-                    "-U",
-                    DB_USER,
-                    "--auth=scram-sha-256",
-                    f"--pwfile={pwfile}",
-                    "-E",
-                    "UTF8",
-                ],
-                folder,
-            ),
-            "initdb",
-        )
-    pwfile.unlink()
-    command = [
-        _pg_bin("pg_ctl"),
-        "-D",
-        str(data),
-        "-l",
-        str(folder / "postgres.log"),
-        "-w",
-        "-t",
-        "60",
-        "start",
-        "-o",
-        f"-h {LOCALHOST} -p {port} -k {folder}",
-    ]
-    _run(_as_db_owner(command, folder), "pg_ctl start")
-    env = {**os.environ, "PGPASSWORD": password}
-    created = subprocess.run(
-        [_pg_bin("createdb"), "-h", LOCALHOST, "-p", str(port), "-U", DB_USER, DB_NAME],
-        env=env,
-        capture_output=True,
-        text=True,
+def _start_mlflow(settings: Settings, db_port: int, classroom: bool) -> dict[str, Any]:
+    stack, port = stack_dir(settings), free_port()
+    backend = postgres.database_uri("psycopg2", db_port, MLFLOW_DB)
+    command, env = mlflow_server(
+        backend, stack / "artifacts", LOCALHOST, port, app_name="basic-auth" if classroom else None
     )
-    if created.returncode != 0 and "already exists" not in created.stderr:
-        raise MlopsLevelsError(f"createdb failed: {created.stderr.strip()}", where=str(folder / "postgres.log"))
-    return {"data": str(data), "port": port}
-
-
-def _run(command: list[str], what: str) -> None:
-    out = subprocess.run(command, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise MlopsLevelsError(f"{what} failed: {(out.stderr or out.stdout).strip()[-300:]}")
-
-
-def _start_mlflow(settings: Settings, db_port: int, password: str) -> dict[str, Any]:
-    folder, port = stack_dir(settings), free_port()
-    backend = f"postgresql+psycopg2://{DB_USER}:{password}@{LOCALHOST}:{db_port}/{DB_NAME}"
-    command, env = mlflow_server(backend, folder / "artifacts", LOCALHOST, port)
+    env.update(postgres.client_env(stack))
+    if classroom:
+        env.update(classroom_auth.server_env(stack, postgres.database_uri("psycopg2", db_port, AUTH_DB)))
     url = f"http://{LOCALHOST}:{port}"
-    process = start_until_healthy(command, env, folder / "mlflow.log", f"{url}/health", "the MLflow server")
-    return {"pid": process.pid, "url": url}
+    process = start_until_healthy(command, env, stack / "mlflow.log", f"{url}/health", "the MLflow server")
+    return {**(identity(process.pid) or {"pid": process.pid}), "url": url}
 
 
-def stack_up(settings: Settings) -> dict[str, Any]:
+def _start_prefect(settings: Settings, db_port: int, classroom: bool) -> dict[str, Any]:
+    if not classroom:
+        return {"api_url": ensure_prefect_api(settings)}
+    # The class's orchestrator keeps its runs in PostgreSQL: thirty students' flow runs, concurrent writers.
+    stop_prefect_server(settings)  # a sqlite-backed server of this workspace would answer in its place
+    server_env = {
+        "PREFECT_API_DATABASE_CONNECTION_URL": postgres.database_uri("asyncpg", db_port, PREFECT_DB),
+        **postgres.client_env(stack_dir(settings)),
+    }
+    return {"api_url": workspace_prefect_api(settings, server_env)}
+
+
+def stack_up(settings: Settings, classroom: bool = False) -> dict[str, Any]:
+    """Start what is not running yet; interrupted (Ctrl-C, SIGTERM, SIGHUP) or failed, it leaves nothing behind."""
     state = read_state(settings)
-    if state and http_ok(f"{state['mlflow']['url']}/health"):
+    if state and http_ok(f"{state.get('mlflow', {}).get('url')}/health"):
+        if classroom != bool(state.get("class")):
+            raise UsageError(
+                f"the stack is already up {'without' if classroom else 'with'} --class",
+                fix="mlops-levels stack down, then stack up again",
+            )
         return state
     stack_dir(settings).mkdir(parents=True, exist_ok=True)
-    password = _password(settings)
-    postgres = _start_postgres(settings, password)
-    state = {"postgres": postgres}
-    _save(settings, state)  # saved early, so `stack down` can stop what did start if a later step fails
-    state["mlflow"] = _start_mlflow(settings, postgres["port"], password)
+    with signals_as_interrupt():
+        try:
+            return _bring_up(settings, classroom)
+        except BaseException:
+            stack_down(settings)
+            raise
+
+
+def _bring_up(settings: Settings, classroom: bool) -> dict[str, Any]:
+    databases = [MLFLOW_DB, AUTH_DB, PREFECT_DB] if classroom else [MLFLOW_DB]
+    state: dict[str, Any] = {"class": classroom}
+    _save(settings, state)  # saved at every step, so `stack down` stops what did start if a later step fails
+    state["postgres"] = postgres.start(stack_dir(settings), databases)
     _save(settings, state)
-    state["prefect"] = {"api_url": ensure_prefect_api(settings)}
+    state["mlflow"] = _start_mlflow(settings, state["postgres"]["port"], classroom)
     _save(settings, state)
+    state["prefect"] = _start_prefect(settings, state["postgres"]["port"], classroom)
+    _save(settings, state)
+    if classroom:
+        from common.classroom import set_up_orchestration
+
+        classroom_auth.ensure_worker_account(state["mlflow"]["url"], stack_dir(settings))
+        state["class"] = set_up_orchestration(state["prefect"]["api_url"], state["mlflow"]["url"])
+        _save(settings, state)
     return state
-
-
-def _save(settings: Settings, state: dict[str, Any]) -> None:
-    path = _state_path(settings)
-    path.write_text(json.dumps(state, indent=2))
-    path.chmod(0o600)
 
 
 def stack_status(settings: Settings) -> list[dict[str, str]]:
     state = read_state(settings) or {}
     rows = []
     if "postgres" in state:
-        ready = (
-            subprocess.run(
-                [_pg_bin("pg_isready"), "-h", LOCALHOST, "-p", str(state["postgres"]["port"])], capture_output=True
-            ).returncode
-            == 0
-        )
+        port = state["postgres"]["port"]
         rows.append(
             {
                 "service": "postgresql",
-                "where": f"{LOCALHOST}:{state['postgres']['port']}",
-                "state": "up" if ready else "down",
+                "where": f"{LOCALHOST}:{port}",
+                "state": "up" if postgres.is_ready(port) else "down",
             }
         )
-    if "mlflow" in state:
-        rows.append(
-            {
-                "service": "mlflow server",
-                "where": state["mlflow"]["url"],
-                "state": "up" if http_ok(f"{state['mlflow']['url']}/health") else "down",
-            }
-        )
-    if "prefect" in state:
-        rows.append(
-            {
-                "service": "prefect server",
-                "where": state["prefect"]["api_url"],
-                "state": "up" if http_ok(f"{state['prefect']['api_url']}/health") else "down",
-            }
-        )
+    for key, service, url, health in (
+        ("mlflow", "mlflow server", "url", "/health"),
+        ("prefect", "prefect server", "api_url", "/health"),
+    ):
+        if key in state:
+            where = state[key][url]
+            rows.append({"service": service, "where": where, "state": "up" if http_ok(f"{where}{health}") else "down"})
+    if isinstance(state.get("class"), dict):
+        rows.append({"service": "work pool", "where": state["class"]["work_pool"], "state": "class server"})
     return rows
 
 
 def stack_down(settings: Settings) -> bool:
+    """Stop every stack process and return only once they are gone (and their ports free)."""
     state = read_state(settings)
-    if not state:
+    data = stack_dir(settings) / "postgres" / "data"
+    if not state and not (data / "postmaster.pid").exists():
         return False
-    if "mlflow" in state:
-        try:
-            os.killpg(state["mlflow"]["pid"], signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
-    if "postgres" in state:
-        folder = stack_dir(settings) / "postgres"
-        subprocess.run(
-            _as_db_owner([_pg_bin("pg_ctl"), "-D", state["postgres"]["data"], "-m", "fast", "-w", "stop"], folder),
-            capture_output=True,
-        )
+    if state and "mlflow" in state:
+        stop_group(state["mlflow"])
     stop_prefect_server(settings)
+    postgres.stop(stack_dir(settings), str(data))
     _state_path(settings).unlink(missing_ok=True)
     return True
 
@@ -226,3 +159,19 @@ def stack_tracking_uri(settings: Settings) -> str:
     if not state or "mlflow" not in state:
         raise MlopsLevelsError("the stack is not up", fix="run: mlops-levels stack up")
     return state["mlflow"]["url"]
+
+
+def class_state(settings: Settings) -> dict[str, Any]:
+    """The running class server of this workspace (the instructor's host), or a clear error."""
+    state = read_state(settings)
+    if not state or not isinstance(state.get("class"), dict):
+        raise UsageError("no class server runs in this workspace", fix="run: mlops-levels stack up --class")
+    return state
+
+
+def stack_settings(settings: Settings) -> Settings:
+    """`run --stack`: track into this workspace's stack; on a class server, submit to its pool as well."""
+    state = read_state(settings)
+    if state and isinstance(state.get("class"), dict):
+        return settings.with_(stack_url=state["prefect"]["api_url"])
+    return settings.with_(tracking_uri=stack_tracking_uri(settings))

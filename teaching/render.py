@@ -327,7 +327,9 @@ def stack_view(data: dict[str, Any]) -> RenderableType:
     if not data["services"]:
         return _commands("The stack is not up. Start it with:", ["mlops-levels stack up"])
     parts: list[RenderableType] = [rows_table("stack", data["services"])]
-    if data.get("tracking_uri"):
+    if data.get("classroom"):
+        parts.append(_commands("Next:", ["mlops-levels stack users add NAME…", "mlops-levels stack worker"]))
+    elif data.get("tracking_uri"):
         parts.append(
             _commands("Use it:", ["mlops-levels run 2 --stack", f"export MLFLOW_TRACKING_URI={data['tracking_uri']}"])
         )
@@ -346,3 +348,14 @@ def clean_view(data: dict[str, Any]) -> RenderableType:
     if not data["existed"]:
         return Text(f"Nothing to clean: {data['workspace']} does not exist.")
     return Text(f"✓ removed {data['workspace']}", style="green")
+
+
+def students_view(rows: list[dict[str, Any]]) -> RenderableType:
+    return Group(
+        rows_table("students", [{"student": r["student"], "model": r["model"]} for r in rows]),
+        _pairs("Hand out", {r["student"]: r["env_file"] for r in rows}),
+    )
+
+
+def password_view(data: dict[str, Any]) -> RenderableType:
+    return _pairs(f"✓ new password for {data['user']}", {"in": data["file"]})

@@ -29,6 +29,7 @@ class RunChoices:
     given: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     tracking_uri: str | None = None  # from --tracking-uri or MLFLOW_TRACKING_URI
+    stack_url: str | None = None  # from --stack-url or MLOPS_LEVELS_STACK_URL
 
 
 def level_numbers(level: str) -> list[int]:
@@ -73,11 +74,15 @@ def run_settings(settings: Settings, choices: RunChoices) -> Settings:
         raise UsageError(
             f"{data['data_folder']} is not a folder", fix="pass a folder of green_tripdata_YYYY-MM.parquet"
         )
-    settings = settings.with_(**data, tracking_uri=choices.tracking_uri)
+    settings = settings.with_(**data, tracking_uri=choices.tracking_uri, stack_url=choices.stack_url)
     if choices.given.get("stack"):
-        from common.stack import stack_tracking_uri
+        from common.stack import stack_settings
 
-        settings = settings.with_(tracking_uri=stack_tracking_uri(settings))
+        settings = stack_settings(settings)
+    if settings.stack_url:  # a class server: its MLflow, its work pool, this student's names
+        from common.classroom import join_class
+
+        settings = join_class(settings)
     return settings
 
 

@@ -160,7 +160,8 @@ def prefect_api(prefect_workspace):
     settings = Settings(workspace=prefect_workspace)
     saved = os.environ.get("PREFECT_API_URL")
     os.environ.pop("PREFECT_API_URL", None)
-    url = ensure_prefect_api(settings)  # sets PREFECT_API_URL for this process and its children
+    url = ensure_prefect_api(settings)
+    os.environ["PREFECT_API_URL"] = url  # the test session's choice: every flow and child process uses it
     yield url
     stop_prefect_server(settings)
     if saved is None:

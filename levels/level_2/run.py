@@ -10,7 +10,7 @@ from common.runs import RunReport, RunRequest
 def main(request: RunRequest) -> RunReport:
     settings = request.settings
     request.on_step("connect to the workspace's Prefect server (first time: ~10 s to start it)")
-    from common.services import ensure_prefect_api
+    from common.services import ensure_prefect_api  # started now, so its ~10 s show as their own step
 
     started = time.perf_counter()
     ensure_prefect_api(settings)
@@ -29,6 +29,7 @@ def main(request: RunRequest) -> RunReport:
         params=request.params or None,
         features=request.features,
         sweep=bool(request.options.get("sweep")),
+        on_step=request.on_step,
     )
     flow_seconds = time.perf_counter() - flow_started
     versions = [

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
+import json
 import os
 import sys
 import time
@@ -22,15 +23,16 @@ import mlflow
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NONE
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.runtime import flow_run
 
 from common import model as ml
+from common.classroom_submit import FLOW_RUN_TAG, RESULT_TAG
 from common.config import Settings
 from common.data import fingerprint, prepare_trips_counted, read_trips
 from common.errors import DownloadError, MlopsLevelsError
 from common.months import is_month_list, month_range
 from common.quiet import quiet_libraries
-from common.services import ensure_prefect_api
+from common.services import prefect_settings
 from common.sources import resolve_data
 from levels.level_3.registry import register_version
 from levels.level_3.tracking import log_training, run_tags, start_tracking
@@ -114,7 +116,7 @@ def training_pipeline(
     experiment_id: str | None = start_tracking(settings)
     if os.environ.get("MLFLOW_RUN_ID"):  # launched by `mlflow run`: log into the run it created
         experiment_id = None
-    tags = run_tags({"train": train_info, "val": val_info})
+    tags = {**run_tags({"train": train_info, "val": val_info}), FLOW_RUN_TAG: str(flow_run.get_id() or "")}
     with mlflow.start_run(
         experiment_id=experiment_id, run_name=f"{model} {train_data}->{val_data}", tags=tags
     ) as parent:
@@ -140,21 +142,30 @@ def training_pipeline(
             **best_params,
         }
         version = log_and_register(best_model, logged_params, best_metrics, val_df, settings)
-    return {
-        "run_id": parent.info.run_id,
-        "experiment_id": experiment_id,
-        "model_version": version,
-        "metrics": best_metrics,
-        "params": best_params,
-        "candidates": len(results),
-        "dropped": {"train": train_dropped, "val": val_dropped},
-    }
+        result = {
+            "run_id": parent.info.run_id,
+            "experiment_id": experiment_id,
+            "model_version": version,
+            "metrics": best_metrics,
+            "params": best_params,
+            "candidates": len(results),
+            "dropped": {"train": train_dropped, "val": val_dropped},
+        }
+        mlflow.set_tag(RESULT_TAG, json.dumps(result))  # read back by a laptop that submitted it to a worker
+    return result
 
 
 def run_pipeline(settings: Settings, train_data: str, val_data: str, model: str, **options: Any) -> dict[str, Any]:
-    """Run the flow against the workspace's Prefect server (started once, then reused)."""
+    """Run the flow against the workspace's Prefect server (started once, then reused), or on a class
+    server's workers when settings name its work pool: then this process only submits and waits."""
     quiet_libraries(settings.verbose)
-    with temporary_settings(updates={PREFECT_API_URL: ensure_prefect_api(settings)}):
+    on_step = options.pop("on_step", lambda step: None)
+    with prefect_settings(settings):
+        if settings.work_pool:  # [orchestrated_pipeline] a worker runs it, with its own credentials
+            from common.classroom_submit import submit_and_wait
+
+            parameters = {"train_data": train_data, "val_data": val_data, "model": model, **options}
+            return submit_and_wait(training_pipeline, settings, start_tracking(settings), parameters, on_step)
         return training_pipeline(train_data, val_data, model, settings=settings, **options)
 
 

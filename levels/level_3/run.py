@@ -59,7 +59,7 @@ def _gate_row(action: str, accepted: bool, answer: dict[str, Any]) -> dict[str, 
 def main(request: RunRequest) -> RunReport:
     settings = request.settings
     request.on_step("connect to the workspace's Prefect server")
-    from common.services import ensure_prefect_api
+    from common.services import ensure_prefect_api  # started now, so its ~10 s show as their own step
 
     ensure_prefect_api(settings)
     challenger_model = request.options.get("challenger_model") or CHALLENGER_MODEL

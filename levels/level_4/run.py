@@ -68,18 +68,15 @@ def promote_champion(url: str, token: str, version: str) -> None:
 def main(request: RunRequest) -> RunReport:
     settings = request.settings
     months = month_range(request.options.get("months") or DEFAULT_MONTHS)
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     from common.secrets import ensure_admin_token
-    from common.services import ensure_prefect_api
+    from common.services import prefect_settings
     from levels.level_4.automation import fast_forward
     from levels.level_4.lesson import comparison_rows, plot_comparison
     from levels.level_4.platform_api import create_app
 
     request.on_step("connect to the workspace's Prefect server")
-    api_url = ensure_prefect_api(settings)
     token = ensure_admin_token(settings)  # environment, or the workspace's 0600 file: never a flow parameter
-    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+    with prefect_settings(settings):
         log = start_loop(settings, months, request.model, request.features, request.on_step)
         with background_server(create_app(settings)) as url:
             promote_champion(url, token, log.read()[-1]["champion"]["version"])

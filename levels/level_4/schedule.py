@@ -23,18 +23,15 @@ MODEL = "linear_regression"
 
 
 def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> None:
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     from common.secrets import ensure_admin_token
-    from common.services import ensure_prefect_api
+    from common.services import prefect_settings
     from levels.level_4.automation import monthly_cycle
     from levels.level_4.platform_api import create_app
     from levels.level_4.run import promote_champion, start_loop
 
-    api_url = ensure_prefect_api(settings)
     token = ensure_admin_token(settings)
     first_month = options.get("first_month") or FIRST_MONTH
-    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+    with prefect_settings(settings) as api_url:
         log = start_loop(settings, [first_month, next_month(first_month)], MODEL, "pu_do", lambda step: None)
         with background_server(create_app(settings), host=host, port=port) as url:
             promote_champion(url, token, log.read()[-1]["champion"]["version"])

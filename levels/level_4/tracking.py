@@ -46,6 +46,11 @@ def tracking_uri(settings: Settings) -> str:
     return f"sqlite:///{store}"
 
 
+def experiment_name(settings: Settings) -> str:
+    """One experiment per level; on a class server, one per level and student (MLOPS_LEVELS_STUDENT)."""
+    return f"{EXPERIMENT}-{settings.student}" if settings.student else EXPERIMENT
+
+
 # [experiment_tracking]
 def start_tracking(settings: Settings) -> str:
     """Point MLflow at this level's store and experiment; return the experiment id."""
@@ -57,14 +62,14 @@ def start_tracking(settings: Settings) -> str:
     with FileLock(settings.level_dir(LEVEL) / ".store.lock", timeout=120):
         if not settings.tracking_uri:
             check_sqlite_store(settings.layout.mlflow_store(LEVEL), thorough=True)
-        experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+        experiment = mlflow.get_experiment_by_name(experiment_name(settings))
         if experiment is not None:
             return experiment.experiment_id
         # A local store gets its artifacts in the workspace (MLflow's default would be ./mlruns in the
         # current folder); a tracking server decides for itself where its artifacts go.
         remote = tracking_uri(settings).startswith(("http://", "https://", "databricks"))
         artifacts = None if remote else settings.layout.artifacts(LEVEL).as_uri()
-        return mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts)
+        return mlflow.create_experiment(experiment_name(settings), artifact_location=artifacts)
 
 
 def git_commit() -> str:

@@ -1,0 +1,182 @@
+"""The class server's orchestration side: a Prefect work pool for training runs, workers, and joining a class.
+
+`stack up --class` leaves behind, on the stack's Prefect server (on PostgreSQL): a process work pool,
+one queue per student, an automation that marks a flow run Crashed when its heartbeats stop (its
+worker died), and a variable `mlops_levels_class` that tells a student's laptop, from the Prefect URL
+alone, where the class's MLflow server is and which pool to submit to.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from common import classroom_auth
+from common.config import Settings
+from common.errors import MlopsLevelsError, UsageError
+from common.services import QUIET
+
+POOL = "mlops-levels-training"
+CLASS_VARIABLE = "mlops_levels_class"
+ZOMBIE_AUTOMATION = "mlops-levels: crash flow runs whose worker went silent"
+# A flow run beats every HEARTBEAT_S; silent for SILENT_S it is declared Crashed (Prefect's minimum beat is 30 s).
+HEARTBEAT_S, SILENT_S = 30, 60
+
+
+def student_queue(student: str) -> str:
+    return f"student-{student}"
+
+
+def _client(api_url: str) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        return get_client(sync_client=True)
+
+
+def set_up_orchestration(api_url: str, tracking_uri: str) -> dict[str, Any]:
+    """The pool, the zombie automation and the class variable (idempotent: a restart finds them)."""
+    from prefect.client.schemas.actions import VariableCreate, VariableUpdate, WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    info = {"tracking_uri": tracking_uri, "work_pool": POOL}
+    with _client(api_url) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
+        except ObjectAlreadyExists:
+            pass
+        if not client.read_automations_by_name(ZOMBIE_AUTOMATION):
+            client.create_automation(_zombie_automation())
+        if client.read_variable_by_name(CLASS_VARIABLE):
+            client.update_variable(VariableUpdate(name=CLASS_VARIABLE, value=info))
+        else:
+            client.create_variable(VariableCreate(name=CLASS_VARIABLE, value=info))
+    return info
+
+
+def _zombie_automation() -> Any:
+    """Prefect's recipe for zombie flow runs: a heartbeat not followed by another (or an end) in time."""
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+    from prefect.events.schemas.events import ResourceSpecification
+
+    return AutomationCore(
+        name=ZOMBIE_AUTOMATION,
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={
+                "prefect.flow-run.heartbeat",
+                "prefect.flow-run.Completed",
+                "prefect.flow-run.Failed",
+                "prefect.flow-run.Cancelled",
+                "prefect.flow-run.Crashed",
+            },
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=SILENT_S),
+        ),
+        actions=[ChangeFlowRunState(state=StateType.CRASHED, message=f"no heartbeat for {SILENT_S} s: worker lost")],
+    )
+
+
+def add_student_queue(api_url: str, student: str) -> None:
+    from prefect.exceptions import ObjectAlreadyExists
+
+    with _client(api_url) as client:
+        try:
+            client.create_work_queue(name=student_queue(student), work_pool_name=POOL)
+        except ObjectAlreadyExists:
+            pass
+
+
+def join_class(settings: Settings) -> Settings:
+    """A laptop's settings for the class at settings.stack_url: its MLflow server, its pool, this student."""
+    import httpx
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    if not settings.student:
+        raise UsageError("the class server needs to know who you are", fix="set MLOPS_LEVELS_STUDENT=<your name>")
+    if not os.environ.get("MLFLOW_TRACKING_USERNAME") or not os.environ.get("MLFLOW_TRACKING_PASSWORD"):
+        raise UsageError(
+            "no MLflow credentials in the environment",
+            fix="set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (your instructor's <name>.env file)",
+        )
+    try:
+        with _client(str(settings.stack_url)) as client:
+            variable = client.read_variable_by_name(CLASS_VARIABLE)
+    except (PrefectHTTPStatusError, httpx.HTTPError, OSError) as exc:
+        raise MlopsLevelsError(f"cannot reach the class server: {exc}", where=str(settings.stack_url)) from None
+    if variable is None:
+        raise UsageError("this Prefect server is not a class server", where=str(settings.stack_url))
+    return settings.with_(tracking_uri=variable.value["tracking_uri"], work_pool=variable.value["work_pool"])
+
+
+def worker_command(
+    settings: Settings, api_url: str, stack: Path | None, student: str | None, limit: int
+) -> tuple[list[str], dict[str, str]]:
+    """A Prefect process worker for the class pool: its command line (no secret) and its environment.
+
+    On the instructor's host (`stack` given) it runs as the `worker` account, whose password file is
+    there; elsewhere, or for one student's own queue, the credentials come from the environment.
+    """
+    env = {**os.environ, **QUIET, "PREFECT_API_URL": api_url, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(HEARTBEAT_S)  # the zombie automation listens for these
+    env["PREFECT_WORKER_QUERY_SECONDS"] = "2"  # a student waits for the pick-up: poll often (default 10 s)
+    env["MLOPS_LEVELS_WORKSPACE"] = str(settings.workspace)  # data cache and locks of the runs it executes
+    if not env.get("MLFLOW_TRACKING_USERNAME"):
+        if stack is None or not classroom_auth.password_file(stack, classroom_auth.WORKER).exists():
+            raise UsageError(
+                "a worker needs MLflow credentials",
+                fix="set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or run it on the class server's host",
+            )
+        env["MLFLOW_TRACKING_USERNAME"] = classroom_auth.WORKER
+        env["MLFLOW_TRACKING_PASSWORD"] = classroom_auth.ensure_password(stack, classroom_auth.WORKER)
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    command = [prefect, "worker", "start", "--pool", POOL, "--type", "process", "--limit", str(limit)]
+    if student:
+        command += ["--work-queue", student_queue(student)]
+    return command, env
+
+
+def enrol(stack: Path, state: dict[str, Any], students: list[str]) -> list[dict[str, Any]]:
+    """Add students: login, experiments, model, grants, queue, and a ready-to-hand-out <name>.env (mode 600)."""
+    for student in students:  # every name checked before anything is created
+        Settings(student=student)
+    rows = []
+    for student in students:
+        row = classroom_auth.add_student(state["mlflow"]["url"], stack, student)
+        add_student_queue(state["prefect"]["api_url"], student)
+        row["env_file"] = str(write_student_env(stack, state, student))
+        rows.append(row)
+    return rows
+
+
+def write_student_env(stack: Path, state: dict[str, Any], student: str) -> Path:
+    """What a student sets (`set -a; . alice.env; set +a`) to use the class server: one URL, one login."""
+    from common.atomic import write_secret
+
+    path = classroom_auth.class_dir(stack) / "users" / f"{student}.env"
+    write_secret(
+        path,
+        f"MLOPS_LEVELS_STACK_URL={state['prefect']['api_url']}\n"
+        f"MLOPS_LEVELS_STUDENT={student}\n"
+        f"MLFLOW_TRACKING_USERNAME={student}\n"
+        f"MLFLOW_TRACKING_PASSWORD={classroom_auth.ensure_password(stack, student)}\n",
+    )
+    return path
+
+
+def read_roster(path: Path) -> list[str]:
+    """One student name per line; blank lines and # comments are skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the roster: {exc}", where=str(path)) from None
+    return [name for line in lines if (name := line.split("#", 1)[0].strip())]

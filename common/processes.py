@@ -1,0 +1,149 @@
+"""Processes the toolkit starts are its own to stop, and only those.
+
+A pid written to a state file outlives the process: after a reboot or a long pause the same number
+may belong to someone else's program. So every record keeps the process's identity (its start time
+in clock ticks since boot and its command line, both from /proc), and nothing is signalled unless the
+process found under that pid today is the one recorded. A command that runs a server in the
+foreground (`ui N`, `stack worker`) takes its children down with it on SIGTERM, SIGINT or SIGHUP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+PROC = Path("/proc")
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may itself hold spaces or parentheses.
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def identity(pid: int) -> dict[str, Any] | None:
+    """What makes this process itself: pid, start time (ticks since boot) and command line."""
+    fields = _stat_fields(pid)
+    if fields is None or fields[0] == "Z":  # a zombie has finished; only its exit status is left
+        return None
+    try:
+        cmdline = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    return {
+        "pid": pid,
+        "start": int(fields[19]),
+        "cmdline": [part.decode(errors="replace") for part in cmdline if part],
+    }
+
+
+def is_same(record: dict[str, Any] | None) -> bool:
+    """True when the process under the recorded pid is the recorded one (not a stranger reusing the pid)."""
+    if not record or not {"pid", "start", "cmdline"} <= record.keys():
+        return False  # a record without an identity cannot be trusted with a signal
+    now = identity(int(record["pid"]))
+    return now is not None and now["start"] == record["start"] and now["cmdline"] == record["cmdline"]
+
+
+def group_members(pgid: int, not_before: int = 0) -> list[int]:
+    """Live processes of a process group that started no earlier than `not_before` (clock ticks)."""
+    members = []
+    for entry in PROC.iterdir():
+        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) and fields[0] != "Z":
+            if int(fields[2]) == pgid and int(fields[19]) >= not_before:
+                members.append(int(entry.name))
+    return members
+
+
+def stop_group(record: dict[str, Any] | None, timeout: float = 20.0) -> bool:
+    """SIGTERM the recorded process's group, SIGKILL what is left after `timeout`; True if it was ours.
+
+    The recorded process leads its group (started with a new session or group). If the leader has gone
+    but members remain, they are still ours: Linux does not hand out a pid that is in use as a group id.
+    """
+    if not record or "start" not in record:
+        return False
+    pgid = int(record["pid"])
+    if is_same(record):
+        members = group_members(pgid, not_before=record["start"])
+    elif identity(pgid) is None:
+        members = group_members(pgid, not_before=record["start"])
+    else:
+        return False  # the pid now belongs to another program: leave it alone
+    if not members:
+        return False
+    _signal_all(members, signal.SIGTERM)
+    if not _wait_gone(pgid, record["start"], timeout):
+        _signal_all(group_members(pgid, record["start"]), signal.SIGKILL)
+        _wait_gone(pgid, record["start"], 5.0)
+    return True
+
+
+def _signal_all(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signum)
+
+
+def _wait_gone(pgid: int, not_before: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while group_members(pgid, not_before):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: handled like Ctrl-C, so `finally` blocks and cleanups run."""
+
+
+@contextlib.contextmanager
+def signals_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise like Ctrl-C instead of killing the interpreter outright."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def run_owned(command: list[str], env: dict[str, str], cwd: Path | None = None, grace: float = 10.0) -> int:
+    """Run a server in the foreground; a stop signal to us stops its whole process tree, then returns.
+
+    The child leads a process group of its own (same session), so `mlflow server` and the uvicorn it
+    spawns, or a Prefect worker and its flow runs, go down together and nothing outlives this command.
+    A child that takes longer than `grace` seconds to stop is killed.
+    """
+    process = subprocess.Popen(command, env=env, cwd=cwd, process_group=0)
+    record = identity(process.pid)
+    received: list[int] = []
+
+    def remember(signum: int, frame: Any) -> None:
+        received.append(signum)
+
+    previous = {signum: signal.signal(signum, remember) for signum in STOP_SIGNALS}
+    try:
+        while process.poll() is None and not received:
+            time.sleep(0.1)
+    finally:
+        stop_group(record, timeout=grace)  # also takes down children the leader left behind
+        process.wait()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 0 if received else int(process.returncode)

@@ -1,0 +1,157 @@
+"""Processes the toolkit starts are its own to stop, and only those: real processes, real signals.
+
+- a stale prefect/server.json whose pid now belongs to another program: `stop` signals nothing;
+- `ui 2` stopped by SIGTERM, SIGINT or SIGHUP: its `mlflow server` and uvicorn go with it;
+- `stack up` interrupted half-way: nothing it started is left running.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from common.serving import free_port, http_ok
+
+CLI = str(Path(sys.executable).with_name("mlops-levels"))
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Live processes whose command line or environment names `text` (e.g. a test's workspace)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if text.encode() in cmdline or text.encode() in environ:
+            shown = cmdline.replace(b"\0", b" ")[:200].decode(errors="replace")
+            found.append(f"{entry.name}: {shown}")
+    return found
+
+
+def nobody_listens(port: int) -> bool:
+    """A connect is refused (a bind test would also trip over the TIME_WAIT the health checks leave)."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def stranger():
+    """An unrelated process, in a process group of its own, that must survive."""
+    process = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    yield process
+    process.kill()
+    process.wait()
+
+
+@pytest.mark.parametrize("recorded", ["another start time", "no identity (an old server.json)"])
+def test_stop_with_a_stale_server_json_signals_nothing(invoke, workspace, stranger, recorded):
+    from common.processes import identity
+
+    state = {"pid": stranger.pid, "api_url": "http://127.0.0.1:9/api"}
+    if recorded == "another start time":
+        real = identity(stranger.pid)
+        state.update(start=real["start"] - 1, cmdline=["prefect", "server", "start"])
+    (workspace / "prefect").mkdir(parents=True)
+    (workspace / "prefect" / "server.json").write_text(json.dumps(state))
+
+    result = invoke("stop")
+
+    assert result.exit_code == 0, result.output
+    assert "No server was running" in result.output
+    assert stranger.poll() is None, "stop signalled a process the toolkit did not start"
+    assert not (workspace / "prefect" / "server.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.server
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_ui_takes_its_mlflow_server_down_with_it(workspace, signum):
+    import sqlite3
+
+    (workspace / "level_2").mkdir(parents=True)
+    sqlite3.connect(workspace / "level_2" / "mlflow.db").close()  # `ui` wants a store; mlflow migrates it
+    port = free_port()
+    ui = subprocess.Popen(
+        [CLI, "ui", "2", "--port", str(port)],
+        env={**os.environ, "MLOPS_LEVELS_WORKSPACE": str(workspace)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # as a terminal would: the test signals the command, not its group
+    )
+    try:
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), 120, "the MLflow UI")
+        assert len(processes_mentioning(str(workspace))) >= 2  # mlflow server and its uvicorn
+
+        ui.send_signal(signum)
+        ui.wait(timeout=30)
+
+        assert processes_mentioning(str(workspace)) == []
+        assert nobody_listens(port)
+    finally:
+        if ui.poll() is None:
+            os.killpg(ui.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def open_workspace(monkeypatch):
+    """As root, PostgreSQL runs as `postgres`, who cannot enter pytest's private (0700) tmp folders."""
+    if not (shutil.which("initdb") or glob.glob("/usr/lib/postgresql/*/bin/initdb")):
+        pytest.skip("PostgreSQL is not installed here")
+    folder = Path(tempfile.mkdtemp(prefix="mlops-faults-"))
+    folder.chmod(0o755)
+    yield folder / "ws"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_stack_up_interrupted_half_way_leaves_nothing_behind(open_workspace):
+    workspace = open_workspace
+    env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+    up = subprocess.Popen(
+        [CLI, "stack", "up"],
+        env={**env, "MLOPS_LEVELS_WORKSPACE": str(workspace)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        # Half-way: PostgreSQL is up and the MLflow server is starting.
+        wait_until(lambda: (workspace / "stack" / "mlflow.log").exists(), 120, "the MLflow server to start")
+        assert processes_mentioning(str(workspace))
+
+        up.send_signal(signal.SIGTERM)
+        code = up.wait(timeout=90)
+
+        assert code != 0
+        assert processes_mentioning(str(workspace)) == []
+        assert not (workspace / "stack" / "postgres" / "data" / "postmaster.pid").exists()
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+        subprocess.run([CLI, "stack", "down"], env={**env, "MLOPS_LEVELS_WORKSPACE": str(workspace)})

@@ -1,0 +1,189 @@
+"""The class server as a class would use it, on one machine: every part a real process.
+
+stack up --class → two students → each `run 2` goes through a worker → nobody reads, writes or
+promotes another's runs or models (MLflow answers 403) → no secret on any command line → a worker
+killed mid-run leaves its flow run Crashed and a second worker completes the retry → stack down
+leaves no process and no port behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.faults.test_processes import nobody_listens, open_workspace, processes_mentioning, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.server]
+__all__ = ["open_workspace"]  # a fixture, used by name
+
+CLI = str(Path(sys.executable).with_name("mlops-levels"))
+AMBIENT = ("PREFECT_API_URL", "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+
+
+class Class:
+    """The instructor's host (the stack's workspace) and the students' laptops (a workspace each)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.base = {k: v for k, v in os.environ.items() if k not in AMBIENT and not k.startswith("MLOPS_LEVELS_")}
+        self.base["MLOPS_LEVELS_SYNTHETIC_ROWS"] = "4000"
+        self.instructor = {**self.base, "MLOPS_LEVELS_WORKSPACE": str(root / "ws")}
+
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([CLI, *args], env=env or self.instructor, capture_output=True, text=True, timeout=300)
+
+    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        return subprocess.Popen(
+            [CLI, *args],
+            env=env or self.instructor,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # a session of its own: killing it is losing that machine
+        )
+
+    def laptop(self, student: str) -> dict[str, str]:
+        env_file = self.root / "ws" / "stack" / "class" / "users" / f"{student}.env"
+        pairs = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if line)
+        return {**self.base, **pairs, "MLOPS_LEVELS_WORKSPACE": str(self.root / f"laptop-{student}")}
+
+    def state(self) -> dict:
+        return json.loads((self.root / "ws" / "stack" / "stack.json").read_text())
+
+    def password(self, user: str) -> str:
+        return (self.root / "ws" / "stack" / "class" / "users" / f"{user}.password").read_text().strip()
+
+
+def kill_machine(process: subprocess.Popen) -> None:
+    """SIGKILL every process of the session: the worker and the flow run it was executing."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == process.pid:
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    process.wait(timeout=30)
+
+
+def flow_runs(api_url: str, state_type: str) -> list[dict]:
+    body = {"flow_runs": {"state": {"type": {"any_": [state_type]}}}}
+    return httpx.post(f"{api_url}/flow_runs/filter", json=body, timeout=10).json()
+
+
+def finished(process: subprocess.Popen, timeout: float = 300) -> dict:
+    out, err = process.communicate(timeout=timeout)
+    assert process.returncode == 0, err[-2000:]
+    return json.loads(out)
+
+
+def assert_isolated(url: str, alice: tuple[str, str], own_run: str, other: dict) -> None:
+    """Alice against Bob's run, experiment and model: every read, write and promotion is refused."""
+    as_alice = httpx.Client(base_url=url, auth=alice, timeout=30)
+    assert as_alice.get("/api/2.0/mlflow/runs/get", params={"run_id": own_run}).status_code == 200
+    refused = {
+        "read a run": as_alice.get("/api/2.0/mlflow/runs/get", params={"run_id": other["run"]}),
+        "read an experiment": as_alice.get("/api/2.0/mlflow/experiments/get", params={"experiment_id": other["exp"]}),
+        "read a model": as_alice.get("/api/2.0/mlflow/registered-models/get", params={"name": other["model"]}),
+        "write a run": as_alice.post(
+            "/api/2.0/mlflow/runs/log-metric", json={"run_id": other["run"], "key": "x", "value": 1, "timestamp": 0}
+        ),
+        "create a run": as_alice.post("/api/2.0/mlflow/runs/create", json={"experiment_id": other["exp"]}),
+        "promote a version": as_alice.post(
+            "/api/2.0/mlflow/registered-models/alias",
+            json={"name": other["model"], "alias": "champion", "version": "1"},
+        ),
+        "register a version": as_alice.post(
+            "/api/2.0/mlflow/model-versions/create",
+            json={"name": other["model"], "source": f"runs:/{own_run}/model", "run_id": own_run},
+        ),
+    }
+    assert {what: r.status_code for what, r in refused.items()} == {what: 403 for what in refused}
+    searched = as_alice.post("/api/2.0/mlflow/runs/search", json={"experiment_ids": [other["exp"]]}).json()
+    assert searched.get("runs", []) == []
+
+
+def test_a_class_on_one_machine(open_workspace):
+    room = Class(open_workspace.parent)
+    up = room.cli("stack", "up", "--class")
+    workers: list[subprocess.Popen] = []
+    try:
+        assert up.returncode == 0, up.stderr
+        added = room.cli("stack", "users", "add", "alice", "bob", "--json")
+        assert added.returncode == 0, added.stderr
+        state = room.state()
+        url, api_url = state["mlflow"]["url"], state["prefect"]["api_url"]
+
+        workers.append(room.start("stack", "worker"))
+        runs = {s: room.start("run", "2", "--json", env=room.laptop(s)) for s in ("alice", "bob")}
+        reports = {s: finished(p) for s, p in runs.items()}
+        assert reports["alice"]["artifacts"]["registered version"] == "nyc-taxi-duration-alice v1"
+        assert reports["bob"]["artifacts"]["registered version"] == "nyc-taxi-duration-bob v1"
+
+        secrets = [room.password(u) for u in ("admin", "worker", "alice", "bob")]
+        secrets += [(room.root / "ws" / "stack" / name).read_text().strip() for name in ("db-password",)]
+        secrets += [(room.root / "ws" / "stack" / "class" / "flask-secret-key").read_text().strip()]
+        assert processes_mentioning(str(room.root / "ws"))  # the scan below sees the stack's processes
+        assert [p for secret in secrets for p in processes_with_in_argv(secret)] == []
+
+        bob_run = reports["bob"]["artifacts"]["mlflow run"]
+        as_admin = httpx.Client(base_url=url, auth=("admin", room.password("admin")), timeout=30)
+        bob = {
+            "run": bob_run,
+            "exp": as_admin.get("/api/2.0/mlflow/runs/get", params={"run_id": bob_run}).json()["run"]["info"][
+                "experiment_id"
+            ],
+            "model": "nyc-taxi-duration-bob",
+        }
+        assert_isolated(url, ("alice", room.password("alice")), reports["alice"]["artifacts"]["mlflow run"], bob)
+        assert httpx.get(f"{url}/api/2.0/mlflow/runs/get", params={"run_id": bob_run}).status_code == 401
+        wrong = httpx.get(f"{url}/api/2.0/mlflow/runs/get", params={"run_id": bob_run}, auth=("alice", "guess"))
+        assert wrong.status_code == 401
+
+        # A worker machine dies in the middle of Alice's next run; another worker takes the retry.
+        retry = room.start("run", "2", "--json", env=room.laptop("alice"))
+        wait_until(lambda: flow_runs(api_url, "RUNNING"), 120, "a worker to start alice's flow run")
+        time.sleep(3)  # past the run's first heartbeat
+        assert flow_runs(api_url, "RUNNING")
+        kill_machine(workers.pop())
+        workers.append(room.start("stack", "worker"))
+        report = finished(retry, timeout=300)
+        assert report["artifacts"]["registered version"] == "nyc-taxi-duration-alice v2"
+        assert len(flow_runs(api_url, "CRASHED")) == 1
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=60)
+        down = room.cli("stack", "down")
+    assert down.returncode == 0, down.stderr
+    assert processes_mentioning(str(room.root / "ws")) == []
+    assert all(nobody_listens(int(u.rsplit(":", 1)[1].split("/")[0])) for u in (url, api_url))
+    assert nobody_listens(state["postgres"]["port"])
+
+
+def processes_with_in_argv(secret: str) -> list[str]:
+    """Every process on the machine whose command line holds `secret` (readable by any local user)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and secret.encode() in (entry / "cmdline").read_bytes():
+                found.append(entry.name)
+        except OSError:
+            pass
+    return found
+
+
+def test_nobody_listens_detects_a_listener():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        assert not nobody_listens(server.getsockname()[1])
