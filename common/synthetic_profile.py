@@ -7,8 +7,8 @@ filtered copy: trips of 1..60 minutes), RETURNED_* on January 2023 (every row of
 - *_PU_SHARES, *_DO_SHARES: share of the month's trips picked up / dropped off in each of the 265 zones.
 - ZONE_XY: a map of the zones in miles, fitted so that the distance between two zones is the median
   trip_distance of the real trips between them (weighted stress majorisation over the 4,657 zone pairs
-  with at least 3 trips in both months; stress 0.02, median error 9%). Zones with no such trips sit at
-  the centre of their borough. Only distances matter: the map's rotation is arbitrary.
+  with at least 3 trips in the two months together; stress 0.02, median error 9%). Zones with no such
+  trips sit at the centre of their borough. Only distances matter: the map's rotation is arbitrary.
 - *_DURATION_FIT: least squares of log(minutes) on x = log(miles) and x^2 over the trips of 1..60 min
   with 0.05..100 miles; *_RESIDUAL_SD is what that fit leaves unexplained (zones, hour, noise).
 - *_HOUR_EFFECT: mean residual of that fit by pickup hour (rush hours are slow, nights fast).

@@ -32,6 +32,7 @@ def mix(a: object, b: object, t: float) -> np.ndarray:
 
 
 def pickup_times(rng: np.random.Generator, n: int, year: int, mon: int, t: float) -> np.ndarray:
+    """Pickup timestamps with the real weekday and hour-of-day profiles at t."""
     days = calendar.monthrange(year, mon)[1]
     weekday = np.array([calendar.weekday(year, mon, d + 1) for d in range(days)])
     day_p = mix(real.LOCKDOWN_WEEKDAYS, real.RETURNED_WEEKDAYS, t)[weekday]
@@ -44,7 +45,13 @@ def pickup_times(rng: np.random.Generator, n: int, year: int, mon: int, t: float
 
 
 def _log_minutes(
-    rng: np.random.Generator, distance: np.ndarray, hour: np.ndarray, pu: np.ndarray, do: np.ndarray, t: float, world
+    rng: np.random.Generator,
+    distance: np.ndarray,
+    hour: np.ndarray,
+    pu: np.ndarray,
+    do: np.ndarray,
+    t: float,
+    world: dict[str, np.ndarray],
 ) -> np.ndarray:
     x = np.log(np.maximum(distance, 0.05))
     c2, c1, c0 = mix(real.LOCKDOWN_DURATION_FIT, real.RETURNED_DURATION_FIT, t)
@@ -78,7 +85,11 @@ def drive(
     hour = pickup.astype("datetime64[h]").astype(np.int64) % 24
     log_minutes = _log_minutes(rng, distance, hour, pu, do, t, world) + wobble
     if uneven_congestion:
-        hit = (world["congestion"][0][pu - 1] + world["congestion"][1][do - 1]) / np.sqrt(2)
+        # Centred on where rides go once traffic is back, so the seed decides which zones, not how much.
+        by_pickup, by_dropoff = world["congestion"]
+        by_pickup = by_pickup - by_pickup @ np.asarray(real.RETURNED_PU_SHARES)
+        by_dropoff = by_dropoff - by_dropoff @ np.asarray(real.RETURNED_DO_SHARES)
+        hit = (by_pickup[pu - 1] + by_dropoff[do - 1]) / np.sqrt(2)
         log_minutes += t * (CONGESTION_SD * hit + np.where(np.isin(hour, RUSH_HOURS), RUSH_SLOWDOWN, OFF_PEAK_SLOWDOWN))
     minutes = np.exp(log_minutes)
     distance = np.round(distance, 2)
@@ -92,7 +103,9 @@ def drive(
     return {"distance": distance, "minutes": minutes, "in_block": in_block}
 
 
-def _meter_glitches(rng: np.random.Generator, minutes, distance, pu, do) -> None:
+def _meter_glitches(
+    rng: np.random.Generator, minutes: np.ndarray, distance: np.ndarray, pu: np.ndarray, do: np.ndarray
+) -> None:
     """Records outside 1..60 minutes, as in the real month: mostly zero-length rides under a minute."""
     n = len(pu)
     odd = rng.random(n)
@@ -107,7 +120,9 @@ def _meter_glitches(rng: np.random.Generator, minutes, distance, pu, do) -> None
     minutes[over] = np.where(day_long, rng.uniform(1300, 1440, n), rng.uniform(61, 150, n))[over]
 
 
-def green_frame(rng: np.random.Generator, pickup, pu, do, trips: dict[str, np.ndarray]) -> pd.DataFrame:
+def green_frame(
+    rng: np.random.Generator, pickup: np.ndarray, pu: np.ndarray, do: np.ndarray, trips: dict[str, np.ndarray]
+) -> pd.DataFrame:
     """The TLC green schema around the trips: fares, payment, and the null block."""
     n, distance, minutes, in_block = len(pu), trips["distance"], trips["minutes"], trips["in_block"]
     dropoff = pickup + (minutes * 60e6).astype("timedelta64[us]")
