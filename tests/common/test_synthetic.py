@@ -50,14 +50,17 @@ def test_traffic_returns_scenario_degrades_a_frozen_model_more_than_mild():
         july = evaluate(model, prepare_trips(generate_month("2021-07", scenario=scenario, rows=20000)))
         return july / february
 
-    assert degradation("traffic-returns") > 1.15
+    # 1.10, not 1.15: the scenario now shortens rides as the real 2021 -> 2023 change did, which narrows
+    # the spread of durations and so lowers every model's error; the frozen one still grows by July.
+    assert degradation("traffic-returns") > 1.10
     assert degradation("mild") < 1.05
 
 
 def test_mild_consecutive_months_are_as_close_as_real_ones():
     a = prepare_trips(generate_month("2021-03"))
     b = prepare_trips(generate_month("2021-04"))
-    assert ks_2samp(a.duration, b.duration).statistic <= 0.02
+    # Real consecutive months move duration by KS 0.01-0.03 (issue 14), no longer "at most 0.02".
+    assert 0.01 <= ks_2samp(a.duration, b.duration).statistic <= 0.03
     assert ks_2samp(a.trip_distance, b.trip_distance).statistic <= 0.02
 
 
