@@ -9,6 +9,7 @@ from typing import Any
 from common.errors import UsageError
 from levels.carried import as_carried
 from levels.catalog import LevelInfo, Practice, get_level
+from levels.notebook import as_script
 
 
 @dataclass
@@ -60,7 +61,10 @@ def _first_appearance(levels: dict[int, LevelInfo], practice_id: str, a: int, b:
 
 
 def _read(level: LevelInfo, name: str) -> list[str]:
-    return (level.folder / name).read_text(encoding="utf-8").splitlines(keepends=True)
+    """A file's lines; a notebook's code and markdown cells as a `# %%` script, so it diffs like code."""
+    path = level.folder / name
+    text = as_script(path) if path.suffix == ".ipynb" else path.read_text(encoding="utf-8")
+    return text.splitlines(keepends=True)
 
 
 def compare_levels(a: int, b: int, context: int = 3, only_file: str | None = None) -> LevelDiff:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from levels.catalog import LevelInfo, Practice, get_level
+from levels.notebook import as_script
 
 WALKTHROUGH_OPTIONS = {4: {"months": "2021-01..2021-03"}}  # a short fast-forward for the classroom
 
@@ -54,13 +55,13 @@ def build_steps(number: int, run: Callable[[], Any]) -> list[Step]:
     changes = readme_section(level, "What changes from the level below")
     steps = [Step(f"Level {number} · {level.title}", f"{level.summary}\n\n{changes}")]
     if number == 0:
-        notebook = (level.folder / level.files[0]).read_text(encoding="utf-8")
+        notebook = level.folder / level.files[0]
         steps.append(
             Step(
                 "The notebook",
-                "One script in `# %%` cells, run top to bottom by hand. "
+                f"`{notebook.name}`: cells run top to bottom by hand (open it in Jupyter or VS Code). "
                 "Parameters are hard-coded in a cell; the model ends up as a pickle.",
-                "\n".join(notebook.splitlines()[:60]),
+                "\n".join(as_script(notebook).splitlines()[:60]),
             )
         )
     gained = [p for p in level.practices if below is None or p.id not in below.practice_ids]

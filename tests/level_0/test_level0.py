@@ -1,10 +1,7 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import subprocess
-import sys
 
 import pytest
 
@@ -12,7 +9,7 @@ from common.data import load_prepared, read_trips
 from common.model import evaluate, train
 from common.schemas import servable
 from levels.catalog import get_level
-from tests.conftest import REPO, real_file
+from tests.conftest import real_file
 
 
 def test_run_0_reports_rmse_and_pickles_the_model(invoke, workspace):
@@ -58,19 +55,24 @@ def test_real_sample_reproduces_the_course_rmse(invoke, train_file, val_file, ex
     assert json.loads(result.output)["metrics"]["rmse_val"] == pytest.approx(expected, abs=0.02)
 
 
-def test_notebook_runs_as_a_plain_script(tmp_path):
-    env = {
-        **os.environ,
-        "MLOPS_LEVELS_WORKSPACE": str(tmp_path),
-        "MLOPS_LEVELS_SYNTHETIC_ROWS": "2000",
-        "PYTHONPATH": str(REPO),
-    }
-    script = get_level(0).folder / "duration_prediction.py"
-    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert "RMSE val:" in out.stdout and (tmp_path / "level_0" / "lin_reg.bin").exists()
+def test_run_0_executes_the_ipynb_in_a_kernel_and_keeps_the_executed_copy(invoke, workspace):
+    import nbformat
+
+    result = invoke("run", "0", "--model", "lasso", "--features", "pu_and_do", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    executed = nbformat.read(report["artifacts"]["executed notebook"], as_version=4)
+    injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "MODEL = 'lasso'" in injected.source and "FEATURES = 'pu_and_do'" in injected.source
+    outputs = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert "RMSE val:" in outputs and f"{report['metrics']['rmse_val']:.4f}" in outputs
 
 
-def test_notebook_cells_are_percent_format():
-    text = (get_level(0).folder / "duration_prediction.py").read_text()
-    assert text.count("# %%") >= 6 and 'tags=["parameters"]' in text
+def test_the_notebook_is_a_real_notebook_with_a_parameters_cell():
+    import nbformat
+
+    notebook = nbformat.read(str(get_level(0).folder / "duration_prediction.ipynb"), as_version=4)
+    nbformat.validate(notebook)
+    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "TRAIN_DATA =" in tagged[0].source
+    assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code")  # committed clean

@@ -110,7 +110,7 @@ def test_diff_0_1_pairs_train_with_the_notebook_and_lists_practices(invoke):
     report = json.loads(result.output)
     assert {p["id"] for p in report["practices_gained"]} == set(LEVEL.practice_ids)
     pair = next(f for f in report["files"] if f["new"] == "train.py")
-    assert pair["old"] == "duration_prediction.py" and pair["added"] > 0
+    assert pair["old"] == "duration_prediction.ipynb" and pair["added"] > 0
     assert next(f for f in report["files"] if f["new"] == "serve.py")["status"] == "added"
     shown = invoke("diff", "0", "1", "--file", "train.py")
     assert "+def train(" in shown.output.replace("+# [versioned_code]\n", "")

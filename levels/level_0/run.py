@@ -1,0 +1,55 @@
+"""Level 0 · entry point of `mlops-levels run 0`: execute the notebook as its author would, top to bottom.
+
+Not part of the lesson: this is how the CLI runs the notebook (a real Jupyter kernel, the parameters
+cell overridden), after checking the data files so that a bad file is one clear line rather than a
+traceback from cell 5. The executed notebook, outputs included, lands in the workspace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common.data import read_trips
+from common.errors import DataError
+from common.runs import RunReport, RunRequest
+from common.sources import resolve_data
+from levels.notebook import run_notebook
+
+NOTEBOOK = Path(__file__).with_name("duration_prediction.ipynb")
+
+
+def _green_parquet(spec: str, request: RunRequest) -> str:
+    ref = resolve_data(spec, request.settings)
+    trips = read_trips(ref.path)  # a clear error for a bad file, before the notebook trips over it
+    if "lpep_pickup_datetime" not in trips.columns or ref.path.suffix != ".parquet":
+        raise DataError(
+            "level 0's notebook reads green-taxi parquet files only",
+            where=str(ref.path),
+            fix="pass a green_tripdata_*.parquet file or a month",
+        )
+    return str(ref.path)
+
+
+def main(request: RunRequest) -> RunReport:
+    settings = request.settings
+    request.on_step("check the data files")
+    parameters = {
+        "TRAIN_DATA": _green_parquet(request.train_data, request),
+        "VAL_DATA": _green_parquet(request.val_data, request),
+        "MODEL": request.model,
+        "FEATURES": request.features,
+        "MODEL_PATH": str(settings.level_dir(0) / "lin_reg.bin"),
+    }
+    request.on_step("run the notebook in a Jupyter kernel")
+    executed = settings.level_dir(0) / "duration_prediction.executed.ipynb"
+    values, printed = run_notebook(NOTEBOOK, parameters, ["rmse_train", "rmse_val"], executed)
+    return RunReport(
+        level=0,
+        train=request.train_data,
+        val=request.val_data,
+        model=request.model,
+        metrics=values,
+        artifacts={"model": parameters["MODEL_PATH"], "executed notebook": str(executed)},
+        details={"notebook_output": printed},
+        manual_steps=["run the notebook", "remember which data and parameters made lin_reg.bin"],
+    )
