@@ -366,11 +366,14 @@ def doctor(
 
 @app.command()
 def assess(
-    path: Annotated[Path, typer.Argument(help="A project folder to place on the maturity ladder.")],
+    path: Annotated[Path, typer.Argument(help="A project folder to assess.", show_default=False)],
     as_json: JsonOpt = False,
 ) -> None:
-    """Probe a project for MLOps practices and place it on the maturity ladder, with evidence."""
-    from levels.catalog import PRACTICES
+    """Score any project's MLOps practices, with the evidence (file:line) for each, and place it on the ladder.
+
+    Reads code, not text: Python through its syntax tree, notebooks through their code cells, CI and
+    build files by structure. What it looks for and what it cannot see: docs/assess.md.
+    """
     from teaching import render
     from teaching.assess import assess as assess_folder
 
@@ -379,18 +382,7 @@ def assess(
         if as_json:
             print(json.dumps(result.to_dict(), indent=2))
             return
-        rows = []
-        for practice, title in PRACTICES.items():
-            evidence = result.found.get(practice, [])
-            first = f"{evidence[0].file}:{evidence[0].line}  {evidence[0].text}" if evidence else "—"
-            rows.append({"": "✓" if evidence else "·", "practice": title, "evidence": first})
-        render.print_table_rows(console, f"Practices found in {path}", rows)
-        console.print(f"[bold]Maturity level: {result.level}[/bold]")
-        if result.next_practice:
-            console.print(
-                f"Next practice to adopt: [bold]{PRACTICES[result.next_practice]}[/bold] "
-                f"(see mlops-levels explain {min(result.level + 1, 4)})"
-            )
+        console.print(render.assessment(result))
 
 
 @app.command()

@@ -145,3 +145,65 @@ def rows_table(title: str, rows: list[dict[str, Any]]) -> Table:
 
 def print_table_rows(console: Console, title: str, rows: list[dict[str, Any]]) -> None:
     console.print(rows_table(title, rows))
+
+
+def assessment(result: Any) -> Group:
+    """The scorecard of `mlops-levels assess`: overall level and why, then each view's practices with the
+    evidence a person can open; evidence lines are shortened at a word boundary to fit the width."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    marks = {"found": ("✓", "green"), "partial": ("◐", "yellow"), "absent": ("·", "dim")}
+    read = result.read
+    skipped = ", ".join(f"{n} {why}" for why, n in sorted(read.skipped.items())) or "none"
+    folders = ", ".join(f"{n} {why}" for why, n in sorted(read.folders_skipped.items())) or "none"
+    parts: list[Any] = [
+        Text(f"Assessment of {result.folder}", style="bold"),
+        Text(f"Level {result.level}", style="bold cyan") + Text(f" · {result.reasoning.split(': ', 1)[-1]}"),
+        Text(
+            f"Read {read.read} files: {read.python_files} Python, {read.notebooks} notebooks "
+            f"({read.notebook_cells} code cells), {read.config_files} build/CI configs; "
+            f"{read.files_seen} seen. Not read: {skipped}. Folders skipped: {folders}.",
+            style="dim",
+        ),
+    ]
+    for view in result.views:
+        level = "not visible in files" if view.level is None else f"level {view.level}"
+        parts.append(Text(f"\n{view.title} · {level}", style="bold"))
+        if view.level is None:
+            parts.append(Padding(Text(view.reasoning, style="dim"), (0, 0, 0, 2)))
+        for pid in view.practices:
+            practice = result.practices[pid]
+            mark, style = marks[practice.status]
+            parts.append(Text(f"  {mark} ", style=style) + Text(f"{practice.title} · {practice.status}"))
+            lines = [(f"      {e.where}  ", e.text) for e in practice.evidence]
+            parts.append(_EvidenceLines(lines))
+            if practice.status != "found" and practice.note:
+                parts.append(Padding(Text(practice.note, style="dim"), (0, 0, 0, 6)))
+    if result.next_steps:
+        parts.append(Text(f"\nNext: {', '.join(result.next_steps)}", style="bold"))
+    return Group(*parts)
+
+
+class _EvidenceLines:
+    """`file:line  code` rows cut to the console width at a word boundary, never inside an identifier."""
+
+    def __init__(self, lines: list[tuple[str, str]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        import re
+
+        from rich.text import Text
+
+        for where, code in self.lines:
+            room = options.max_width - len(where)
+            if room < 12:  # a long path: the path alone, shortened from the left at a folder boundary
+                tail = where.strip()
+                while len(tail) + 8 > options.max_width and "/" in tail:
+                    tail = tail.split("/", 1)[1]
+                where, room = f"      …/{tail}  " if tail != where.strip() else where, 0
+            if len(code) > room:
+                cuts = [m.start() for m in re.finditer(r"\b", code) if 0 < m.start() <= room - 1]
+                code = (code[: max(cuts)].rstrip() + "…") if cuts and room > 1 else ""
+            yield Text(where, style="cyan") + Text(code)
