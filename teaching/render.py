@@ -202,7 +202,8 @@ class _EvidenceLines:
                 tail = where.strip()
                 while len(tail) + 8 > options.max_width and "/" in tail:
                     tail = tail.split("/", 1)[1]
-                where, room = f"      …/{tail}  " if tail != where.strip() else where, 0
+                where = f"      …/{tail}  " if tail != where.strip() else where
+                room = options.max_width - len(where)
             if len(code) > room:
                 cuts = [m.start() for m in re.finditer(r"\b", code) if 0 < m.start() <= room - 1]
                 code = (code[: max(cuts)].rstrip() + "…") if cuts and room > 1 else ""

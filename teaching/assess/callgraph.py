@@ -101,7 +101,7 @@ def test_functions(module: ModuleFacts) -> Iterator[Function]:
     for function in module.functions.values():
         if function.dead or function.trivial or not function.name.startswith("test"):
             continue
-        if any(d.attr == "fixture" or d.name.endswith("fixture") for d in function.decorators):
+        if any(d.api == "fixture" or d.name.endswith("fixture") for d in function.decorators):
             continue
         if function.cls is None:
             if "." not in function.qualname:

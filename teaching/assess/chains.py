@@ -126,7 +126,7 @@ class Chains:
             if scope == branch.scope and branch.start <= line <= branch.end:
                 return self.p.evidence(rel, line, "refuses the candidate", "raise")
         for call in inside:
-            if call.attr == "exit" and call.root == "sys":
+            if call.api == "exit" and call.root == "sys":
                 return self.p.call_evidence(rel, call, "fails the job when the gate fails")
         return None
 

@@ -33,7 +33,7 @@ class Context:
         for rel, module in self.project.modules.items():
             for function in module.functions.values():
                 for decorator in function.decorators:
-                    if decorator.attr not in ROUTE_METHODS:
+                    if decorator.api not in ROUTE_METHODS:
                         continue
                     owner = plain(decorator.name).rpartition(".")[0].removesuffix(".")
                     if decorator.root == "bentoml" or _is_app(module.variables, function, decorator, owner):

@@ -48,7 +48,7 @@ def automated_deployment(ctx: Context) -> Finding:
             continue
         nodes = p.graph.closure([node_id(rel, function.qualname)], depth=6)
         swaps = [(r, c) for r, c in p.graph.calls_of(nodes) if loads_model(c) or promotes(c)]
-        swaps.sort(key=lambda rc: not (promotes(rc[1]) or rc[1].attr == "load_model"))  # the swap itself first
+        swaps.sort(key=lambda rc: not (promotes(rc[1]) or rc[1].api == "load_model"))  # the swap itself first
         evidence = p.call_evidence(rel, decorator, f"a deploy endpoint {path}")
         usable = swaps and not p.is_notebook(rel) and p.graph.live(rel, function.qualname)
         (found if usable else partial).append(evidence)

@@ -138,4 +138,26 @@ def load_project(root: Path, inventory: Inventory) -> Project:
                 counts.skip("notebook cells that are not Python", bad)
         modules[source.rel] = facts
     configs = load_configs(inventory)
-    return Project(root, inventory, modules, configs, CallGraph(modules, configs.entry_points))
+    project = Project(root, inventory, modules, configs, CallGraph(modules, configs.entry_points))
+    _command_edges(project)
+    return project
+
+
+SHELL_OUTS = {("subprocess", "run"), ("subprocess", "call"), ("subprocess", "check_call"), ("subprocess", "Popen")}
+
+
+def _command_edges(project: Project) -> None:
+    """Code that runs other Python files as commands: `subprocess.run(["python", "train.py"])`,
+    `os.system("python train.py")`, Airflow's `BashOperator(bash_command="python train.py")`."""
+    for rel, call in project.calls():
+        text = None
+        if (call.root, call.api) in SHELL_OUTS or (call.root == "os" and call.api == "system"):
+            first = call.args[0] if call.args else None
+            text = " ".join(str(w) for w in first) if isinstance(first, tuple) else first
+        elif isinstance(call.kw("bash_command"), str):
+            text = call.kw("bash_command")
+        if not isinstance(text, str):
+            continue
+        command = Command.of(rel, call.line, text, "command in code")
+        edges = project.graph.dead_edges if call.dead else project.graph.edges
+        edges.setdefault(node_id(rel, call.scope), set()).update(project.command_starts(command))

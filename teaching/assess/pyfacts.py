@@ -39,6 +39,12 @@ class Call:
     scope: str
     dead: bool
 
+    @property
+    def api(self) -> str:
+        """The called name as its library spells it: `keep` after `from mlflow import register_model as keep`
+        is `register_model` (`attr` keeps what is written on the line, for evidence)."""
+        return self.name.replace("()", "").rsplit(".", 1)[-1]
+
     def kw(self, name: str, default: Any = None) -> Any:
         return self.kwargs.get(name, default)
 

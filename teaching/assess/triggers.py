@@ -42,7 +42,7 @@ def _entrypoint_target(project: Project, rel: str, call: Call) -> list[str]:
     module = project.modules[rel]
     for other in module.calls:
         entry = other.kw("entrypoint")
-        if other.attr == "from_source" and isinstance(entry, str) and ":" in entry and abs(other.line - call.line) < 15:
+        if other.api == "from_source" and isinstance(entry, str) and ":" in entry and abs(other.line - call.line) < 15:
             path, _, attr = entry.rpartition(":")
             target = project.graph.module_for(path.removesuffix(".py").replace("/", "."), rel)
             return [node_id(target, attr)] if target else []
@@ -50,13 +50,13 @@ def _entrypoint_target(project: Project, rel: str, call: Call) -> list[str]:
 
 
 def _schedule_detail(project: Project, rel: str, call: Call) -> str | None:
-    if call.attr in PREFECT_SCHEDULERS:  # on a flow object, wherever it was imported from
+    if call.api in PREFECT_SCHEDULERS:  # on a flow object, wherever it was imported from
         for key in ("cron", "interval", "rrule", "schedule", "schedules"):
             value = project.const(rel, call.kw(key))
             if value is not None and value != () and not (isinstance(value, Ref) and not value.name):
                 return f"{key} {value}" if isinstance(value, (str, int, float)) else key
         return None
-    if call.attr == "build_from_flow":
+    if call.api == "build_from_flow":
         return schedule_kwargs(call)
     return None
 
@@ -81,26 +81,26 @@ def code_triggers(project: Project, pipelines: list[Unit]) -> Iterator[Unit]:
         starts: list[str] = []
         detail = _schedule_detail(project, rel, call)
         if detail is not None:
-            if call.attr == "build_from_flow":
+            if call.api == "build_from_flow":
                 starts = _resolve_refs(project, rel, call, list(call.refs))
             else:
                 starts = _resolve_refs(project, rel, call, [call.receiver]) or _entrypoint_target(project, rel, call)
-        elif call.root and plain(call.name) in AIRFLOW_DAGS or call.attr == "dag" and call.root == "airflow":
+        elif call.root and plain(call.name) in AIRFLOW_DAGS or call.api == "dag" and call.root == "airflow":
             detail = _airflow_schedule(project, rel, call)
-            starts = [node_id(rel, call.scope)] if call.attr != "dag" else []
-        elif call.root == "dagster" and call.attr in DAGSTER_SCHEDULES:
-            detail = f"{call.attr} {call.kw('cron_schedule') or ''}".strip()
+            starts = [node_id(rel, call.scope)] if call.api != "dag" else []
+        elif call.root == "dagster" and call.api in DAGSTER_SCHEDULES:
+            detail = f"{call.api} {call.kw('cron_schedule') or ''}".strip()
             starts = _resolve_refs(project, rel, call, list(call.refs)) or dagster
-        elif call.attr == "add_job" and call.root in ("apscheduler", None) and call.refs:
+        elif call.api == "add_job" and call.root in ("apscheduler", None) and call.refs:
             detail = f"add_job {call.args[1] if len(call.args) > 1 else call.kw('trigger', '')}"
             starts = _resolve_refs(project, rel, call, list(call.refs[:1]))
-        elif call.attr == "do" and "every" in call.name and call.refs:
+        elif call.api == "do" and "every" in call.name and call.refs:
             detail = "schedule.every(...).do"
             starts = _resolve_refs(project, rel, call, list(call.refs[:1]))
         if detail is None:
             continue
         evidence = project.call_evidence(rel, call, f"schedule: {detail}")
-        yield Unit("schedule", call.receiver or call.attr, evidence, starts, [], True, notebook, live)
+        yield Unit("schedule", call.receiver or call.api, evidence, starts, [], True, notebook, live)
     yield from _decorated_schedules(project)
     yield from _conditions(project)
 
@@ -113,9 +113,9 @@ def _decorated_schedules(project: Project) -> Iterator[Unit]:
         for function in module.functions.values():
             for decorator in function.decorators:
                 detail = None
-                if decorator.attr == "dag" and decorator.root == "airflow":
+                if decorator.api == "dag" and decorator.root == "airflow":
                     detail = _airflow_schedule(project, rel, decorator)
-                elif decorator.attr == "scheduled_job":
+                elif decorator.api == "scheduled_job":
                     detail = f"scheduled_job {decorator.first_str() or ''}".strip()
                 if detail:
                     evidence = project.call_evidence(rel, decorator, f"schedule: {detail}")

@@ -99,7 +99,7 @@ class Units:
             return Unit(
                 "Airflow DAG", str(call.first_str() or rel), evidence, starts, notebook=module.notebook, live=live
             )
-        if call.root == "kedro" and call.attr == "node":
+        if call.root == "kedro" and call.api == "node":
             starts = [n for ref in call.refs for n in self.p.graph.resolve_name(rel, call.scope, ref, False)]
             evidence = self.p.call_evidence(rel, call, "Kedro pipeline node")
             return Unit("Kedro node", ",".join(call.refs), evidence, starts, notebook=module.notebook, live=live)

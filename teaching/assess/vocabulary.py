@@ -144,73 +144,73 @@ def plain(name: str) -> str:
 def is_training(call: Call, resolved: bool) -> bool:
     """A call that fits a model. Names like `train` count only when they are not the project's own
     functions (those are followed into instead)."""
-    if call.attr in FIT_METHODS:
+    if call.api in FIT_METHODS:
         return True
     if plain(call.name) in TRAIN_FUNCTIONS:
         return True
-    return not resolved and call.attr in TRAIN_NAMES and bool(call.receiver or call.root)
+    return not resolved and call.api in TRAIN_NAMES and bool(call.receiver or call.root)
 
 
 def is_tracking(call: Call) -> bool:
-    if call.attr in TRACKING_CALLBACKS:
+    if call.api in TRACKING_CALLBACKS:
         return True
     if call.root == "mlflow":
-        return call.attr in TRACKING_LOGS or call.attr.endswith("autolog")
+        return call.api in TRACKING_LOGS or call.api.endswith("autolog")
     if call.root in OTHER_TRACKERS:
-        return call.attr in OTHER_TRACKERS[call.root]
+        return call.api in OTHER_TRACKERS[call.root]
     return call.kw("report_to") in ("mlflow", "wandb", "all", "comet_ml", "neptune")
 
 
 def is_tracking_setup(call: Call) -> bool:
-    return call.root == "mlflow" and call.attr in TRACKING_SETUP
+    return call.root == "mlflow" and call.api in TRACKING_SETUP
 
 
 def registers(call: Call) -> bool:
-    if call.attr in REGISTRY_WRITES and call.root in ("mlflow", "wandb", None):
+    if call.api in REGISTRY_WRITES and call.root in ("mlflow", "wandb", None):
         return True
-    return call.attr in ("log_model", "autolog") and call.kw("registered_model_name") not in (None, "")
+    return call.api in ("log_model", "autolog") and call.kw("registered_model_name") not in (None, "")
 
 
 def promotes(call: Call) -> bool:
-    return call.attr in REGISTRY_PROMOTIONS and call.root in ("mlflow", None)
+    return call.api in REGISTRY_PROMOTIONS and call.root in ("mlflow", None)
 
 
 def reads_registry(call: Call) -> bool:
-    if call.attr in REGISTRY_READS and call.root in ("mlflow", None):
+    if call.api in REGISTRY_READS and call.root in ("mlflow", None):
         return True
     return any(s.startswith("models:/") for s in call.strings())
 
 
 def stores_model_locally(call: Call) -> bool:
     """BentoML's model store versions models on one machine: a registry in part."""
-    return call.root == "bentoml" and call.attr == "save_model"
+    return call.root == "bentoml" and call.api == "save_model"
 
 
 def predicts(call: Call) -> bool:
-    return call.attr in PREDICT_METHODS
+    return call.api in PREDICT_METHODS
 
 
 def loads_model(call: Call) -> bool:
     if reads_registry(call):
         return True
-    return call.root in LOADER_ROOTS and call.attr in LOADERS
+    return call.root in LOADER_ROOTS and call.api in LOADERS
 
 
 def deploys(call: Call) -> bool:
     """Deploys or promotes a model: a cloud SDK's deploy, a registry promotion, a POST to /deploy."""
     if promotes(call):
         return True
-    if call.root and (call.root, call.attr) in SDK_DEPLOYS:
+    if call.root and (call.root, call.api) in SDK_DEPLOYS:
         return True
-    if call.attr in ("post", "put", "patch"):
+    if call.api in ("post", "put", "patch"):
         return any(DEPLOY_PATH.search(s) for s in call.strings())
     return False
 
 
 def monitors(call: Call) -> bool:
     if call.root in MONITOR_ROOTS:
-        return call.root != "evidently" or call.attr in ("Report", "TestSuite") or "Preset" in call.attr
-    return call.attr in DRIFT_STATS and "drift" in call.scope.lower()
+        return call.root != "evidently" or call.api in ("Report", "TestSuite") or "Preset" in call.api
+    return call.api in DRIFT_STATS and "drift" in call.scope.lower()
 
 
 def draws_at_random(call: Call) -> bool:
@@ -220,15 +220,15 @@ def draws_at_random(call: Call) -> bool:
 
 
 def defines_metric(call: Call) -> bool:
-    if call.root == "prometheus_client" and call.attr in METRIC_TYPES:
+    if call.root == "prometheus_client" and call.api in METRIC_TYPES:
         return True
     return call.root == "bentoml" and plain(call.name).startswith("bentoml.metrics.")
 
 
 def exports_metrics(call: Call) -> bool:
-    if call.root == "prometheus_client" and call.attr in METRIC_EXPORTS:
+    if call.root == "prometheus_client" and call.api in METRIC_EXPORTS:
         return True
-    return call.root in INSTRUMENTATORS and call.attr in INSTRUMENTATORS[call.root]
+    return call.root in INSTRUMENTATORS and call.api in INSTRUMENTATORS[call.root]
 
 
 def web_app(call: Call) -> str | None:
