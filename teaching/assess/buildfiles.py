@@ -66,12 +66,16 @@ def _exec_form(argument: str) -> str:
 
 def read_dockerfile(rel: str, text: str, configs: Configs) -> None:
     commands: list[Command] = []
-    base_line = 0
+    base_line, base = 0, ""
     for number, line in _logical_lines(text):
         keyword, _, argument = line.strip().partition(" ")
         keyword = keyword.upper()
         if keyword == "FROM" and not base_line:
-            base_line = number
+            base_line, base = number, argument
+        if keyword == "CMD" and "lambda" in base:  # AWS Lambda images name the handler: CMD ["app.handler"]
+            handler = _exec_form(argument).strip()
+            if re.fullmatch(r"[\w.]+\.\w+", handler):
+                configs.entry_points.append(tuple(handler.rsplit(".", 1)))  # type: ignore[arg-type]
         if keyword in ("RUN", "CMD", "ENTRYPOINT"):
             command = Command.of(rel, number, _exec_form(argument), f"Dockerfile {keyword}")
             commands.append(command)

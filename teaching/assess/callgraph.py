@@ -168,7 +168,11 @@ class CallGraph:
                 target = self.module_for(".".join(parts[:cut]), rel)
                 if target is not None:
                     found = self._symbol(target, ".".join(parts[cut:]))
-                    return [found] if found else []
+                    if found:
+                        return [found]
+                    # `model.init().lambda_handler(...)`: a method of an object the module made
+                    methods = self._methods.get(parts[-1], []) if len(parts) - cut > 1 else []
+                    return [m for m in methods if m.startswith(f"{target}::")] or list(methods)
             return []
         if "." not in dotted:
             for qualname in (f"{scope}.{dotted}", dotted):

@@ -41,6 +41,12 @@ def versioned_code(ctx: Context) -> Finding:
                 entries.append(p.call_evidence(rel, function.decorators[0], "a pipeline entry point"))
     entries += [e for rel, f, d in ctx.routes if rel in modules for e in [p.call_evidence(rel, d, "a service entry")]]
     entries += [u.evidence for u in ctx.units.pipelines if u.live and not u.notebook and u.kind != "DVC stage"]
+    entries += [
+        p.evidence(rel, f.line, "a serverless handler", f.name)
+        for rel in modules
+        for f in p.modules[rel].functions.values()
+        if f.name in ("lambda_handler", "handler") and f.params[:2] == ("event", "context")
+    ]
     in_functions = any(
         is_training(c, p.resolved(rel, c)) and c.scope != MODULE_SCOPE for rel in modules for c in p.modules[rel].calls
     )

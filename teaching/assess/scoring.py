@@ -67,14 +67,19 @@ def overall(rungs: dict[int, dict[str, object]]) -> int:
     return max((k for k, rung in rungs.items() if rung["reached"]), default=0)
 
 
+def _lower(title: str) -> str:
+    """ "Model registry" -> "model registry", "A/B testing" and "API" kept as written."""
+    return " ".join(w if w.isupper() or "/" in w else w.lower() for w in title.split())
+
+
 def _found_titles(practices: list[PracticeResult]) -> list[str]:
-    return [p.title.lower() for p in practices if p.status == "found"]
+    return [_lower(p.title) for p in practices if p.status == "found"]
 
 
 def _gap(k: int, results: dict[str, PracticeResult], rungs: dict[int, dict[str, object]]) -> str:
     if results[DEFINING[k]].status != "found":
         return MISSING[k]
-    missing = [p.title.lower() for p in _by_level(results)[k] if p.status != "found"]
+    missing = [_lower(p.title) for p in _by_level(results)[k] if p.status != "found"]
     if not all(rungs[j]["credit"] >= 1 for j in range(2, k)):  # type: ignore[operator]
         return f"{ACHIEVED[k]}, but level {k - 1}'s practices are missing"
     return f"{ACHIEVED[k]}, but too little else of level {k} is there (missing: {', '.join(missing)})"
@@ -87,7 +92,7 @@ def reasoning(level: int, results: dict[str, PracticeResult], rungs: dict[int, d
         there = f"; in place: {', '.join(found)}" if found else ""
         return f"level 0: {_gap(1, results, rungs)}{there}"
     parts = [ACHIEVED[level]]
-    extras = [t for t in _found_titles(levels[level]) if t != results[DEFINING[level]].title.lower()]
+    extras = [t for t in _found_titles(levels[level]) if t != _lower(results[DEFINING[level]].title)]
     if extras:
         parts.append(f"with {', '.join(extras)}")
     text = f"level {level}: {' '.join(parts)}"

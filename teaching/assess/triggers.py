@@ -56,7 +56,7 @@ def _schedule_detail(project: Project, rel: str, call: Call) -> str | None:
             if value is not None and value != () and not (isinstance(value, Ref) and not value.name):
                 return f"{key} {value}" if isinstance(value, (str, int, float)) else key
         return None
-    if call.api == "build_from_flow":
+    if call.api in ("build_from_flow", "Deployment") and call.root == "prefect":  # Prefect 2
         return schedule_kwargs(call)
     return None
 
@@ -81,8 +81,9 @@ def code_triggers(project: Project, pipelines: list[Unit]) -> Iterator[Unit]:
         starts: list[str] = []
         detail = _schedule_detail(project, rel, call)
         if detail is not None:
-            if call.api == "build_from_flow":
-                starts = _resolve_refs(project, rel, call, list(call.refs))
+            if call.api in ("build_from_flow", "Deployment"):
+                flow = call.kw("flow")
+                starts = _resolve_refs(project, rel, call, [flow.name] if isinstance(flow, Ref) else list(call.refs))
             else:
                 starts = _resolve_refs(project, rel, call, [call.receiver]) or _entrypoint_target(project, rel, call)
         elif call.root and plain(call.name) in AIRFLOW_DAGS or call.api == "dag" and call.root == "airflow":
