@@ -14,70 +14,22 @@ import sys
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 
-from teaching.assess.pyfacts import MODULE_SCOPE, Call, Function, ModuleFacts
+from teaching.assess.pyfacts import MODULE_SCOPE, Call, ModuleFacts
+from teaching.assess.testfinder import test_functions
 
 # Roots that name a library, never a project file: `mlflow.tracking` is not the project's tracking.py.
-EXTERNAL_ROOTS = set(sys.stdlib_module_names) | {
-    "airflow",
-    "apscheduler",
-    "bentoml",
-    "boto3",
-    "catboost",
-    "click",
-    "dagster",
-    "evidently",
-    "fastapi",
-    "flask",
-    "google",
-    "httpx",
-    "joblib",
-    "kedro",
-    "keras",
-    "lightgbm",
-    "lightning",
-    "mlflow",
-    "numpy",
-    "optuna",
-    "pandas",
-    "prefect",
-    "prometheus_client",
-    "pydantic",
-    "pytest",
-    "pytorch_lightning",
-    "ray",
-    "requests",
-    "scipy",
-    "sklearn",
-    "starlette",
-    "tensorflow",
-    "torch",
-    "transformers",
-    "typer",
-    "uvicorn",
-    "wandb",
-    "xgboost",
-    "yaml",
-}
-PASSIVE_DECORATORS = {
-    "staticmethod",
-    "classmethod",
-    "property",
-    "setter",
-    "getter",
-    "deleter",
-    "cache",
-    "lru_cache",
-    "cached_property",
-    "wraps",
-    "dataclass",
-    "abstractmethod",
-    "overload",
-    "override",
-    "contextmanager",
-    "asynccontextmanager",
-    "total_ordering",
-    "singledispatch",
-}
+EXTERNAL_ROOTS = set(sys.stdlib_module_names) | set(
+    "airflow apscheduler bentoml boto3 catboost click dagster evidently fastapi flask google httpx joblib kedro "
+    "keras lightgbm lightning mlflow numpy optuna pandas prefect prometheus_client pydantic pytest "
+    "pytorch_lightning ray requests scipy sklearn starlette tensorflow torch transformers typer uvicorn wandb "
+    "xgboost yaml".split()
+)
+AMBIGUOUS = 5  # more same-named methods than this: a call by that name links to none of them
+# Decorators that register nothing: a function they decorate still needs a caller to run.
+PASSIVE_DECORATORS = set(
+    "staticmethod classmethod property setter getter deleter cache lru_cache cached_property wraps dataclass "
+    "abstractmethod overload override contextmanager asynccontextmanager total_ordering singledispatch".split()
+)
 
 
 def node_id(rel: str, qualname: str) -> str:
@@ -89,39 +41,14 @@ def split_node(node: str) -> tuple[str, str]:
     return rel, qualname
 
 
-def is_test_file(rel: str) -> bool:
-    name = rel.rsplit("/", 1)[-1]
-    return name.endswith(".py") and (name.startswith("test") or name.endswith("_test.py"))
-
-
-def test_functions(module: ModuleFacts) -> Iterator[Function]:
-    """Functions pytest or unittest would collect and run: a fixture named `test_data` is not one."""
-    if module.notebook or not is_test_file(module.rel):
-        return
-    for function in module.functions.values():
-        if function.dead or function.trivial or not function.name.startswith("test"):
-            continue
-        if any(d.api == "fixture" or d.name.endswith("fixture") for d in function.decorators):
-            continue
-        if function.cls is None:
-            if "." not in function.qualname:
-                yield function
-            continue
-        cls = module.classes.get(function.cls)
-        if cls is None or cls.dead or "." in cls.qualname:
-            continue
-        unittest_case = any(b.split(".")[-1].endswith("TestCase") for b in cls.bases)
-        pytest_class = cls.name.startswith("Test") and f"{cls.qualname}.__init__" not in module.functions
-        if unittest_case or pytest_class:
-            yield function
-
-
 class CallGraph:
     def __init__(self, modules: dict[str, ModuleFacts], entry_points: Iterable[tuple[str, str]] = ()) -> None:
         self.modules = modules
         self._by_suffix: dict[str, list[str]] = defaultdict(list)
         self._top_level = {m.module.split(".")[0] for m in modules.values()}
+        self._module_cache: dict[tuple[str, str], str | None] = {}
         self._methods: dict[str, list[str]] = defaultdict(list)
+        self._module_methods: dict[tuple[str, str], list[str]] = defaultdict(list)
         for rel, module in modules.items():
             parts = module.module.split(".")
             for start in range(len(parts)):
@@ -129,6 +56,7 @@ class CallGraph:
             for function in module.functions.values():
                 if function.cls is not None:
                     self._methods[function.name].append(node_id(rel, function.qualname))
+                    self._module_methods[(rel, function.name)].append(node_id(rel, function.qualname))
         self.edges: dict[str, set[str]] = {}
         self.dead_edges: dict[str, set[str]] = {}  # calls in dead code: what that code would run
         for rel, module in modules.items():
@@ -144,6 +72,12 @@ class CallGraph:
         only `level_4/` is assessed), so leading parts are dropped until a module matches; names rooted
         in a well-known library (`mlflow.tracking`) never match a project file called `tracking.py`.
         """
+        key = (dotted, near.rpartition("/")[0])
+        if key not in self._module_cache:
+            self._module_cache[key] = self._find_module(dotted, near)
+        return self._module_cache[key]
+
+    def _find_module(self, dotted: str, near: str) -> str | None:
         parts = dotted.split(".")
         if parts[0] in EXTERNAL_ROOTS and parts[0] not in self._top_level:
             return None
@@ -171,8 +105,7 @@ class CallGraph:
                     if found:
                         return [found]
                     # `model.init().lambda_handler(...)`: a method of an object the module made
-                    methods = self._methods.get(parts[-1], []) if len(parts) - cut > 1 else []
-                    return [m for m in methods if m.startswith(f"{target}::")] or list(methods)
+                    return self._methods_named(parts[-1], target) if len(parts) - cut > 1 else []
             return []
         if "." not in dotted:
             for qualname in (f"{scope}.{dotted}", dotted):
@@ -184,8 +117,17 @@ class CallGraph:
             owner = module.functions.get(scope)
             if owner is not None and owner.cls and f"{owner.cls}.{attr}" in module.functions:
                 return [node_id(rel, f"{owner.cls}.{attr}")]
-            return [m for m in self._methods.get(attr, ()) if m.startswith(f"{rel}::")]  # an inherited method
-        return list(self._methods.get(attr, ()))
+            return list(self._module_methods.get((rel, attr), ()))  # an inherited method
+        return self._methods_named(attr, rel)
+
+    def _methods_named(self, attr: str, rel: str) -> list[str]:
+        """Methods a call on an unknown object may reach: those of the same module first; a name shared by
+        more than a handful of classes (`fit`, `predict`, `run`) says nothing about which one is meant."""
+        local = self._module_methods.get((rel, attr))
+        if local:
+            return list(local)
+        candidates = self._methods.get(attr, [])
+        return list(candidates) if len(candidates) <= AMBIGUOUS else []
 
     def resolve_call(self, rel: str, call: Call) -> list[str]:
         if call.root is not None:

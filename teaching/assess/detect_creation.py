@@ -3,11 +3,11 @@ tracking, automated retraining."""
 
 from __future__ import annotations
 
-from teaching.assess.callgraph import is_test_file
 from teaching.assess.chains import Chain
 from teaching.assess.context import Context, verdict
 from teaching.assess.model import Evidence, Finding
 from teaching.assess.pyfacts import MODULE_SCOPE
+from teaching.assess.testfinder import is_test_file
 from teaching.assess.units import Unit
 from teaching.assess.vocabulary import is_tracking, is_tracking_setup, is_training, orchestrator, plain
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-from teaching.assess.callgraph import is_test_file, node_id, test_functions
+from teaching.assess.callgraph import node_id
 from teaching.assess.context import Context, dedupe, verdict
 from teaching.assess.model import Evidence, Finding
+from teaching.assess.testfinder import is_test_file, test_functions
 from teaching.assess.vocabulary import defines_metric, exports_metrics, loads_model, monitors, predicts
 
 CI_SYSTEMS = {"github", "gitlab", "circleci", "azure", "bitbucket", "travis", "jenkins"}

@@ -32,8 +32,8 @@ DETECTORS = (
         "versioned_code",
         "model_creation",
         1,
-        "Python modules outside notebooks with an entry point (argparse, click, typer, a main block, a web route or a "
-        "pipeline decorator); training inside functions, not at the top of a script",
+        "Python modules outside notebooks with an entry point (argparse, click, typer, a main block, a web route, a "
+        "serverless handler or a pipeline decorator); training inside functions, not at the top of a script",
         creation.versioned_code,
     ),
     Detector(

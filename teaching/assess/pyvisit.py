@@ -5,42 +5,13 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from teaching.assess.pyfacts import MODULE_SCOPE, Branch, Call, ClassInfo, Function, ModuleFacts, Ref
+from teaching.assess.pyexpr import constant_truth, dotted_source, is_main_test, names_in, refs_in, value_of
+from teaching.assess.pyfacts import MODULE_SCOPE, Branch, Call, ClassInfo, Function, ModuleFacts
 
 TERMINAL = (ast.Return, ast.Raise, ast.Continue, ast.Break)
-
-
-def constant_truth(test: ast.expr) -> bool | None:
-    """True/False when a test's outcome is fixed in the source; `TYPE_CHECKING` never holds at run time."""
-    if isinstance(test, ast.Constant):
-        return bool(test.value)
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        inner = constant_truth(test.operand)
-        return None if inner is None else not inner
-    if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
-        return False
-    if isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING":
-        return False
-    return None
-
-
-def names_in(node: ast.AST) -> frozenset[str]:
-    found: set[str] = set()
-    for child in ast.walk(node):
-        if isinstance(child, ast.Name):
-            found.add(child.id)
-        elif isinstance(child, ast.Attribute):
-            found.add(child.attr)
-    return frozenset(found)
-
-
-def _is_main_test(test: ast.expr) -> bool:
-    return (
-        isinstance(test, ast.Compare)
-        and isinstance(test.left, ast.Name)
-        and test.left.id == "__name__"
-        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
-    )
+# Nodes with nothing below them that any handler needs: contexts, operators, constants.
+LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
+_HANDLERS: dict[type, Any] = {}
 
 
 class Visitor(ast.NodeVisitor):
@@ -63,23 +34,32 @@ class Visitor(ast.NodeVisitor):
                 self.dead = True
         self.dead = saved
 
+    def visit(self, node: ast.AST) -> None:
+        """NodeVisitor.visit with the handler looked up once per node type (a 60,000-file tree has millions)."""
+        handler = _HANDLERS.get(type(node))
+        if handler is None:
+            handler = getattr(type(self), f"visit_{type(node).__name__}", Visitor.generic_visit)
+            _HANDLERS[type(node)] = handler
+        handler(self, node)
+
     def generic_visit(self, node: ast.AST) -> None:
-        for _, value in ast.iter_fields(node):
+        for field in node._fields:
+            value = getattr(node, field, None)
             if isinstance(value, list):
                 if value and isinstance(value[0], ast.stmt):
                     self._block(value)
                 else:
                     for item in value:
-                        if isinstance(item, ast.AST):
+                        if isinstance(item, ast.AST) and not isinstance(item, LEAVES):
                             self.visit(item)
-            elif isinstance(value, ast.AST):
+            elif isinstance(value, ast.AST) and not isinstance(value, LEAVES):
                 self.visit(value)
 
     def visit_If(self, node: ast.If) -> None:
         truth = constant_truth(node.test)
         self.visit(node.test)
         self._branch(node.test, node.body + node.orelse, any(isinstance(s, TERMINAL) for s in node.body))
-        if self.scope == MODULE_SCOPE and _is_main_test(node.test) and not self.dead:
+        if self.scope == MODULE_SCOPE and is_main_test(node.test) and not self.dead:
             self.f.main_block = node.lineno
         saved = self.dead
         self.dead = saved or truth is False
@@ -139,7 +119,7 @@ class Visitor(ast.NodeVisitor):
             self._bind(node.optional_vars, node.context_expr)
 
     def _bind(self, target: ast.expr, value: ast.expr) -> None:
-        key = _dotted_source(target)
+        key = dotted_source(target)
         if key is None:
             return
         if isinstance(value, ast.Call):
@@ -204,12 +184,13 @@ class Visitor(ast.NodeVisitor):
         resolved = self._resolve(func)
         attr = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
         name, root = resolved if resolved else (f"?.{attr}", None)
-        receiver = ast.unparse(func.value)[:80] if isinstance(func, ast.Attribute) else ""
-        args = tuple(_value(a) for a in node.args) if node else ()
-        kwargs = {k.arg: _value(k.value) for k in node.keywords if k.arg} if node else {}
-        refs = tuple(name for value in (*args, *kwargs.values()) for name in _ref(value))
+        receiver = (dotted_source(func.value) or "") if isinstance(func, ast.Attribute) else ""
+        args = tuple(value_of(a) for a in node.args) if node else ()
+        kwargs = {k.arg: value_of(k.value) for k in node.keywords if k.arg} if node else {}
+        refs = tuple(name for value in (*args, *kwargs.values()) for name in refs_in(value))
         line = (func.end_lineno or func.lineno) if isinstance(func, ast.Attribute) else func.lineno
-        return Call(line, name, attr, root, receiver, args, kwargs, refs, self.scope, self.dead)
+        api = name.replace("()", "").rsplit(".", 1)[-1]
+        return Call(line, name, attr, root, receiver, args, kwargs, refs, self.scope, self.dead, api)
 
     def _resolve(self, expr: ast.expr) -> tuple[str, str | None] | None:
         """(dotted name, top package if imported) for a Name / Attribute / Call chain."""
@@ -222,7 +203,7 @@ class Visitor(ast.NodeVisitor):
                 return f"{bound[0]}()", bound[1]
             return expr.id, None
         if isinstance(expr, ast.Attribute):
-            source = _dotted_source(expr)
+            source = dotted_source(expr)
             if source and source.startswith("self.") and ("*", source) in self.f.variables:
                 bound = self.f.variables[("*", source)]
                 return f"{bound[0]}()", bound[1]
@@ -239,7 +220,7 @@ class Visitor(ast.NodeVisitor):
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if isinstance(node.ctx, ast.Load) and not self.dead:
-            source = _dotted_source(node)
+            source = dotted_source(node)
             if source:
                 self.f.loads.setdefault(self.scope, set()).add(source)
         self.generic_visit(node)
@@ -260,31 +241,3 @@ class Visitor(ast.NodeVisitor):
         if not self.dead:
             self.f.raises.append((self.scope, node.lineno))
         self.generic_visit(node)
-
-
-def _dotted_source(expr: ast.expr) -> str | None:
-    if isinstance(expr, ast.Name):
-        return expr.id
-    if isinstance(expr, ast.Attribute):
-        inner = _dotted_source(expr.value)
-        return f"{inner}.{expr.attr}" if inner else None
-    return None
-
-
-def _value(expr: ast.expr) -> Any:
-    if isinstance(expr, ast.Constant):
-        return expr.value
-    if isinstance(expr, ast.JoinedStr):  # f"models:/{name}/Production" keeps its literal parts
-        return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in expr.values)
-    if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
-        return tuple(_value(e) for e in expr.elts)
-    source = _dotted_source(expr)
-    return Ref(source or "")
-
-
-def _ref(value: Any) -> list[str]:
-    if isinstance(value, Ref) and value.name:
-        return [value.name]
-    if isinstance(value, tuple):
-        return [r for v in value for r in _ref(v)]
-    return []

@@ -19,39 +19,15 @@ FIT_METHODS = {"fit", "partial_fit", "fit_generator", "train_on_batch"}
 TRAIN_NAMES = {"train", "retrain", "train_model", "train_models", "fit_model", "train_and_log", "train_and_register"}
 TRAIN_FUNCTIONS = {"mlflow.run", "mlflow.projects.run", "ray.tune.run", "lightgbm.cv", "xgboost.cv"}
 
-TRACKING_LOGS = {
-    "start_run",
-    "log_param",
-    "log_params",
-    "log_metric",
-    "log_metrics",
-    "log_artifact",
-    "log_artifacts",
-    "log_model",
-    "autolog",
-    "log_figure",
-    "log_dict",
-    "log_input",
-    "log_table",
-    "log_text",
-    "evaluate",
-}
+TRACKING_LOGS = set(
+    "start_run log_param log_params log_metric log_metrics log_artifact log_artifacts log_model autolog "
+    "log_figure log_dict log_input log_table log_text evaluate".split()
+)
 TRACKING_SETUP = {"set_experiment", "set_tracking_uri", "create_experiment", "set_tag", "set_tags"}
-TRACKING_CALLBACKS = {
-    "MLflowLoggerCallback",
-    "MLFlowLoggerCallback",
-    "MlflowCallback",
-    "MLflowCallback",
-    "MLFlowLogger",
-    "MLflowLogger",
-    "WandbLogger",
-    "WandbCallback",
-    "WandbLoggerCallback",
-    "NeptuneLogger",
-    "CometLogger",
-    "setup_mlflow",
-    "mlflow_mixin",
-}
+TRACKING_CALLBACKS = set(
+    "MLflowLoggerCallback MLFlowLoggerCallback MlflowCallback MLflowCallback MLFlowLogger MLflowLogger "
+    "WandbLogger WandbCallback WandbLoggerCallback NeptuneLogger CometLogger setup_mlflow mlflow_mixin".split()
+)
 OTHER_TRACKERS = {
     "wandb": {"init", "log"},
     "neptune": {"init_run", "init", "init_model_version"},
@@ -65,18 +41,7 @@ REGISTRY_PROMOTIONS = {"set_registered_model_alias", "transition_model_version_s
 REGISTRY_READS = {"get_model_version_by_alias", "get_latest_versions", "search_model_versions", "get_registered_model"}
 PREDICT_METHODS = {"predict", "predict_proba", "predict_log_proba", "decision_function"}
 LOADERS = {"load_model", "load", "load_learner", "InferenceSession", "get"}
-LOADER_ROOTS = {
-    "mlflow",
-    "joblib",
-    "pickle",
-    "cloudpickle",
-    "dill",
-    "torch",
-    "tensorflow",
-    "keras",
-    "bentoml",
-    "onnxruntime",
-}
+LOADER_ROOTS = set("mlflow joblib pickle cloudpickle dill torch tensorflow keras bentoml onnxruntime".split())
 DEPLOY_PATH = re.compile(r"/(deploy|deployments?|promote|rollout|release|reload|switch)\b", re.IGNORECASE)
 SDK_DEPLOYS = {
     ("sagemaker", "deploy"),
