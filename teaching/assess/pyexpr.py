@@ -23,12 +23,34 @@ def constant_truth(test: ast.expr) -> bool | None:
 
 
 def names_in(node: ast.AST) -> frozenset[str]:
+    """Identifiers and attribute names in an expression (a walk restricted to expressions: faster than
+    ast.walk, which matters on large trees where every `if` and comparison is read)."""
     found: set[str] = set()
-    for child in ast.walk(node):
+    stack = [node]
+    while stack:
+        child = stack.pop()
         if isinstance(child, ast.Name):
             found.add(child.id)
         elif isinstance(child, ast.Attribute):
             found.add(child.attr)
+            stack.append(child.value)
+        elif isinstance(child, ast.Call):
+            stack.append(child.func)
+            stack.extend(child.args)
+            stack.extend(k.value for k in child.keywords)
+        elif isinstance(child, ast.Compare):
+            stack.append(child.left)
+            stack.extend(child.comparators)
+        elif isinstance(child, ast.BoolOp):
+            stack.extend(child.values)
+        elif isinstance(child, ast.BinOp):
+            stack.extend((child.left, child.right))
+        elif isinstance(child, (ast.UnaryOp, ast.Await, ast.Starred)):
+            stack.append(child.operand if isinstance(child, ast.UnaryOp) else child.value)
+        elif isinstance(child, ast.Subscript):
+            stack.extend((child.value, child.slice))
+        elif isinstance(child, (ast.Tuple, ast.List, ast.Set)):
+            stack.extend(child.elts)
     return frozenset(found)
 
 

@@ -219,11 +219,14 @@ class Visitor(ast.NodeVisitor):
             self.f.loads.setdefault(self.scope, set()).add(node.id)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if isinstance(node.ctx, ast.Load) and not self.dead:
-            source = dotted_source(node)
-            if source:
-                self.f.loads.setdefault(self.scope, set()).add(source)
-        self.generic_visit(node)
+        source = dotted_source(node)
+        if source is None:  # `f().x`, `a[0].x`: what is below may hold calls
+            self.generic_visit(node)
+            return
+        if isinstance(node.ctx, ast.Load) and not self.dead:  # `a.b.c` is one load, and `a` is used
+            loads = self.f.loads.setdefault(self.scope, set())
+            loads.add(source)
+            loads.add(source.split(".", 1)[0])
 
     def visit_Compare(self, node: ast.Compare) -> None:
         self.f.compares.append((self.scope, node.lineno, names_in(node)))
