@@ -5,7 +5,7 @@ Library code returns objects; only this module (and cli.py's error line) turns t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -13,6 +13,9 @@ from rich.table import Table
 
 from levels.catalog import LevelInfo
 from teaching.diff import LevelDiff
+
+if TYPE_CHECKING:  # importing teaching.assess loads its readers: only `assess` should pay for that
+    from teaching.assess.model import Assessment
 
 
 def levels_table(levels: tuple[LevelInfo, ...], progress: dict[str, dict]) -> Table:
@@ -147,7 +150,7 @@ def print_table_rows(console: Console, title: str, rows: list[dict[str, Any]]) -
     console.print(rows_table(title, rows))
 
 
-def assessment(result: Any) -> Group:
+def assessment(result: Assessment) -> Group:
     """The scorecard of `mlops-levels assess`: overall level and why, then each view's practices with the
     evidence a person can open; evidence lines are shortened at a word boundary to fit the width."""
     from rich.padding import Padding

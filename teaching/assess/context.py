@@ -41,7 +41,9 @@ class Context:
         return found
 
 
-def _is_app(variables: dict, function: Function, decorator: Call, owner: str) -> bool:
+def _is_app(
+    variables: dict[tuple[str, str], tuple[str, str | None]], function: Function, decorator: Call, owner: str
+) -> bool:
     """The decorator hangs off a web app or router (bound from FastAPI(), Flask(__name__) …)."""
     if owner in WEB_APPS:  # `@app.post` resolved through `app = FastAPI()`
         return True

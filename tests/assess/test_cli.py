@@ -147,3 +147,18 @@ def test_the_scorecard_fits_80_columns_without_breaking_a_word(name, assessed, t
         assert practice.title in text
         for evidence in practice.evidence:
             assert re.search(rf"{re.escape(evidence.where)}\s", text) or "…/" in text, evidence.where
+
+
+def test_assess_reads_code_without_importing_it_or_any_heavy_library():
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    heavy = ["pandas", "sklearn", "mlflow", "prefect", "evidently", "fastapi", "levels.level_4.pipeline"]
+    code = (
+        "import sys\nfrom teaching.assess import assess\n"
+        f"assess('levels/level_4')\nprint([m for m in {heavy!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
