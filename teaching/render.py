@@ -165,7 +165,7 @@ def assessment(result: Assessment) -> Group:
         Text(f"Level {result.level}", style="bold cyan") + Text(f" · {result.reasoning.split(': ', 1)[-1]}"),
         Text(
             f"Read {read.read} files: {read.python_files} Python, {read.notebooks} notebooks "
-            f"({read.notebook_cells} code cells), {read.config_files} build/CI configs; "
+            f"({read.notebook_cells} code cells), {read.config_files} config files (build, CI, deploy); "
             f"{read.files_seen} seen. Not read: {skipped}. Folders skipped: {folders}.",
             style="dim",
         ),

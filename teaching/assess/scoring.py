@@ -96,6 +96,8 @@ def reasoning(level: int, results: dict[str, PracticeResult], rungs: dict[int, d
     if extras:
         parts.append(f"with {', '.join(extras)}")
     text = f"level {level}: {' '.join(parts)}"
+    if level == 4 and results["continuous_delivery"].status == "found":
+        text += ", and a quality gate decides what is deployed, with no person in between"
     if level < 4:
         text += f"; {_gap(level + 1, results, rungs)}"
         beyond = _found_titles([p for k in range(level + 1, 5) for p in levels[k]])
