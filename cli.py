@@ -121,7 +121,8 @@ def _fail(line: str, code: int, as_json: bool, details: dict[str, Any]) -> None:
 
 def _emit(outcome: Outcome, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(outcome.data, indent=2, default=str) + "\n")
+        data = outcome.data.to_dict() if hasattr(outcome.data, "to_dict") else outcome.data
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     elif outcome.view is not None:
         _consoles()[0].print(outcome.view(outcome.data))
     sys.stdout.flush()  # a closed pipe shows up here, inside the error handling, not at exit
@@ -357,13 +358,17 @@ def doctor(ctx: typer.Context) -> Outcome:
 
 @_command(app)
 def assess(
-    path: Annotated[Path, typer.Argument(help="A project folder to place on the maturity ladder.")],
+    path: Annotated[Path, typer.Argument(help="A project folder to assess.", show_default=False)],
 ) -> Outcome:
-    """Probe a project for MLOps practices and place it on the maturity ladder, with evidence."""
+    """Score any project's MLOps practices, with the evidence (file:line) for each, and place it on the ladder.
+
+    Reads code, not text: Python through its syntax tree, notebooks through their code cells, CI and
+    build files by structure. What it looks for and what it cannot see: docs/assess.md.
+    """
     from teaching import render
     from teaching.assess import assess as assess_folder
 
-    return Outcome(assess_folder(path).to_dict(), render.assessment_view)
+    return Outcome(assess_folder(path), render.assessment)
 
 
 @_command(app, json_flag=False)

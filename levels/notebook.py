@@ -64,8 +64,11 @@ def run_notebook(
     client = NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
+    executed.parent.mkdir(parents=True, exist_ok=True)
     try:
-        client.execute()
+        # The kernel's own chatter (e.g. "running over TCP without encryption") goes to a log, not the terminal.
+        with open(executed.with_suffix(".kernel.log"), "ab") as kernel_log:
+            client.execute(stdout=kernel_log, stderr=kernel_log)
     except CellExecutionError as exc:
         raise MlopsLevelsError(
             f"a notebook cell failed: {exc.ename}: {exc.evalue}",
@@ -73,7 +76,6 @@ def run_notebook(
             fix="open the notebook and run it cell by cell",
         ) from None
     finally:
-        executed.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, str(executed))
     printed = [
         output.get("text", "")

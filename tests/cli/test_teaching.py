@@ -1,4 +1,4 @@
-"""The teaching layer through Typer's runner: walkthrough, run all, test, doctor, assess."""
+"""The teaching layer through Typer's runner: walkthrough, run all, test, doctor (assess: tests/assess)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import json
 import socket
 
 import pytest
-
-from levels.catalog import LEVELS_DIR
 
 
 @pytest.mark.slow
@@ -58,20 +56,3 @@ def test_doctor_reports_each_check_and_a_taken_port(invoke, monkeypatch):
     assert checks["python"]["ok"] and checks["mlflow"]["ok"] and checks["prefect"]["ok"]
     assert not checks[f"port {port}"]["ok"] and "--port" in checks[f"port {port}"]["fix"]
     assert result.exit_code == 1
-
-
-@pytest.mark.parametrize("level", range(5))
-def test_assess_places_each_level_folder_on_its_own_level(invoke, level):
-    result = invoke("assess", str(LEVELS_DIR / f"level_{level}"), "--json")
-    assert result.exit_code == 0
-    assert json.loads(result.output)["level"] == level
-
-
-def test_assess_shows_evidence_and_the_next_practice(invoke, tmp_path):
-    (tmp_path / "train.py").write_text("import argparse\nparser = argparse.ArgumentParser()\n")
-    (tmp_path / "test_train.py").write_text("def test_it():\n    assert True\n")
-    result = invoke("assess", str(tmp_path))
-    assert result.exit_code == 0
-    assert "train.py:2" in result.output and "Maturity level: 0" in result.output
-    assert "Next practice to adopt: Continuous integration" in result.output
-    assert invoke("assess", str(tmp_path / "nope")).exit_code == 2

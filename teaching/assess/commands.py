@@ -1,0 +1,191 @@
+"""What a shell command does, for the commands written in CI steps, Makefiles, Dockerfiles and stages.
+
+Commands are split into words with `shlex` (comments dropped), wrappers are peeled off (`pipenv run`,
+`poetry run`, `uv run`, `$(PYTHON)`, environment assignments), and the program decides the action:
+run a Python file or module, run tests, lint, build an image, deploy, serve, run an MLflow project
+or a DVC pipeline, schedule a Prefect deployment, or follow a `make` target or a shell script.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+SEPARATORS = {"&&", "||", ";", "|", "&"}
+WRAPPERS = {"sudo", "time", "exec", "env", "nohup", "xargs"}
+RUNNERS = {"pipenv": "run", "poetry": "run", "uv": "run", "pdm": "run", "hatch": "run", "rye": "run"}
+LINTERS = {"ruff", "flake8", "pylint", "black", "mypy", "isort", "pre-commit", "pyright", "bandit"}
+TEST_RUNNERS = {"pytest", "py.test", "tox", "nox"}
+SERVERS = {"uvicorn", "gunicorn", "hypercorn", "waitress-serve", "daphne", "granian"}
+# (program, first sub-command or None for any): deploying something somewhere.
+DEPLOYERS = {
+    ("kubectl", "apply"),
+    ("kubectl", "set"),
+    ("kubectl", "rollout"),
+    ("kubectl", "create"),
+    ("helm", "upgrade"),
+    ("helm", "install"),
+    ("gcloud", None),
+    ("aws", "lambda"),
+    ("aws", "ecs"),
+    ("aws", "sagemaker"),
+    ("aws", "deploy"),
+    ("az", "ml"),
+    ("az", "webapp"),
+    ("sam", "deploy"),
+    ("serverless", "deploy"),
+    ("sls", "deploy"),
+    ("fly", "deploy"),
+    ("flyctl", "deploy"),
+    ("heroku", None),
+    ("terraform", "apply"),
+    ("cdk", "deploy"),
+    ("bentoml", "deploy"),
+    ("modal", "deploy"),
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str  # python | tests | lint | build | deploy | serve | train | dvc | schedule | make | script
+    target: str  # a .py path, a dotted module, a make target, a script path, "module:attr", a tool
+    token: str  # the word of the command that is the construct, for evidence
+
+
+PYTHON_WORD = re.compile(r"^(python[\d.]*|py|\$[({]?PYTHON[)}]?)$")
+
+
+def _words(line: str) -> list[str]:
+    try:
+        return shlex.split(line, comments=True)
+    except ValueError:
+        return line.split("#", 1)[0].split()
+
+
+def _simple_commands(words: list[str]) -> list[list[str]]:
+    commands: list[list[str]] = [[]]
+    for word in words:
+        if word in SEPARATORS:
+            commands.append([])
+        else:
+            commands[-1].append(word)
+    return [c for c in commands if c]
+
+
+def _peel(words: list[str]) -> list[str]:
+    while words:
+        head = words[0]
+        if re.match(r"^\w+=", head) or head in WRAPPERS:
+            words = words[1:]
+        elif head in RUNNERS and len(words) > 1 and words[1] == RUNNERS[head]:
+            words = words[2:]
+        elif head == "conda" and "run" in words:
+            rest = words[words.index("run") + 1 :]
+            while rest and rest[0].startswith("-"):
+                rest = rest[2:] if rest[0] in ("-n", "--name", "-p", "--prefix") else rest[1:]
+            words = rest
+        else:
+            return words
+    return words
+
+
+def _python(words: list[str]) -> Action | None:
+    rest = words[1:]
+    while rest and rest[0].startswith("-"):
+        flag = rest.pop(0)
+        if flag == "-m" and rest:
+            module = rest[0]
+            if module in TEST_RUNNERS:
+                return Action("tests", module, module)
+            if module in LINTERS:
+                return Action("lint", module, module)
+            if module in SERVERS:
+                return Action("serve", _first_target(rest[1:]), module)
+            if module in ("mlflow", "dvc", "prefect", "bentoml"):
+                return _tool([module, *rest[1:]])
+            return Action("python", module, module.split(".")[-1])
+        if flag in ("-W", "-X", "-c"):
+            if flag == "-c":
+                return None
+            rest = rest[1:]
+    if rest and rest[0].endswith(".py"):
+        return Action("python", rest[0], rest[0].rsplit("/", 1)[-1])
+    return None
+
+
+def _first_target(words: list[str]) -> str:
+    return next((w for w in words if ":" in w and not w.startswith("-")), words[0] if words else "")
+
+
+def _tool(words: list[str]) -> Action | None:
+    program, sub = words[0], words[1] if len(words) > 1 else ""
+    if program == "mlflow":
+        if sub == "run":
+            return Action("train", " ".join(words[:3]), "run")
+        if sub == "models" and len(words) > 2:
+            return Action("build" if words[2] == "build-docker" else "serve", "mlflow models", "models")
+        if sub == "deployments":
+            return Action("deploy", "mlflow deployments", "deployments")
+    if program == "dvc" and (sub == "repro" or words[1:3] == ["exp", "run"]):
+        return Action("dvc", "dvc.yaml", sub)
+    if program == "prefect" and sub == "deploy":
+        scheduled = any(w.split("=")[0] in ("--cron", "--interval", "--rrule") for w in words)
+        entry = next((w for w in words[2:] if ":" in w and not w.startswith("-")), "")
+        return Action("schedule" if scheduled else "deploy", entry, "deploy")
+    if program == "bentoml":
+        kind = {"serve": "serve", "build": "build", "containerize": "build", "deploy": "deploy"}.get(sub)
+        return Action(kind, "bentoml", sub) if kind else None
+    if program in ("docker", "podman", "docker-compose"):
+        if sub in ("build", "buildx", "push"):
+            return Action("build", "image", sub)
+        return None
+    if (program, sub) in DEPLOYERS or (program, None) in DEPLOYERS:
+        return Action("deploy", f"{program} {sub}".strip(), program)
+    return None
+
+
+def parse_command(words: list[str]) -> Action | None:
+    words = _peel(words)
+    if not words:
+        return None
+    if words[0] == "__uses__" and len(words) > 1:  # a GitHub Actions step that uses a known action
+        return Action(words[1], "github action", "uses")
+    program = words[0].rsplit("/", 1)[-1] if not words[0].startswith("./") else words[0]
+    if PYTHON_WORD.match(program):
+        return _python(words)
+    if program in TEST_RUNNERS:
+        return Action("tests", program, program)
+    if program in LINTERS:
+        return Action("lint", program, program)
+    if program in SERVERS:
+        return Action("serve", _first_target(words[1:]), program)
+    if program == "make" or program == "$(MAKE)":
+        target = next((w for w in words[1:] if not w.startswith("-") and "=" not in w), "")
+        return Action("make", target, target or "make")
+    if program in ("bash", "sh") and len(words) > 1 and words[1].endswith(".sh"):
+        return Action("script", words[1], words[1].rsplit("/", 1)[-1])
+    if program.endswith(".sh"):
+        return Action("script", program.removeprefix("./"), program.rsplit("/", 1)[-1])
+    if program.endswith(".py"):
+        return Action("python", program.removeprefix("./"), program.rsplit("/", 1)[-1])
+    return _tool([program, *words[1:]])
+
+
+def actions(text: str, first_line: int) -> list[tuple[int, Action]]:
+    """Every action of a (possibly multi-line) command, with the line it is written on."""
+    found: list[tuple[int, Action]] = []
+    pending, start = "", 0
+    for offset, raw in enumerate(str(text).splitlines() or [""]):
+        if not pending:
+            start = offset
+        pending = f"{pending} {raw.rstrip()}" if pending else raw.rstrip()
+        if pending.endswith("\\"):
+            pending = pending[:-1]
+            continue
+        for words in _simple_commands(_words(pending)):
+            action = parse_command(words)
+            if action is not None:
+                found.append((first_line + start, action))
+        pending = ""
+    return found
