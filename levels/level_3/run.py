@@ -106,7 +106,8 @@ def main(request: RunRequest) -> RunReport:
         request.on_step("ground truth arrived: monitoring with Evidently")
         logged = read_log(log_path)
         served = join_ground_truth(logged.records, rides)
-        reference = load_prepared(resolve_data(request.train_data, settings).path)
+        # The reference is the validation month: rides the champion never trained on, as served rides are.
+        reference = load_prepared(resolve_data(request.val_data, settings).path)
         reference["prediction"] = ml.predict(load_version(settings, champion), reference)
         result = run_monitoring(served, reference, settings.layout.reports(3), replay_name)
         versions = {v["name"]: v["version"] for v in api.get("/deployments").json()["deployed"]}

@@ -98,7 +98,8 @@ def monitor_month(settings: Settings, month: str, rides: pd.DataFrame, champion:
 
     logged = read_log(settings.layout.predictions(4) / f"{month}.jsonl")
     served = join_ground_truth(logged.records, rides)
-    reference = load_prepared_window(settings, champion["train"].split(","))
+    # The reference is the month the champion was validated on: rides it never trained on, as served ones are.
+    reference = load_prepared_window(settings, str(champion.get("val", champion["train"])).split(","))
     reference["prediction"] = ml.predict(load_version(settings, champion["version"]), reference)
     measured = asdict(run_monitoring(served, reference, settings.layout.reports(4), month))
     return measured | {"torn_log_line": logged.torn_last_line}
@@ -136,7 +137,7 @@ def _act(
         return {"action": "retrained; gate refused the candidate", **outcome, "gate": answer.json()["detail"]["gate"]}
     gate = _check(answer)["gate"]
     baseline = gate["candidate_rmse"] if gate["candidate_rmse"] is not None else candidate["rmse_val"]
-    new_champion = {"version": candidate["version"], "train": ",".join(window), "baseline_rmse": baseline}
+    new_champion = {"version": candidate["version"], "train": ",".join(window), "val": month, "baseline_rmse": baseline}
     return {"action": "retrained and promoted", **outcome, "gate": gate, "champion": new_champion}
 
 

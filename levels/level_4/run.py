@@ -25,6 +25,7 @@ def first_champion(settings: Settings, months: list[str], model: str, features: 
     champion = {
         "version": trained["model_version"],
         "train": months[0],
+        "val": months[1],
         "baseline_rmse": trained["metrics"]["rmse_val"],
     }
     log.record(
