@@ -124,7 +124,8 @@ def _emit(outcome: Outcome, as_json: bool) -> None:
         data = outcome.data.to_dict() if hasattr(outcome.data, "to_dict") else outcome.data
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     elif outcome.view is not None:
-        _consoles()[0].print(outcome.view(outcome.data))
+        # crop=False: a long path or command is printed whole (the terminal wraps it; copy-paste keeps it)
+        _consoles()[0].print(outcome.view(outcome.data), crop=False)
     sys.stdout.flush()  # a closed pipe shows up here, inside the error handling, not at exit
 
 

@@ -51,6 +51,9 @@ class Settings:
     # passes a student's MLFLOW_TRACKING_URI explicitly (--tracking-uri reads it).
     tracking_uri: str | None = field(default_factory=lambda: _env("TRACKING_URI"))
     model_name: str = MODEL_NAME
+    # The Prefect UI of the workspace's server, where students see flow runs, tasks and retries. Tests
+    # switch it off (nobody looks; the server starts faster without it).
+    prefect_ui: bool = field(default_factory=lambda: _env_or("PREFECT_UI", "true").lower() not in ("0", "false", "no"))
     verbose: bool = False
     # The class server (`stack up --class`): whose experiments and model this is, where to submit flows.
     student: str | None = field(default_factory=lambda: _env("STUDENT"))

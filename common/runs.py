@@ -41,6 +41,9 @@ class RunReport:
     artifacts: dict[str, str] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     manual_steps: list[str] = field(default_factory=list)
+    # What the level would answer predictions with now: {"kind": "pickle" | "model_file", "path": ...} or
+    # {"kind": "registry", "version": ...}. `run all` scores every level's served model on later months.
+    serving: dict[str, str] = field(default_factory=dict)
     wall_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:

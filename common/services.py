@@ -86,7 +86,7 @@ def _start_prefect_server(settings: Settings, server_env: dict[str, str]) -> str
         **QUIET,
         "PREFECT_HOME": str(home),
         "PREFECT_API_URL": api_url,
-        "PREFECT_SERVER_UI_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "true" if settings.prefect_ui else "false",
         **server_env,
     }
     command = [_venv_tool("prefect"), "server", "start", "--host", LOCALHOST, "--port", str(port), "--analytics-off"]

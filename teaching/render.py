@@ -33,7 +33,10 @@ def _table(title: str | None, columns: list[str], prose: tuple[str, ...] = ()) -
     table = Table(title=title, title_justify="left", expand=False)
     for column in columns:
         # Prose wraps at spaces; everything else is an identifier or a number and stays whole.
-        table.add_column(column, no_wrap=column not in prose, overflow="fold" if column in prose else "ellipsis")
+        if column in prose:
+            table.add_column(column, overflow="fold", min_width=min(len(column) + 4, 24))
+        else:
+            table.add_column(column, no_wrap=True, overflow="ellipsis")
     return table
 
 

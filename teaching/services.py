@@ -35,7 +35,7 @@ def serve_level(settings: Settings, level: int, host: str, port: int, options: d
 
 def open_uis(settings: Settings, level: int, host: str, port: int, console: Any) -> None:
     """The MLflow UI on the level's store, and the address of the workspace's Prefect UI, until Ctrl-C."""
-    from common.processes import run_owned
+    from common.processes import run_owned, signals_as_interrupt
     from common.services import mlflow_server, running_prefect_api
     from common.serving import port_is_free
 
@@ -47,10 +47,15 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
     if not port_is_free(port, host):
         raise UsageError(f"port {port} on {host} is taken", fix="pass --port with a free port")
     command, env = mlflow_server(f"sqlite:///{store}", settings.layout.artifacts(level), host, port)
-    console.print(f"MLflow UI for level {level}: http://{host}:{port}", highlight=False)
-    prefect = running_prefect_api(settings)
-    if prefect:
-        console.print(f"Prefect UI (flow runs):  {prefect.removesuffix('/api')}/runs", highlight=False)
-    console.print("Ctrl-C stops.")
-    if run_owned(command, env) != 0:
+    try:
+        with signals_as_interrupt():  # a stop signal from here on ends the command cleanly, children too
+            console.print(f"MLflow UI for level {level}: http://{host}:{port}", highlight=False)
+            prefect = running_prefect_api(settings)
+            if prefect:
+                console.print(f"Prefect UI (flow runs):  {prefect.removesuffix('/api')}/runs", highlight=False)
+            console.print("Ctrl-C stops.")
+            code = run_owned(command, env)
+    except KeyboardInterrupt:
+        return
+    if code != 0:
         raise MlopsLevelsError("the MLflow UI stopped", fix="run it again with --verbose to see why")

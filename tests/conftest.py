@@ -17,6 +17,7 @@ os.environ.setdefault("COLUMNS", "120")
 os.environ["NO_COLOR"] = "1"
 os.environ["TERM"] = "dumb"
 os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+os.environ.setdefault("MLOPS_LEVELS_PREFECT_UI", "false")  # nobody looks at it in a test; it starts faster
 
 
 SUITES = ("level0", "level1", "level2", "level3", "level4", "common", "teaching")

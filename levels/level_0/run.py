@@ -53,4 +53,5 @@ def main(request: RunRequest) -> RunReport:
         artifacts={"model": parameters["MODEL_PATH"], "executed notebook": str(executed)},
         details={"notebook_output": printed},
         manual_steps=["run the notebook", "remember which data and parameters made lin_reg.bin"],
+        serving={"kind": "pickle", "path": parameters["MODEL_PATH"], "features": request.features},
     )

@@ -56,6 +56,7 @@ def main(request: RunRequest) -> RunReport:
             "deploy: copy model.bin to the server and restart it",
             "remember which data and parameters made model.bin",
         ],
+        serving={"kind": "model_file", "path": result.model_path},
     )
 
 

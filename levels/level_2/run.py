@@ -61,4 +61,5 @@ def main(request: RunRequest) -> RunReport:
             f"promote: python levels/level_2/promote.py --version {result['model_version']}",
             "deploy: restart `mlops-levels serve 2` to pick up the new champion",
         ],
+        serving={"kind": "registry", "version": str(result["model_version"])},  # once a person promotes it
     )

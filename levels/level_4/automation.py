@@ -36,7 +36,7 @@ from levels.level_4.decisions import DecisionLog
 from levels.level_4.registry import load_version
 from levels.level_4.triggers import Thresholds, fired_rules
 
-REPLAY_BATCH = 500
+REPLAY_BATCH = 1000  # the API's largest batch: half the requests of 500
 TRAINING_WINDOW = 2  # months
 
 

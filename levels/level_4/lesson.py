@@ -18,7 +18,7 @@ def comparison_rows(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "frozen RMSE": round(d["frozen_rmse"], 3),
             "level 4 RMSE": round(d["rmse"], 3),
             "drift": f"{d['drift_share']:.0%}",
-            "rules fired": "; ".join(d["rules_fired"]) or "—",
+            "rules fired": ", ".join(rule.split(":")[0] for rule in d["rules_fired"]) or "—",  # whole text: the log
             "action": d["action"],
             "serving after": d["champion"]["version"],
         }

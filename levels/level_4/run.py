@@ -115,4 +115,5 @@ def main(request: RunRequest) -> RunReport:
             "month_by_month": comparison_rows(decisions),
         },
         manual_steps=[],
+        serving={"kind": "registry", "version": str(last["champion"]["version"])},
     )

@@ -1,0 +1,155 @@
+"""The class report of `run all`: one figure (every level's RMSE, month by month) and one self-contained
+HTML page (the table, the figure, each level's practices, links to its reports and UIs).
+
+The page works from file:// with no network: the figure is inlined as a PNG, there is no script and
+no external stylesheet, and links to the Evidently reports are relative to the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from pathlib import Path
+from typing import Any
+
+from common.atomic import write_bytes_atomic, write_text_atomic
+from common.config import Settings
+from common.sources import describe_source
+from levels.catalog import get_level
+
+COLORS = {"0": "#9e9e9e", "1": "#b39ddb", "2": "#90caf9", "3": "#ffcc80", "4": "#2e7d32"}
+
+
+def plot_story(curves: dict[str, dict[str, float]], retrains: list[str], title: str) -> bytes:
+    """RMSE per month for every level, retrains marked; the axis starts at 0 so noise cannot pass for a trend."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(9, 4.8))
+    months = sorted({m for curve in curves.values() for m in curve})
+    x = range(len(months))
+    for level, curve in sorted(curves.items()):
+        frozen = level != "4"
+        label = f"level {level} ({get_level(int(level)).title}){', serving what it trained' if frozen else ''}"
+        axis.plot(
+            x,
+            [curve.get(m) for m in months],
+            marker="o",
+            color=COLORS.get(level, "black"),
+            linewidth=1.5 if frozen else 3,
+            linestyle="--" if frozen else "-",
+            label=label,
+        )
+    for month in retrains:  # a retrain decided after month M serves from month M+1: the line sits between
+        if month in months and months.index(month) + 1 < len(months):
+            position = months.index(month) + 0.5
+            axis.axvline(position, color=COLORS["4"], linestyle=":", alpha=0.8)
+            axis.annotate(
+                "level 4 retrained",
+                (position, 0),
+                textcoords="offset points",
+                xytext=(3, 6),
+                color=COLORS["4"],
+                fontsize=8,
+            )
+    axis.set_xticks(list(x), months)
+    top = max(v for curve in curves.values() for v in curve.values())
+    axis.set(title=title, xlabel="month served", ylabel="RMSE (minutes)", ylim=(0, top * 1.15))
+    axis.legend(loc="lower left", fontsize=8)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> str:
+    return html.escape(f"{value:.3f}" if isinstance(value, float) else str(value))
+
+
+def _link(path: Path, page_dir: Path, label: str) -> str:
+    return f'<a href="{html.escape(os.path.relpath(path, page_dir))}">{html.escape(label)}</a>'
+
+
+def _links(settings: Settings, reports: list[dict[str, Any]], page_dir: Path) -> list[str]:
+    links = []
+    for report in reports:
+        for name, path in (report["details"].get("report_files") or {}).items():
+            if name.endswith(".html"):
+                links.append(_link(Path(path), page_dir, f"level {report['level']}: {name}"))
+    reports_4 = settings.layout.reports(4)
+    for path in sorted(reports_4.glob("*.html")) if reports_4.exists() else []:
+        links.append(_link(path, page_dir, f"level 4: {path.name}"))
+    return links
+
+
+def _page(
+    settings: Settings,
+    table: list[dict[str, Any]],
+    png: bytes,
+    reports: list[dict[str, Any]],
+    months: list[str],
+    page_dir: Path,
+) -> str:
+    from common.services import running_prefect_api
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table[0])
+    rows = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row.values()) + "</tr>" for row in table)
+    levels = "".join(
+        f"<li><b>Level {lv.number} · {html.escape(lv.title)}</b>: "
+        + (", ".join(html.escape(p.title) for p in lv.practices) or "no practice yet")
+        + "</li>"
+        for lv in (get_level(r["level"]) for r in reports)
+    )
+    links = "".join(f"<li>{link}</li>" for link in _links(settings, reports, page_dir)) or "<li>none yet</li>"
+    prefect = running_prefect_api(settings)
+    prefect_ui = (
+        f'<a href="{prefect.removesuffix("/api")}/runs">{prefect.removesuffix("/api")}/runs</a>'
+        if prefect
+        else "not running"
+    )
+    image = base64.b64encode(png).decode()
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>mlops-levels · class report</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}
+th{{background:#f0f0f0}}img{{max-width:100%}}code{{background:#f4f4f4;padding:0 .2rem}}</style></head>
+<body><h1>One taxi-duration model, five maturity levels</h1>
+<p>Data: {html.escape(describe_source(settings))}; months {html.escape(months[0])} to {html.escape(months[-1])}.
+Levels 0–3 keep serving the model they trained on {html.escape(months[0])}; level 4 watches every month and
+retrains when the data moves.</p>
+<table id="comparison"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
+<h2>RMSE of the model each level serves, month by month</h2>
+<img id="story" alt="RMSE per month for every level" src="data:image/png;base64,{image}">
+<h2>What each level has</h2><ul>{levels}</ul>
+<h2>Reports and runs</h2><ul>{links}</ul>
+<p>MLflow runs: <code>mlops-levels ui 3</code> (or 2, 4), then http://127.0.0.1:5000 ·
+Prefect flow runs: {prefect_ui}</p>
+</body></html>
+"""
+
+
+def write_class_report(
+    settings: Settings,
+    reports: list[dict[str, Any]],
+    curves: dict[str, dict[str, float]],
+    table: list[dict[str, Any]],
+    months: list[str],
+) -> dict[str, str]:
+    folder = settings.layout.report
+    retrains = [
+        d["month"]
+        for r in reports
+        if r["level"] == 4
+        for d in r["details"]["month_by_month"]
+        if d["action"] == "retrained and promoted"
+    ]
+    png = plot_story(curves, retrains, f"RMSE of the model each level serves · {describe_source(settings)}")
+    write_bytes_atomic(folder / "story.png", png)
+    write_text_atomic(folder / "index.html", _page(settings, table, png, reports, months, folder))
+    return {"figure": str(folder / "story.png"), "class report": str(folder / "index.html")}

@@ -1,0 +1,89 @@
+"""What each level's served model scores on the months after it was trained: the numbers of the story.
+
+Every level is scored on the same rides (each month's trips that could be real, 1 to 60 minutes), so
+the lines differ only by what each level does about time passing. Level 4's numbers come from its own
+decision log: the model it served that month, measured when the truth arrived.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+
+from common.config import Settings
+from common.data import load_prepared
+from common.features import prepare_features
+from common.model import predict, rmse
+from common.sources import resolve_data
+from levels.catalog import get_level
+
+
+def _predictions(settings: Settings, level: int, serving: dict[str, str], trips: Any) -> np.ndarray:
+    if serving["kind"] == "pickle":  # level 0: the notebook's (DictVectorizer, model) pickle, its own features
+        with open(serving["path"], "rb") as handle:
+            vectorizer, model = pickle.load(handle)
+        rides = trips[["PULocationID", "DOLocationID", "trip_distance"]].to_dict("records")
+        if serving.get("features") == "pu_and_do":
+            dicts = [
+                {
+                    "PULocationID": str(r["PULocationID"]),
+                    "DOLocationID": str(r["DOLocationID"]),
+                    "trip_distance": r["trip_distance"],
+                }
+                for r in rides
+            ]
+        else:
+            dicts = [prepare_features(r) for r in rides]
+        return np.asarray(model.predict(vectorizer.transform(dicts)))
+    if serving["kind"] == "model_file":
+        from common.model import load_model
+
+        return predict(load_model(serving["path"]), trips)
+    import importlib
+
+    registry = importlib.import_module(f"levels.level_{level}.registry")
+    return predict(registry.load_version(settings, serving["version"]), trips)
+
+
+def served_rmse(settings: Settings, reports: list[dict[str, Any]], months: list[str]) -> dict[str, dict[str, float]]:
+    """{level: {month: RMSE}}: levels 0-3 keep serving what they trained; level 4 serves what its loop chose."""
+    trips = {month: load_prepared(resolve_data(month, settings).path) for month in months}
+    curves: dict[str, dict[str, float]] = {}
+    for report in reports:
+        level = report["level"]
+        if level == 4:
+            decisions = report["details"]["month_by_month"]
+            curves["4"] = {d["month"]: d["level 4 RMSE"] for d in decisions if d["month"] in trips}
+            continue
+        curves[str(level)] = {
+            month: rmse(frame["duration"].to_numpy(), _predictions(settings, level, report["serving"], frame))
+            for month, frame in trips.items()
+        }
+    return curves
+
+
+def comparison(reports: list[dict[str, Any]], curves: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    """One row per level: what it has, how good it was at first, how good it is at the end, what it cost."""
+    rows = []
+    for report in reports:
+        level = report["level"]
+        curve = curves[str(level)]
+        last_month = max(curve)
+        if level == 4:
+            retrains = report["metrics"]["retrains"]
+            by_hand = f"nothing: it retrained {retrains} time(s) by itself"
+        else:
+            by_hand = "retrain when the data moves (nobody did)"
+        rows.append(
+            {
+                "level": level,
+                "practices": len(get_level(level).practices),
+                "val RMSE": round(float(report["metrics"]["rmse_val"]), 3),
+                f"RMSE {last_month}": round(curve[last_month], 3),
+                "still by hand": by_hand,
+                "wall s": report["wall_seconds"],
+            }
+        )
+    return rows

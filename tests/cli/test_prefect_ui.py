@@ -1,0 +1,51 @@
+"""The runs level 2 is about, where the course shows them: the workspace's Prefect server has its UI on,
+`ui N` names it beside the MLflow UI, and a real browser finds the level's flow runs there."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from common.serving import free_port
+from tests.browser import dom, looks_blank, screenshot
+from tests.conftest import REPO
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_level_2_runs_show_in_the_prefect_ui_and_ui_names_both_addresses(invoke, workspace, monkeypatch, tmp_path):
+    from common.config import Settings
+    from common.services import running_prefect_api, stop_prefect_server
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)  # this workspace's own server, not the session's
+    monkeypatch.setenv("MLOPS_LEVELS_PREFECT_UI", "true")
+    try:
+        assert invoke("run", "2").exit_code == 0
+        api = running_prefect_api(Settings())
+        assert api is not None
+        runs = f"{api.removesuffix('/api')}/runs"
+        assert "train-taxi-duration" in dom(runs)
+        assert not looks_blank(screenshot(runs, tmp_path / "prefect-runs.png"))
+
+        port = free_port()
+        ui = subprocess.Popen(
+            [sys.executable, "-m", "cli", "ui", "2", "--port", str(port)],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        lines, deadline = [], time.monotonic() + 60
+        while len(lines) < 2 and time.monotonic() < deadline:
+            lines.append(ui.stdout.readline())
+        os.killpg(ui.pid, signal.SIGTERM)
+        assert ui.wait(timeout=60) == 0
+        assert f"http://127.0.0.1:{port}" in lines[0] and runs in lines[1]
+    finally:
+        stop_prefect_server(Settings())

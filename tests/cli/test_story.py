@@ -1,0 +1,54 @@
+"""`run all` tells the course's story: every level on the same months, level 4 ahead by the end, one
+figure and one page an instructor can project (opened here in a real headless Chromium)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.browser import dom, looks_blank, screenshot
+
+ROWS = "12000"  # drift on 265-valued zone columns needs a few thousand rides a month
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory, prefect_api):
+    """One `run all` on the default story, shared by the tests of this module."""
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLOPS_LEVELS_WORKSPACE", str(tmp_path_factory.mktemp("story")))
+        patch.setenv("MLOPS_LEVELS_SYNTHETIC_ROWS", ROWS)
+        result = CliRunner().invoke(app, ["run", "all", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.mark.slow
+def test_every_level_runs_on_the_same_story_and_level_4_is_ahead_by_the_last_month(story):
+    assert [r["level"] for r in story["reports"]] == [0, 1, 2, 3, 4]
+    assert story["months"] == ["2021-01", "2021-02", "2021-03", "2021-04", "2021-05", "2021-06"]
+    assert {r["train"] for r in story["reports"][:4]} == {"2021-01"}
+    last = {str(row["level"]): row["RMSE 2021-06"] for row in story["comparison"]}
+    frozen = min(last[level] for level in "0123")
+    assert last["4"] <= 0.95 * frozen, last
+    assert story["reports"][4]["metrics"]["retrains"] >= 1
+    for level in "0123":  # the frozen models get worse as traffic returns
+        curve = story["curves"][level]
+        assert curve["2021-06"] > curve["2021-02"]
+
+
+@pytest.mark.slow
+def test_the_class_report_opens_offline_in_a_browser_with_its_table_and_figure(story, tmp_path):
+    page = Path(story["files"]["class report"])
+    html = page.read_text()
+    assert "http://" not in html.split("<body>")[0] and "<script" not in html  # no network, no script
+    rendered = dom(page.as_uri())
+    assert rendered.count("<tr>") == 6 and 'id="story"' in rendered and "data:image/png;base64," in rendered
+    shot = screenshot(page.as_uri(), tmp_path / "page.png")
+    assert not looks_blank(shot)
+    assert Path(story["files"]["figure"]).stat().st_size > 20_000
