@@ -1,4 +1,4 @@
-"""Set up and run mlops-levels with nothing but Python 3.11+: `python3 tasks.py demo|test|bench|lint|sync|docs`.
+"""Set up and run mlops-levels with nothing but Python 3.11+: `python3 tasks.py demo|test|check|bench|lint|sync|docs`.
 
 Creates ./.venv, installs the project with every dependency pinned (constraints.txt), then runs the task.
 Re-running skips the install unless pyproject.toml or constraints.txt changed.
@@ -46,9 +46,33 @@ def run(*args: str) -> int:
     return subprocess.run([str(PYTHON), *args], cwd=ROOT).returncode
 
 
+# What CI checks before it tests, in this order: a step that fails stops the rest (fast ones first).
+CHECKS = [
+    ("lint", ["-m", "ruff", "check", "."]),
+    ("format", ["-m", "ruff", "format", "--check", "."]),
+    ("carried copies", ["-m", "levels.carried"]),
+    ("level pages", ["-m", "teaching.level_pages"]),
+]
+
+
+def check() -> int:
+    for name, args in CHECKS:
+        print(f"== {name}: {' '.join(args[1:])}", flush=True)
+        if run(*args) != 0:
+            print(f"== {name} failed (python3 tasks.py sync / docs rewrite copies and pages)", flush=True)
+            return 1
+    return 0
+
+
+def test(extra: list[str]) -> int:
+    """The README's test command, and CI's: every check, then the whole suite."""
+    return check() or run("-m", "pytest", *extra)
+
+
 TASKS = {
     "demo": lambda extra: run("-m", "cli", "run", "all", *extra),
-    "test": lambda extra: run("-m", "pytest", *extra),
+    "test": test,
+    "check": lambda extra: check(),
     "bench": lambda extra: run("bench/run_all.py", *extra),
     "lint": lambda extra: run("-m", "ruff", "check", ".", *extra),
     "sync": lambda extra: run("-m", "levels.carried", "--write", *extra),

@@ -129,5 +129,33 @@ def check_servers(workspace: Path) -> list[Check]:
     return checks
 
 
+def check_notebook() -> Check:
+    """Level 0 is a real notebook: a Jupyter kernel must exist to run it, and a student needs an editor."""
+    how = (
+        "open levels/level_0/duration_prediction.ipynb in VS Code (Python + Jupyter extensions), or: "
+        "pip install jupyterlab && jupyter lab"
+    )
+    try:
+        from jupyter_client.kernelspec import find_kernel_specs
+
+        kernels = find_kernel_specs()
+    except ImportError:
+        return Check("notebook kernel", False, "ipykernel is not installed", "python3 tasks.py test (installs it)")
+    ok = "python3" in kernels or bool(kernels)
+    return Check(
+        "notebook kernel",
+        ok,
+        f"{'a Python kernel' if ok else 'no kernel'}; to read level 0: {how}",
+        "" if ok else "pip install -c constraints.txt ipykernel",
+    )
+
+
 def run_checks(workspace: Path) -> list[Check]:
-    return [check_python(), *check_versions(), *check_ports(), check_disk(workspace), *check_servers(workspace)]
+    return [
+        check_python(),
+        *check_versions(),
+        check_notebook(),
+        *check_ports(),
+        check_disk(workspace),
+        *check_servers(workspace),
+    ]
