@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
@@ -22,7 +21,6 @@ if TYPE_CHECKING:  # importing teaching.assess loads its readers: only `assess` 
     from teaching.assess.model import Assessment
 
 
-@cache
 def consoles() -> tuple[Console, Console]:
     """stdout for results, stderr for errors and progress (so `--json` output stays clean)."""
     # Errors are one line each, never wrapped: a terminal wraps them, copy-paste keeps them whole.

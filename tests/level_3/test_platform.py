@@ -140,11 +140,13 @@ def test_ten_redeploys_under_concurrent_load_fail_no_request(own_registry, tmp_p
                 thread.start()
             for plan in plans[1:11]:
                 assert admin.post("/deployments", json=plan).status_code == 200
-                time.sleep(0.05)
+                served_before, deadline = len(outcomes), time.monotonic() + 30
+                while len(outcomes) < served_before + 8 and time.monotonic() < deadline:  # traffic meets it
+                    stop.wait(0.01)
             stop.set()
             for thread in clients:
                 thread.join()
-    assert len(outcomes) > 40
+    assert len(outcomes) >= 80  # at least 8 requests after each of the 10 redeploys
     assert set(outcomes) == {200}
 
 
