@@ -10,29 +10,33 @@ import pytest
 from common import model as ml
 from common.data import prepare_trips
 from common.synthetic import generate_month
-from levels.level_3.ab import Variant, bucket, choose_variant
-from levels.level_3.gate import quality_gate
-from levels.level_3.prediction_log import PredictionLog, read_log
+from tests.carried import each_carrier, module
 
 
-def test_gate_refuses_a_worse_candidate():
-    decision = quality_gate("2", 7.5, "1", 7.0, tolerance=0.02)
+@each_carrier(3, "gate.py")
+def test_gate_refuses_a_worse_candidate(level):
+    decision = module(level, "gate").quality_gate("2", 7.5, "1", 7.0, tolerance=0.02)
     assert not decision.passed and "worse than" in decision.reason
 
 
-def test_gate_passes_a_better_or_equal_candidate_and_a_first_model():
+@each_carrier(3, "gate.py")
+def test_gate_passes_a_better_or_equal_candidate_and_a_first_model(level):
+    quality_gate = module(level, "gate").quality_gate
     assert quality_gate("2", 6.9, "1", 7.0).passed
     assert quality_gate("2", 7.1, "1", 7.0, tolerance=0.02).passed  # within noise
     assert quality_gate("1", 9.0, None, None).passed
 
 
-def test_the_same_ride_reaches_the_same_variant_in_another_process():
+@each_carrier(3, "ab.py")
+def test_the_same_ride_reaches_the_same_variant_in_another_process(level):
     """Python's own hash() is salted per process: a router built on it would pass any in-process test."""
     import subprocess
     import sys
 
+    ab = module(level, "ab")
+    bucket, choose_variant, Variant = ab.bucket, ab.choose_variant, ab.Variant
     ids = [f"ride-{i}" for i in range(50)]
-    code = f"from levels.level_3.ab import bucket; print([bucket(i) for i in {ids!r}])"
+    code = f"from levels.level_{level}.ab import bucket; print([bucket(i) for i in {ids!r}])"
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert other.strip() == str([bucket(i) for i in ids])
     assert all(0 <= bucket(i) < 1 for i in ids)
@@ -40,14 +44,18 @@ def test_the_same_ride_reaches_the_same_variant_in_another_process():
     assert {choose_variant(variants, i).name for i in ids} == {"champion", "challenger"}
 
 
+@each_carrier(3, "ab.py")
 @pytest.mark.parametrize("split", [0.5, 0.3, 0.9])
-def test_observed_split_is_close_to_the_configured_one(split):
+def test_observed_split_is_close_to_the_configured_one(level, split):
+    Variant, choose_variant = module(level, "ab").Variant, module(level, "ab").choose_variant
     variants = [Variant("champion", "1", split), Variant("challenger", "2", 1 - split)]
     chosen = [choose_variant(variants, f"ride-{i}").name for i in range(20_000)]
     assert chosen.count("champion") / len(chosen) == pytest.approx(split, abs=0.015)
 
 
-def test_prediction_log_leaves_out_and_reports_a_torn_last_line(tmp_path):
+@each_carrier(3, "prediction_log.py")
+def test_prediction_log_leaves_out_and_reports_a_torn_last_line(level, tmp_path):
+    PredictionLog, read_log = module(level, "prediction_log").PredictionLog, module(level, "prediction_log").read_log
     path = tmp_path / "log.jsonl"
     log = PredictionLog(path)
     log.append([{"ride_id": "a", "prediction": 1.0}, {"ride_id": "b", "prediction": 2.0}])
@@ -60,7 +68,9 @@ def test_prediction_log_leaves_out_and_reports_a_torn_last_line(tmp_path):
     assert read_log(tmp_path / "none.jsonl").records.empty
 
 
-def test_log_is_opened_for_append_only(tmp_path):
+@each_carrier(3, "prediction_log.py")
+def test_log_is_opened_for_append_only(level, tmp_path):
+    PredictionLog, read_log = module(level, "prediction_log").PredictionLog, module(level, "prediction_log").read_log
     log = PredictionLog(tmp_path / "log.jsonl")
     log.append([{"ride_id": "a"}])
     log.close()
@@ -86,8 +96,9 @@ def reference_and_model():
     return reference, model
 
 
-def test_monitoring_flags_strong_drift(reference_and_model, tmp_path):
-    from levels.level_3.monitor import run_monitoring
+@each_carrier(3, "monitor.py")
+def test_monitoring_flags_strong_drift(level, reference_and_model, tmp_path):
+    run_monitoring = module(level, "monitor").run_monitoring
 
     reference, model = reference_and_model
     result = run_monitoring(_served("2021-07", "traffic-returns", model), reference, tmp_path, "strong")
@@ -95,8 +106,9 @@ def test_monitoring_flags_strong_drift(reference_and_model, tmp_path):
     assert (tmp_path / "drift-strong.html").exists() and (tmp_path / "regression-champion-strong.json").exists()
 
 
-def test_monitoring_does_not_cry_wolf_on_two_draws_of_one_distribution(reference_and_model, tmp_path):
-    from levels.level_3.monitor import run_monitoring
+@each_carrier(3, "monitor.py")
+def test_monitoring_does_not_cry_wolf_on_two_draws_of_one_distribution(level, reference_and_model, tmp_path):
+    run_monitoring = module(level, "monitor").run_monitoring
 
     reference, model = reference_and_model
     result = run_monitoring(_served("2021-03", "none", model, variant_split=True), reference, tmp_path, "same")
