@@ -18,10 +18,6 @@ def trip_url(base_url: str, color: str, month: str) -> str:
     return f"{base_url.rstrip('/')}/trip-data/{color}_tripdata_{month}.parquet"
 
 
-def zone_lookup_url(base_url: str) -> str:
-    return f"{base_url.rstrip('/')}/misc/taxi_zone_lookup.csv"
-
-
 def download(url: str, target: Path, progress: ProgressHook | None = None, timeout: float = 60) -> Path:
     """Download `url` to `target` unless it is already cached. A failed download leaves no file."""
     if target.exists():

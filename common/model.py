@@ -58,12 +58,6 @@ def build_model(name: str, params: dict[str, Any] | None = None, feature_set: st
     return Pipeline([("encode", encoder), ("model", estimator)])
 
 
-def model_params(model: Pipeline) -> dict[str, Any]:
-    """The estimator's hyperparameters, for logging."""
-    params: dict[str, Any] = model.named_steps["model"].get_params()
-    return params
-
-
 def features_of(trips: pd.DataFrame) -> pd.DataFrame:
     return trips.loc[:, list(FEATURE_COLUMNS)]
 
