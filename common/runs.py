@@ -28,6 +28,12 @@ class RunRequest:
     options: dict[str, Any] = field(default_factory=dict)
     on_step: StepHook = _silent
 
+    def report(self, level: int, **fields: Any) -> RunReport:
+        """The level's report, naming the data and model it was asked to use (fields may override them)."""
+        return RunReport(
+            **{"level": level, "train": self.train_data, "val": self.val_data, "model": self.model, **fields}
+        )
+
 
 @dataclass
 class RunReport:

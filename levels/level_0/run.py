@@ -44,11 +44,8 @@ def main(request: RunRequest) -> RunReport:
     request.on_step("run the notebook in a Jupyter kernel")
     executed = settings.level_dir(0) / "duration_prediction.executed.ipynb"
     values, printed = run_notebook(NOTEBOOK, parameters, ["rmse_train", "rmse_val"], executed)
-    return RunReport(
-        level=0,
-        train=request.train_data,
-        val=request.val_data,
-        model=request.model,
+    return request.report(
+        0,
         metrics=values,
         artifacts={"model": parameters["MODEL_PATH"], "executed notebook": str(executed)},
         details={"notebook_output": printed},

@@ -38,11 +38,8 @@ def main(request: RunRequest) -> RunReport:
         }
         for a, r, actual in zip(answers, rides, val_df.duration, strict=True)
     ]
-    return RunReport(
-        level=1,
-        train=request.train_data,
-        val=request.val_data,
-        model=request.model,
+    return request.report(
+        1,
         metrics={
             "rmse_train": result.rmse_train,
             "rmse_val": result.rmse_val,

@@ -36,11 +36,8 @@ def main(request: RunRequest) -> RunReport:
         {"version": v.version, "aliases": ", ".join(v.aliases) or "—", "run": v.run_id[:8]}
         for v in latest_versions(settings, limit=5)
     ]
-    return RunReport(
-        level=2,
-        train=request.train_data,
-        val=request.val_data,
-        model=request.model,
+    return request.report(
+        2,
         metrics={
             **result["metrics"],
             "candidates": result["candidates"],

@@ -126,11 +126,8 @@ def main(request: RunRequest) -> RunReport:
         }
         for name in sorted(result.rmse_by_variant)
     ]
-    return RunReport(
-        level=3,
-        train=request.train_data,
-        val=request.val_data,
-        model=request.model,
+    return request.report(
+        3,
         metrics={
             "rmse_val": v1["metrics"]["rmse_val"],
             "candidate_rmse_val": v2["metrics"]["rmse_val"],

@@ -95,8 +95,8 @@ def main(request: RunRequest) -> RunReport:
     retrains = [d["month"] for d in monthly if d["action"] == "retrained and promoted"]
     last = monthly[-1]
     hint = "" if settings.data_folder or settings.source != "synthetic" else " (try --scenario traffic-returns)"
-    return RunReport(
-        level=4,
+    return request.report(
+        4,
         train=months[0],
         val=months[1],
         model=request.model,

@@ -12,7 +12,7 @@ import pytest
 from common.serving import free_port
 from levels.catalog import get_level
 from levels.level_1 import train as train_module
-from tests.conftest import REPO
+from tests.conftest import REPO, VALIDATED_REAL_RMSE, real_rmse
 
 LEVEL = get_level(1)
 
@@ -40,21 +40,8 @@ def test_run_1_trains_serves_and_reports_requests(invoke):
     assert len(report["details"]["sample_predictions"]) == 8
 
 
-def test_real_sample_rmse_matches_the_course(invoke):
-    from tests.conftest import real_file
-
-    result = invoke(
-        "run",
-        "1",
-        "--train-data",
-        real_file("green_tripdata_2023-01.parquet"),
-        "--val-data",
-        real_file("green_tripdata_2023-02.parquet"),
-        "--json",
-    )
-    # The course's 6.0385 is a model fitted on 36 typos of up to 120,000 miles; common.data drops them
-    # (level 0's notebook keeps the course's own filter and figure).
-    assert json.loads(result.output)["metrics"]["rmse_val"] == pytest.approx(5.6304, abs=0.02)
+def test_real_sample_rmse_matches_the_course_on_validated_trips(invoke):
+    assert real_rmse(invoke, 1) == pytest.approx(VALIDATED_REAL_RMSE, abs=0.02)
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from levels.level_1.serve import get_model
+from levels.level_1.routes import get_model
 
 RIDE = {"PULocationID": 74, "DOLocationID": 75, "trip_distance": 1.8}
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from levels.level_2.tracking import EXPERIMENT
-from tests.conftest import REPO, real_file
+from tests.conftest import REPO, VALIDATED_REAL_RMSE, real_rmse
 
 MODEL = "nyc-taxi-duration"
 
@@ -86,19 +86,8 @@ def test_bad_data_fails_once_with_exit_2_and_logs_no_run(invoke, store, tmp_path
     assert experiment is None or not _runs(store())
 
 
-def test_real_sample_rmse_matches_the_course(invoke):
-    result = invoke(
-        "run",
-        "2",
-        "--train-data",
-        real_file("green_tripdata_2023-01.parquet"),
-        "--val-data",
-        real_file("green_tripdata_2023-02.parquet"),
-        "--json",
-    )
-    # The course's 6.0385 is a model fitted on 36 typos of up to 120,000 miles; common.data drops them
-    # (level 0's notebook keeps the course's own filter and figure).
-    assert json.loads(result.output)["metrics"]["rmse_val"] == pytest.approx(5.6304, abs=0.02)
+def test_real_sample_rmse_matches_the_course_on_validated_trips(invoke):
+    assert real_rmse(invoke, 2) == pytest.approx(VALIDATED_REAL_RMSE, abs=0.02)
 
 
 @pytest.mark.slow
