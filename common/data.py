@@ -64,11 +64,14 @@ def _read_any(path: Path, columns: list[str] | None = None, header_only: bool = 
     try:
         if suffixes.endswith((".csv", ".csv.gz")):
             return pd.read_csv(path, low_memory=False, usecols=columns, nrows=0 if header_only else None)
-        if header_only:
-            import pyarrow.parquet as pq
+        # Through a Python file object: pyarrow cannot encode a file name that is not UTF-8 (a name from
+        # another system), and would call a good file "not a valid parquet".
+        with open(path, "rb") as handle:
+            if header_only:
+                import pyarrow.parquet as pq
 
-            return pq.read_schema(path).empty_table().to_pandas()
-        return pd.read_parquet(path, columns=columns)
+                return pq.read_schema(handle).empty_table().to_pandas()
+            return pd.read_parquet(handle, columns=columns)
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", where=str(path), fix="download or generate it again") from None
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError

@@ -93,3 +93,24 @@ def test_run_2_with_infinite_distances_trains_quietly(prefect_api, invoke, tmp_p
     result = invoke("run", "2", "--train-data", train, "--val-data", val, "--json")
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
+
+
+def test_a_file_name_that_is_not_utf8_is_read_like_any_other(invoke, month_files, tmp_path):
+    import os
+
+    name = os.fsdecode(b"trips-\xff\xfe.parquet")  # what Python makes of a Latin-1 name from another system
+    target = tmp_path / name
+    target.write_bytes(month_files["2021-01"].read_bytes())
+    result = invoke("data", "show", target, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["summary"]["rows"] > 0
+
+
+def test_a_csv_with_wrong_columns_at_level_2_is_one_line_and_leaves_no_store(invoke, workspace, prefect_api, tmp_path):
+    bad = tmp_path / "trips.csv"
+    bad.write_text("pickup,dropoff,zone\n2021-01-01,2021-01-01,74\n")
+    result = invoke("run", "2", "--train-data", bad)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "missing column" in lines[0] and "trips.csv" in lines[0]
+    assert not (workspace / "level_2" / "mlflow.db").exists()
