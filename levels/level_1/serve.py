@@ -42,7 +42,7 @@ ModelDep = Annotated[Any, Depends(get_model)]
 
 
 # [packaged_service]
-def create_app(model_path: Path) -> FastAPI:
+def create_app(model_path: str | Path) -> FastAPI:
     app = FastAPI(title="NYC taxi duration · level 1", version="1", lifespan=_lifespan)
     app.state.model_path = Path(model_path)
     app.state.metrics = ServiceMetrics()
