@@ -52,9 +52,8 @@ DRAIN_MAX_SECONDS = 2.0
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    # Starlette types every handler as taking any Exception; this one is installed for validation errors only.
-    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
+    assert isinstance(exc, RequestValidationError)  # Starlette types every handler as taking any Exception
+    detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
     return JSONResponse({"detail": detail}, status_code=422)
 
 
