@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -129,10 +129,16 @@ def _emit(outcome: Outcome, as_json: bool) -> None:
     sys.stdout.flush()  # a closed pipe shows up here, inside the error handling, not at exit
 
 
-def _command(group: typer.Typer, name: str | None = None, *, json_flag: bool = True, **options: Any):
+# A command as written: _command registers a wrapper with typer and hands the function back unchanged.
+CommandFunction = TypeVar("CommandFunction", bound=Callable[..., "Outcome | None"])
+
+
+def _command(
+    group: typer.Typer, name: str | None = None, *, json_flag: bool = True, **options: Any
+) -> Callable[[CommandFunction], CommandFunction]:
     """Register a command that returns an Outcome (or None); add --json and the error handling."""
 
-    def register(function: Callable[..., Outcome | None]) -> Callable[..., Outcome | None]:
+    def register(function: CommandFunction) -> CommandFunction:
         signature = inspect.signature(function, eval_str=True)
         parameters = list(signature.parameters.values())
         wants_ctx = "ctx" in signature.parameters
@@ -156,6 +162,7 @@ def _command(group: typer.Typer, name: str | None = None, *, json_flag: bool = T
                     if outcome.exit_code:
                         raise typer.Exit(outcome.exit_code)
 
+        # typer reads the signature through inspect, which honours __signature__ (typeshed does not declare it)
         wrapper.__signature__ = signature.replace(parameters=parameters + extra)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in parameters + extra}
         group.command(name, **options)(wrapper)

@@ -11,14 +11,20 @@ flow tagged its run with the flow run's id.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from common.config import Settings
 from common.errors import MlopsLevelsError
+
+if TYPE_CHECKING:
+    from prefect import Flow
+    from prefect.client.schemas.objects import FlowRun, State
 
 RESULT_TAG = "mlops_levels.result"
 FLOW_RUN_TAG = "prefect_flow_run_id"
@@ -33,12 +39,12 @@ def flow_parameters(settings: Settings, **parameters: Any) -> dict[str, Any]:
     return {**parameters, "settings": plain}
 
 
-def deployment_name(flow: Any) -> str:
+def deployment_name(flow: Flow[..., Any]) -> str:
     """One deployment per level: `levels.level_2.pipeline` -> `level-2`."""
     return flow.fn.__module__.split(".")[1].replace("_", "-")
 
 
-def deploy(flow: Any, work_pool: str) -> str:
+def deploy(flow: Flow[..., Any], work_pool: str) -> str:
     from prefect.deployments.runner import EntrypointType
 
     # deploy() prints a table of deployments; the laptop's output is the CLI's own.
@@ -56,23 +62,19 @@ def deploy(flow: Any, work_pool: str) -> str:
 
 
 def submit_and_wait(
-    flow: Any,
+    flow: Flow[..., Any],
     settings: Settings,
     experiment_id: str,
     parameters: dict[str, Any],
     on_step: Callable[[str], None] = lambda step: None,
     attempts: int = 2,
 ) -> dict[str, Any]:
-    from prefect.deployments import run_deployment
-
     from common.classroom import student_queue
 
     name = deploy(flow, str(settings.work_pool))
     queue = student_queue(settings.student) if settings.student else None
     for attempt in range(1, attempts + 1):
-        flow_run = run_deployment(
-            name, parameters=flow_parameters(settings, **parameters), timeout=0, work_queue_name=queue
-        )
+        flow_run = _start(name, flow_parameters(settings, **parameters), queue)
         state = _wait(flow_run.id, flow_run.name, on_step)
         if state.is_completed():
             return result_from_mlflow(experiment_id, str(flow_run.id))
@@ -85,7 +87,17 @@ def submit_and_wait(
     raise AssertionError("unreachable")
 
 
-def _wait(flow_run_id: Any, label: str, on_step: Callable[[str], None]) -> Any:
+def _start(name: str, parameters: dict[str, Any], queue: str | None) -> FlowRun:
+    """Schedule a run of the deployment and return at once (timeout=0)."""
+    from prefect.deployments import run_deployment
+
+    flow_run = run_deployment(name, parameters=parameters, timeout=0, work_queue_name=queue)
+    # Prefect's async_dispatch returns a coroutine only to a caller inside an event loop; this one never is.
+    assert not inspect.isawaitable(flow_run)
+    return flow_run
+
+
+def _wait(flow_run_id: UUID, label: str, on_step: Callable[[str], None]) -> State:
     from prefect.client.orchestration import get_client
 
     deadline, shown = time.monotonic() + WAIT_LIMIT_S, ""
@@ -94,7 +106,7 @@ def _wait(flow_run_id: Any, label: str, on_step: Callable[[str], None]) -> Any:
             state = client.read_flow_run(flow_run_id).state
             if state is not None and state.is_final():
                 return state
-            if state is not None and state.name != shown:
+            if state is not None and state.name and state.name != shown:
                 shown = state.name
                 on_step(f"{label}: {shown.lower()} on the class's workers")
             time.sleep(POLL_S)
@@ -105,8 +117,9 @@ def result_from_mlflow(experiment_id: str, flow_run_id: str) -> dict[str, Any]:
     """The flow's return value, as it tagged its parent run (the tracking URI is already set)."""
     from mlflow import MlflowClient
 
-    runs = MlflowClient().search_runs([experiment_id], filter_string=f"tags.{FLOW_RUN_TAG} = '{flow_run_id}'")
-    runs = [run for run in runs if RESULT_TAG in run.data.tags]  # the parent run; sweep candidates are nested
+    found = MlflowClient().search_runs([experiment_id], filter_string=f"tags.{FLOW_RUN_TAG} = '{flow_run_id}'")
+    runs = [run for run in found if RESULT_TAG in run.data.tags]  # the parent run; sweep candidates are nested
     if not runs:
         raise MlopsLevelsError(f"flow run {flow_run_id} completed but left no tracked run", where=experiment_id)
-    return json.loads(runs[0].data.tags[RESULT_TAG])
+    result: dict[str, Any] = json.loads(runs[0].data.tags[RESULT_TAG])
+    return result

@@ -38,11 +38,11 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.errors import StoreError
 
@@ -51,7 +51,8 @@ DRAIN_MAX_BYTES = 16 * 1024 * 1024
 DRAIN_MAX_SECONDS = 2.0
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # Starlette types every handler as taking any Exception
     detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
     return JSONResponse({"detail": detail}, status_code=422)
 
@@ -71,7 +72,7 @@ class BodyLimitMiddleware:
 
     def __init__(
         self,
-        app: Any,
+        app: ASGIApp,
         max_bytes: int = MAX_BODY_BYTES,
         drain_bytes: int = DRAIN_MAX_BYTES,
         drain_seconds: float = DRAIN_MAX_SECONDS,
@@ -81,7 +82,7 @@ class BodyLimitMiddleware:
         self.drain_bytes = drain_bytes
         self.drain_seconds = drain_seconds
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -102,7 +103,7 @@ class BodyLimitMiddleware:
         else:
             await self.app(scope, _replay(body, receive), send)
 
-    async def _read_body(self, receive: Any) -> bytes | _Unread:
+    async def _read_body(self, receive: Receive) -> bytes | _Unread:
         """The whole body, or why there is none to give the app."""
         chunks: list[bytes] = []
         size = 0
@@ -118,7 +119,7 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _refuse(self, receive: Any, send: Any, drain: bool) -> None:
+    async def _refuse(self, receive: Receive, send: Send, drain: bool) -> None:
         body = json.dumps({"detail": f"body larger than {self.max_bytes} bytes"}).encode()
         headers = [
             (b"content-type", b"application/json"),
@@ -131,7 +132,7 @@ class BodyLimitMiddleware:
             await self._drain(receive)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _drain(self, receive: Any) -> None:
+    async def _drain(self, receive: Receive) -> None:
         """Read and discard what the client is still sending, within the byte and time budget."""
         discarded = 0
         try:
@@ -147,15 +148,14 @@ class BodyLimitMiddleware:
             return
 
 
-def _replay(body: bytes, receive: Any) -> Any:
+def _replay(body: bytes, receive: Receive) -> Receive:
     """A receive() that gives the app the body read in advance, then the connection's own events."""
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
 
-    async def replayed() -> dict:
+    async def replayed() -> Message:
         if pending:
             return pending.pop()
-        message: dict = await receive()
-        return message
+        return await receive()
 
     return replayed
 

@@ -19,7 +19,8 @@ def quiet_libraries(verbose: bool) -> None:
     if "mlflow" in sys.modules:
         from mlflow.utils.logging_utils import disable_logging
 
-        disable_logging()  # the stream behind MLflow's prints (eprint) and its loggers
+        # the stream behind MLflow's prints (eprint) and its loggers; mlflow leaves this function unannotated
+        disable_logging()  # type: ignore[no-untyped-call]
         logging.getLogger("mlflow").setLevel(logging.ERROR)
     for handler in logging.getLogger().handlers:  # Prefect hangs its console handler on the root logger
         if type(handler).__name__ == "PrefectConsoleHandler":

@@ -32,7 +32,8 @@ def ks_statistic(a: Any, b: Any) -> float:
 def zone_shares(zones: Any) -> np.ndarray:
     """Share of trips in each of the 265 zones (zone 1 first)."""
     counts = np.bincount(np.asarray(zones, dtype=np.int64), minlength=ZONE_COUNT + 1)[1 : ZONE_COUNT + 1]
-    return counts / max(counts.sum(), 1)
+    shares: np.ndarray = counts / max(counts.sum(), 1)
+    return shares
 
 
 def psi(a: Any, b: Any, epsilon: float = PSI_EPSILON) -> float:

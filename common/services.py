@@ -110,7 +110,7 @@ def _venv_tool(name: str) -> str:
 
 def start_until_healthy(
     command: list[str], env: dict[str, str], log: Path, health_url: str, what: str, fix: str = "read the log"
-) -> subprocess.Popen:
+) -> subprocess.Popen[bytes]:
     """Start a server in its own process group, logging to `log`; return once `health_url` answers 200.
 
     If it does not come up, or the caller is interrupted meanwhile, its whole group is stopped: a failed

@@ -43,9 +43,10 @@ def _state_path(settings: Settings) -> Path:
 
 def read_state(settings: Settings) -> dict[str, Any] | None:
     try:
-        return json.loads(_state_path(settings).read_text())
+        state: dict[str, Any] = json.loads(_state_path(settings).read_text())
     except (OSError, ValueError):
         return None
+    return state
 
 
 def _save(settings: Settings, state: dict[str, Any]) -> None:
@@ -158,7 +159,8 @@ def stack_tracking_uri(settings: Settings) -> str:
     state = read_state(settings)
     if not state or "mlflow" not in state:
         raise MlopsLevelsError("the stack is not up", fix="run: mlops-levels stack up")
-    return state["mlflow"]["url"]
+    url: str = state["mlflow"]["url"]
+    return url
 
 
 def class_state(settings: Settings) -> dict[str, Any]:

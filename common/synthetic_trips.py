@@ -64,7 +64,8 @@ def _log_minutes(
     by_pickup = by_pickup - by_pickup @ mix(real.LOCKDOWN_PU_SHARES, real.RETURNED_PU_SHARES, t)
     by_dropoff = by_dropoff - by_dropoff @ mix(real.LOCKDOWN_DO_SHARES, real.RETURNED_DO_SHARES, t)
     slowness = by_pickup[pu - 1] + by_dropoff[do - 1] + world["pair_slowness"][pu - 1, do - 1]
-    return c2 * x**2 + c1 * x + c0 + hour_effect[hour] + slowness + rng.normal(0, noise_sd, len(x))
+    log_minutes: np.ndarray = c2 * x**2 + c1 * x + c0 + hour_effect[hour] + slowness + rng.normal(0, noise_sd, len(x))
+    return log_minutes
 
 
 def drive(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def plot_story(curves: dict[str, dict[str, float]], retrains: list[str], title: 
         label = f"level {level} ({get_level(int(level)).title}){', serving what it trained' if frozen else ''}"
         axis.plot(
             x,
-            [curve.get(m) for m in months],
+            [curve.get(m, math.nan) for m in months],  # a month a level did not score is a gap
             marker="o",
             color=COLORS.get(level, "black"),
             linewidth=1.5 if frozen else 3,

@@ -8,6 +8,7 @@ decision log: the model it served that month, measured when the truth arrived.
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ def _predictions(settings: Settings, level: int, serving: dict[str, str], trips:
     if serving["kind"] == "model_file":
         from common.model import load_model
 
-        return predict(load_model(serving["path"]), trips)
+        return predict(load_model(Path(serving["path"])), trips)
     import importlib
 
     registry = importlib.import_module(f"levels.level_{level}.registry")

@@ -31,7 +31,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 # [packaged_service]
-def create_app(model_path: Path) -> FastAPI:
+def create_app(model_path: str | Path) -> FastAPI:
     app = prediction_app("NYC taxi duration · level 1", _lifespan)
     app.state.model_path = Path(model_path)
     return app

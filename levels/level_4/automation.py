@@ -169,7 +169,8 @@ def monthly_cycle(
                 fix="start it with mlops-levels serve 4 or mlops-levels run 4",
             )
         champion, frozen = history[-1]["champion"], history[0]["champion"]
-        rides = serve_month(settings, month, platform_url)
+        # pandas is untyped here, so Prefect's Task overloads would take the DataFrame for a coroutine
+        rides: pd.DataFrame = serve_month(settings, month, platform_url)
         measured = monitor_month(settings, month, rides, champion)
         month_rmse = measured["rmse_by_variant"].get("champion", float("nan"))
         rules = fired_rules(measured["drift_share"], month_rmse, champion["baseline_rmse"], Thresholds())

@@ -34,10 +34,9 @@ def pooled_cycle(
     month: str, platform_url: str, config: dict[str, Any], first_month: str, model: str = "linear_regression"
 ) -> dict[str, Any]:
     """The monthly cycle, with the admin token from the worker's environment instead of a parameter."""
-    token = os.environ.get(TOKEN_ENV)
-    if not token:
+    if not os.environ.get(TOKEN_ENV):  # the cycle reads it from there (common.secrets.read_admin_token)
         raise MlopsLevelsError(f"the worker has no {TOKEN_ENV}", fix=f"start the worker with {TOKEN_ENV} set")
-    return monthly_cycle.fn(month, platform_url, token, config, first_month, model)
+    return monthly_cycle.fn(platform_url, config, first_month, model, month=month)
 
 
 def deploy_to_pool(settings: Settings, work_pool: str, platform_url: str, month: str, first_month: str) -> str:

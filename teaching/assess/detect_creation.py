@@ -106,7 +106,8 @@ def orchestrated_pipeline(ctx: Context) -> Finding:
 
 def experiment_tracking(ctx: Context) -> Finding:
     p = ctx.project
-    found, partial = [], []
+    found: list[Evidence] = []
+    partial: list[Evidence] = []
     for rel, call in p.calls():
         if is_tracking(call):
             (found if p.is_live(rel, call) else partial).append(
@@ -135,7 +136,7 @@ def automated_retraining(ctx: Context) -> Finding:
         ships = chain["registers"] or chain["deploys"]
         usable = unit.automatic and unit.live and not unit.notebook and unit.in_place
         if usable and ships is not None:
-            found.extend([unit.evidence, chain["trains"], ships])  # type: ignore[list-item]
+            found.extend([unit.evidence, chain["trains"], ships])
             continue
         partial.extend(_with_chain(unit, chain, "trains"))
         reasons.add("nothing registers or deploys what it trains" if ships is None else "nothing runs it by itself")

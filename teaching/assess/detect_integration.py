@@ -52,7 +52,8 @@ def unit_tests(ctx: Context) -> Finding:
 
 def ci(ctx: Context) -> Finding:
     p = ctx.project
-    found, partial = [], []
+    found: list[Evidence] = []
+    partial: list[Evidence] = []
     checks: set[str] = set()
     for job in p.configs.jobs:
         if job.system not in CI_SYSTEMS:
@@ -78,7 +79,8 @@ def ci(ctx: Context) -> Finding:
 def _service_handlers(ctx: Context) -> tuple[list[Evidence], list[Evidence]]:
     """Request handlers that answer with a model's prediction; (in code that runs, in notebooks or dead code)."""
     p = ctx.project
-    live, other = [], []
+    live: list[Evidence] = []
+    other: list[Evidence] = []
     # Prediction endpoints first: a deploy endpoint loads models too, but it is not what serves them.
     routes = sorted(ctx.routes, key=lambda r: not PREDICT_PATH.search(r[2].first_str() or ""))
     for rel, function, decorator in routes:
@@ -139,7 +141,9 @@ def packaged_service(ctx: Context) -> Finding:
 
 def ops_metrics(ctx: Context) -> Finding:
     p = ctx.project
-    defined, exported, other = [], [], []
+    defined: list[Evidence] = []
+    exported: list[Evidence] = []
+    other: list[Evidence] = []
     for rel, call in p.calls():
         usable = p.is_live(rel, call) and not p.is_notebook(rel)
         if defines_metric(call):
@@ -169,7 +173,8 @@ def ops_metrics(ctx: Context) -> Finding:
 
 def model_monitoring(ctx: Context) -> Finding:
     p = ctx.project
-    live, other = [], []
+    live: list[Evidence] = []
+    other: list[Evidence] = []
     for rel, call in p.calls():
         if monitors(call):
             usable = p.is_live(rel, call) and not p.is_notebook(rel) and not is_test_file(rel)

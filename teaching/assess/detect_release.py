@@ -24,7 +24,8 @@ AB_WORDS = re.compile(r"(variant|bucket|split|canary|challenger|ab_?test|traffic
 
 def model_registry(ctx: Context) -> Finding:
     p = ctx.project
-    found, partial = [], []
+    found: list[Evidence] = []
+    partial: list[Evidence] = []
     for rel, call in p.calls():
         if registers(call) or promotes(call):
             construct = "registers a model version" if registers(call) else "moves a registry alias or stage"
@@ -41,7 +42,8 @@ def model_registry(ctx: Context) -> Finding:
 
 def automated_deployment(ctx: Context) -> Finding:
     p = ctx.project
-    found, partial = [], []
+    found: list[Evidence] = []
+    partial: list[Evidence] = []
     for rel, function, decorator in ctx.routes:
         path = decorator.first_str() or ""
         if not DEPLOY_PATH.search(path):
@@ -78,7 +80,8 @@ def automated_deployment(ctx: Context) -> Finding:
 
 def quality_gate(ctx: Context) -> Finding:
     p = ctx.project
-    found, partial = [], []
+    found: list[Evidence] = []
+    partial: list[Evidence] = []
     for gate in ctx.chains.gate_branches:
         if gate.action is not None and gate.live and not p.is_notebook(gate.rel):
             found.extend([gate.evidence, gate.action])
@@ -107,19 +110,19 @@ def continuous_delivery(ctx: Context) -> Finding:
         chain = ctx.chains.of(unit.starts, unit.actions, dead=not unit.live)
         if chain["trains"] and chain["deploys"]:
             if chain["gates"]:
-                found.extend([unit.evidence, chain["trains"], chain["gates"], chain["deploys"]])  # type: ignore[list-item]
+                found.extend([unit.evidence, chain["trains"], chain["gates"], chain["deploys"]])
             else:
-                partial.extend([unit.evidence, chain["deploys"]])  # type: ignore[list-item]
+                partial.extend([unit.evidence, chain["deploys"]])
                 reasons.add("it trains and deploys with no gate between")
         elif chain["deploys"] and not unit.notebook:
-            partial.extend([unit.evidence, chain["deploys"]])  # type: ignore[list-item]
+            partial.extend([unit.evidence, chain["deploys"]])
             reasons.add("automation deploys, but does not train the model it ships")
     manual = ctx.units.pipelines + [u for u in ctx.units.jobs if u not in automatic]
     starts = [[s] for s in ctx.units.entry_starts()] + [u.starts for u in manual]
     for start in starts:
         chain = ctx.chains.of(start)
         if chain["trains"] and chain["gates"] and chain["deploys"]:
-            partial.extend([chain["trains"], chain["gates"], chain["deploys"]])  # type: ignore[list-item]
+            partial.extend([chain["trains"], chain["gates"], chain["deploys"]])
             reasons.add("train, gate and deploy are chained, but a person starts the chain")
     notes = (
         "automation trains, gates and deploys a model without a person",
@@ -132,7 +135,8 @@ def continuous_delivery(ctx: Context) -> Finding:
 def ab_testing(ctx: Context) -> Finding:
     p = ctx.project
     serving = set(p.graph.closure([node_id(rel, f.qualname) for rel, f, _ in ctx.routes], depth=6))
-    found, partial = [], []
+    found: list[Evidence] = []
+    partial: list[Evidence] = []
     for rel, module in p.modules.items():
         for function in module.functions.values():
             if not (AB_WORDS.search(function.name) or any(AB_WORDS.search(a) for a in function.params)):

@@ -76,7 +76,9 @@ def value_of(expr: ast.expr) -> Any:
     if isinstance(expr, ast.Constant):
         return expr.value
     if isinstance(expr, ast.JoinedStr):  # f"models:/{name}/Production" keeps its literal parts
-        return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in expr.values)
+        return "".join(
+            v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else "{}" for v in expr.values
+        )
     if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
         return tuple(value_of(e) for e in expr.elts)
     source = dotted_source(expr)

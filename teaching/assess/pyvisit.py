@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from typing import Any
+from collections.abc import Callable
 
 from teaching.assess.pyexpr import constant_truth, dotted_source, is_main_test, names_in, refs_in, value_of
 from teaching.assess.pyfacts import MODULE_SCOPE, Branch, Call, ClassInfo, Function, ModuleFacts
@@ -11,7 +11,7 @@ from teaching.assess.pyfacts import MODULE_SCOPE, Branch, Call, ClassInfo, Funct
 TERMINAL = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 # Nodes with nothing below them that any handler needs: contexts, operators, constants.
 LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Constant)
-_HANDLERS: dict[type, Any] = {}
+_HANDLERS: dict[type[ast.AST], Callable[[Visitor, ast.AST], None]] = {}
 
 
 class Visitor(ast.NodeVisitor):

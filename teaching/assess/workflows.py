@@ -62,7 +62,7 @@ def read_prefect_yaml(rel: str, doc: YamlDoc, configs: Configs) -> None:
                 continue
             for key in ("cron", "interval", "rrule"):
                 if schedule.get(key):
-                    path = ("deployments", index, "schedules", s_index, key)
+                    path: tuple[str | int, ...] = ("deployments", index, "schedules", s_index, key)
                     if "schedule" in deployment and "schedules" not in deployment:
                         path = ("deployments", index, "schedule", key)
                     line = doc.line(*path)

@@ -34,3 +34,11 @@ def test_a_worker_without_the_admin_token_refuses_clearly(monkeypatch, settings)
     monkeypatch.delenv("MLOPS_LEVELS_ADMIN_TOKEN", raising=False)
     with pytest.raises(MlopsLevelsError, match="MLOPS_LEVELS_ADMIN_TOKEN"):
         pooled_cycle.fn("2021-03", "http://127.0.0.1:9", settings.as_plain(), "2021-01")
+
+
+def test_a_worker_with_the_token_runs_the_cycle_for_the_month_it_was_given(monkeypatch, settings):
+    # The cycle reads the workspace's decision log first: with no first champion it stops with its own
+    # error, which proves the month, platform URL and settings reached it in their places.
+    monkeypatch.setenv("MLOPS_LEVELS_ADMIN_TOKEN", "t0ken")
+    with pytest.raises(MlopsLevelsError, match="no first champion"):
+        pooled_cycle.fn("2021-03", "http://127.0.0.1:9", settings.as_plain(), "2021-01")
