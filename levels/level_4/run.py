@@ -52,18 +52,16 @@ def start_loop(settings: Settings, months: list[str], model: str, features: str,
 
 def promote_champion(url: str, token: str, version: str) -> None:
     """A freshly started platform serves the registry's champion; make sure that is the loop's."""
+    from common.errors import MlopsLevelsError
+
     with httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"}) as api:
         response = api.post("/promote", json={"version": version})
-        if response.status_code == 409:  # the loop's own champion: a human put another one in its place
-            response = api.post(
-                "/promote",
-                json={
-                    "version": version,
-                    "force": True,
-                    "reason": "level 4 resumes its loop with the champion it recorded",
-                },
-            )
-        response.raise_for_status()
+        if response.status_code == 409 and "gate" in response.json().get("detail", {}):
+            # the loop's own champion, which a human replaced: the loop resumes with the one it recorded
+            reason = "level 4 resumes its loop with the champion it recorded"
+            response = api.post("/promote", json={"version": version, "force": True, "reason": reason})
+    if response.status_code != 200:
+        raise MlopsLevelsError(f"the platform would not serve v{version}: {response.text[:300]}", where=url)
 
 
 def main(request: RunRequest) -> RunReport:

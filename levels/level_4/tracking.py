@@ -8,6 +8,7 @@ inside the workspace; `--tracking-uri http://...` sends the same runs to a share
 
 from __future__ import annotations
 
+import os
 import subprocess
 import warnings
 from importlib.metadata import version
@@ -51,12 +52,24 @@ def experiment_name(settings: Settings) -> str:
     return f"{EXPERIMENT}-{settings.student}" if settings.student else EXPERIMENT
 
 
+def use_store(uri: str) -> None:
+    """Point MLflow's run API at a store, without the environment variable mlflow.set_tracking_uri() also
+    writes: read back later (a second command in the same process, a test), it would pass for the
+    person's own MLFLOW_TRACKING_URI and send another level's runs to this level's store."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
+
 # [experiment_tracking]
 def start_tracking(settings: Settings) -> str:
     """Point MLflow at this level's store and experiment; return the experiment id."""
     settings.level_dir(LEVEL).mkdir(parents=True, exist_ok=True)
     quiet_libraries(settings.verbose)
-    mlflow.set_tracking_uri(tracking_uri(settings))
+    use_store(tracking_uri(settings))
     # The first connection to a new sqlite store runs MLflow's schema migrations; two runs starting at
     # once would both migrate and one would fail. A lock file makes the first one do it alone.
     with FileLock(settings.level_dir(LEVEL) / ".store.lock", timeout=120):

@@ -27,15 +27,6 @@ def test_walkthrough_pauses_and_resumes_at_a_step(cli_runner, workspace):
     assert too_far.exit_code == 2
 
 
-@pytest.mark.slow
-def test_run_all_compares_every_level(invoke, prefect_api):
-    result = invoke("run", "all")
-    assert result.exit_code == 0, result.output
-    assert "All levels on the same data" in result.output
-    rows = json.loads(invoke("list", "--json").output)["levels"]
-    assert all("last_run" in row for row in rows)
-
-
 def test_test_command_runs_a_level_suite_and_records_it(invoke):
     result = invoke("test", "0", "--fast")
     assert result.exit_code == 0, result.output

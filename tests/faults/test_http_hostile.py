@@ -29,7 +29,7 @@ def _app(level: int, request: pytest.FixtureRequest, tmp_path):
     module = importlib.import_module(f"levels.level_{level}.{'serve' if level == 2 else 'platform_api'}")
     if level == 2:
         return module.create_app(settings, version="1")
-    return module.create_app(settings, admin_token="secret", log_dir=tmp_path / "predictions")
+    return module.create_app(settings, admin_token="secret", log_path=tmp_path / "predictions" / "log.jsonl")
 
 
 @pytest.mark.slow

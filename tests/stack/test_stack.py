@@ -36,7 +36,7 @@ def test_stack_up_run_level_2_against_it_and_down(invoke, open_workspace, postgr
     up = invoke("stack", "up")
     try:
         assert up.exit_code == 0, up.output
-        status = {row["service"]: row for row in json.loads(invoke("stack", "status", "--json").output)}
+        status = {row["service"]: row for row in json.loads(invoke("stack", "status", "--json").output)["services"]}
         assert {row["state"] for row in status.values()} == {"up"}
         url = status["mlflow server"]["where"]
 
