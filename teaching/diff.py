@@ -9,6 +9,7 @@ from typing import Any
 from common.errors import UsageError
 from levels.carried import as_carried
 from levels.catalog import LevelInfo, Practice, get_level
+from teaching.exercises.regions import strip_markers
 
 
 @dataclass
@@ -60,7 +61,8 @@ def _first_appearance(levels: dict[int, LevelInfo], practice_id: str, a: int, b:
 
 
 def _read(level: LevelInfo, name: str) -> list[str]:
-    return (level.folder / name).read_text(encoding="utf-8").splitlines(keepends=True)
+    # Exercise markers are trailing comments for `mlops-levels exercise`, not code a student should diff.
+    return strip_markers((level.folder / name).read_text(encoding="utf-8")).splitlines(keepends=True)
 
 
 def compare_levels(a: int, b: int, context: int = 3, only_file: str | None = None) -> LevelDiff:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from levels.catalog import LevelInfo, Practice, get_level
+from teaching.exercises.regions import strip_markers
 
 WALKTHROUGH_OPTIONS = {4: {"months": "2021-01..2021-03"}}  # a short fast-forward for the classroom
 
@@ -31,7 +32,8 @@ def readme_section(level: LevelInfo, heading: str) -> str:
 
 def practice_code(level: LevelInfo, practice: Practice, max_lines: int = 40) -> tuple[str, int]:
     """The source of the function or class a practice points at (or the file's head), and its first line."""
-    source = (level.folder / practice.file).read_text(encoding="utf-8")
+    # Exercise markers are trailing comments: stripping them keeps every line where it is in the file.
+    source = strip_markers((level.folder / practice.file).read_text(encoding="utf-8"))
     if "::" in practice.where and practice.file.endswith(".py"):
         name = practice.where.split("::")[1]
         for node in ast.walk(ast.parse(source)):
@@ -54,7 +56,7 @@ def build_steps(number: int, run: Callable[[], Any]) -> list[Step]:
     changes = readme_section(level, "What changes from the level below")
     steps = [Step(f"Level {number} · {level.title}", f"{level.summary}\n\n{changes}")]
     if number == 0:
-        notebook = (level.folder / level.files[0]).read_text(encoding="utf-8")
+        notebook = strip_markers((level.folder / level.files[0]).read_text(encoding="utf-8"))
         steps.append(
             Step(
                 "The notebook",

@@ -76,7 +76,7 @@ def run_monitoring(served: pd.DataFrame, reference: pd.DataFrame, folder: Path, 
 
     folder.mkdir(parents=True, exist_ok=True)
     columns = [*FEATURES, "prediction"]
-    drift = Report(
+    drift = Report(  # [exercise: drift-report]
         [DataDriftPreset(columns=columns, per_column_method=DRIFT_METHODS, per_column_threshold=DRIFT_THRESHOLDS)]
     ).run(
         Dataset.from_pandas(served[columns], data_definition=_definition(False)),
@@ -90,7 +90,7 @@ def run_monitoring(served: pd.DataFrame, reference: pd.DataFrame, folder: Path, 
             scores[name.split("column=")[1].split(",")[0]] = float(metric["value"])
         elif name.startswith("DriftedColumnsCount"):
             share = float(metric["value"]["share"])
-    drifted = [c for c, score in scores.items() if score >= DRIFT_THRESHOLDS[c]]
+    drifted = [c for c, score in scores.items() if score >= DRIFT_THRESHOLDS[c]]  # [/exercise: drift-report]
 
     rmse, rows = {}, {}
     for variant, part in served.groupby("variant"):
