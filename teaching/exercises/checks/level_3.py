@@ -32,7 +32,8 @@ def no_champion(ctx: CheckContext) -> None:
 def better_passes(ctx: CheckContext) -> None:
     expect(_gate(4.0, 5.0).passed is True, "RMSE 4.0 against a champion's 5.0 is better: it should pass")
     expect(_gate(5.05, 5.0).passed is True, "RMSE 5.05 against 5.0 is 1% worse, within the 2% tolerance: pass")
-    expect(_gate(5.1, 5.0).passed is True, "RMSE 5.1 against 5.0 is exactly +2%, the limit itself: pass")
+    limit = _gate(5.0, 4.0, tolerance=0.25)  # 4.0 * 1.25 is exactly 5.0 in floating point
+    expect(limit.passed is True, "RMSE 5.0 against 4.0 with tolerance 0.25 is exactly the limit: at most means pass")
 
 
 @check("gate-rule", "worse beyond the tolerance is refused")

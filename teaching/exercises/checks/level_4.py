@@ -39,7 +39,8 @@ def degradation_fires(ctx: CheckContext) -> None:
         _names(_rules(0.0, 5.6, 5.0)) == {"degradation"},
         "RMSE 5.6 against a champion's 5.0 (12% worse) should fire 'degradation' alone",
     )
-    expect(_rules(0.0, 5.5, 5.0) == [], "RMSE 5.5 against 5.0 is exactly 10% worse: that is not beyond 10%")
+    at_limit = _rules(0.0, 5.0, 4.0, degradation=0.25)  # 4.0 * 1.25 is exactly 5.0 in floating point
+    expect(at_limit == [], "RMSE 5.0 against 4.0 with degradation=0.25 is exactly at the limit: not beyond it")
 
 
 @check("degradation-trigger", "both rules, and the thresholds given")
