@@ -65,11 +65,15 @@ def describe_failure(exc: BaseException, copy: Path) -> str:
     """One line: the check's reason, or the exception and the line of the student's code it came from."""
     if isinstance(exc, CheckFailed):
         return str(exc)
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _inside(f.filename, copy)]
-    where = f"{Path(frames[-1].filename).resolve().relative_to(copy.resolve())}:{frames[-1].lineno}" if frames else ""
+    frames = [(f.filename, f.lineno) for f in traceback.extract_tb(exc.__traceback__) if _inside(f.filename, copy)]
+    if isinstance(exc, SyntaxError) and exc.filename and _inside(exc.filename, copy):
+        frames.append((exc.filename, exc.lineno))  # the file did not compile: no frame of it ran
+    where = f"{Path(frames[-1][0]).resolve().relative_to(copy.resolve())}:{frames[-1][1]}" if frames else ""
     if isinstance(exc, NotImplementedError):
         return f"not written yet: {where or 'your code'} still raises NotImplementedError"
-    message = (str(exc).splitlines() or [""])[0][:200]
+    if isinstance(exc, SystemExit):
+        return f"your code called exit({exc.code})" + (f" at {where}" if where else "")
+    message = (exc.msg if isinstance(exc, SyntaxError) else (str(exc).splitlines() or [""])[0])[:200]
     return f"{type(exc).__name__}: {message}" + (f" (at {where})" if where else "")
 
 

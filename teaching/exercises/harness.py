@@ -54,7 +54,7 @@ def run_one(exercise_id: str, copy: Path) -> dict[str, Any]:
         for name, function in checking.REGISTRY.get(exercise_id, []):
             try:
                 function(context)
-            except Exception as exc:  # anything the student's code raises is a finding, not a crash
+            except (Exception, SystemExit) as exc:  # anything the student's code raises is a finding, not a crash
                 results.append({"name": name, "passed": False, "reason": checking.describe_failure(exc, copy)})
             else:
                 results.append({"name": name, "passed": True, "reason": ""})

@@ -136,3 +136,16 @@ def test_explain_lists_the_exercises_and_walkthrough_ends_by_pointing_at_them(in
     ended = invoke("walkthrough", "2", "--step", last, "--no-pause")
     assert ended.exit_code == 0 and "mlops-levels exercise list --level 2" in ended.output
     assert invoke("exercise", "list", "--level", "2").exit_code == 0
+
+
+def test_a_file_that_does_not_compile_is_named_with_its_line(invoke, workspace):
+    invoke("exercise", "start", "degradation-trigger")
+    edited = workspace / "exercises" / "degradation-trigger" / "levels" / "level_4" / "triggers.py"
+    lines = edited.read_text().splitlines()
+    todo = next(i for i, line in enumerate(lines) if "TODO(exercise" in line)
+    lines[todo + 1] = "    rules = [  # an unclosed bracket"
+    edited.write_text("\n".join(lines) + "\n")
+    code, result = _check(invoke, "degradation-trigger")
+    assert code == 1
+    reasons = {c["reason"] for c in result["checks"]}
+    assert any(r.startswith("SyntaxError") and "levels/level_4/triggers.py:" in r for r in reasons), reasons

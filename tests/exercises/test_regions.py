@@ -99,3 +99,12 @@ def test_diff_explain_and_walkthrough_never_show_a_marker(invoke):
     outputs += [step.code or "" for n in range(5) for step in build_steps(n, lambda: None)]
     assert not [o for o in outputs if re.search(r"\[/?exercise:", o)]
     assert json.loads(outputs[0])["files"], "the diff was empty: the test would prove nothing"
+
+
+def test_the_instructors_page_names_every_exercise_and_is_linked_from_the_guide():
+    from tests.conftest import REPO
+
+    page = (REPO / "docs" / "instructors.md").read_text()
+    assert all(f"`{e.id}`" in page for e in EXERCISES)
+    assert "MLOPS_LEVELS_STUDENT" in page and "progress --export" in page
+    assert "(instructors.md)" in (REPO / "docs" / "instructor-guide.md").read_text()
