@@ -36,6 +36,7 @@ class Exercise:
     hints: tuple[str, ...]
     regions: tuple[RegionSpec, ...] = ()
     adds: str | None = None  # a file the exercise adds to the level instead of taking code out
+    checks: str = ""  # the module of teaching/exercises/checks holding its checks (default: level_N)
 
     @property
     def files(self) -> list[str]:
@@ -45,7 +46,7 @@ class Exercise:
 
     @property
     def check_module(self) -> str:
-        return f"teaching.exercises.checks.level_{self.level}"
+        return f"teaching.exercises.checks.{self.checks or f'level_{self.level}'}"
 
     def added_text(self, kind: str) -> str:
         """For an exercise that adds a file: its starting text (kind "start") or the reference answer ("solution")."""
@@ -67,6 +68,7 @@ def _parse(raw: dict, where: Path) -> Exercise:
             hints=tuple(raw["hints"]),
             regions=regions,
             adds=raw.get("adds"),
+            checks=raw.get("checks", ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise MlopsLevelsError(f"exercise {raw.get('id', '?')} is incomplete ({exc})", where=str(where)) from None
