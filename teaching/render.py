@@ -410,6 +410,9 @@ def exercise_check_view(data: dict[str, Any]) -> RenderableType:
         text.append(item["name"] + "\n")
         if not item["passed"]:
             text.append(f"    {item['reason']}\n", style="red")
+    if data.get("output"):  # what the student's code (or a library) printed: their print() debugging
+        text.append("output (last lines):\n", style="dim")
+        text.append("".join(f"    {line}\n" for line in data["output"]), style="dim")
     failed = sum(not c["passed"] for c in data["checks"])
     seconds = f"{data['seconds']:.1f} s" if data.get("seconds") is not None else "—"
     if data["passed"]:
