@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["cli_startup.py", "train_throughput.py", "serving.py", "run_levels.py", "hostile_body.py"]
+BENCHMARKS = [
+    "cli_startup.py",
+    "train_throughput.py",
+    "serving.py",
+    "run_levels.py",
+    "hostile_body.py",
+    "exercise_checks.py",
+]
 
 
 def main() -> int:
