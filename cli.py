@@ -590,5 +590,120 @@ def clean(
     return Outcome(clean_workspace(settings, confirm), render.clean_view)
 
 
+exercise_app = typer.Typer(
+    help="Exercises: a level's own code with one practice taken out; write it back, the toolkit checks it.",
+    no_args_is_help=True,
+)
+app.add_typer(exercise_app, name="exercise")
+ExerciseArg = Annotated[str, typer.Argument(help="Exercise id (see: mlops-levels exercise list).", show_default=False)]
+StudentOpt = Annotated[
+    str | None,
+    typer.Option("--student", envvar="MLOPS_LEVELS_STUDENT", help="Your name in the class's progress file."),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")]
+
+
+@_command(exercise_app, "list")
+def exercise_list(
+    ctx: typer.Context,
+    level: Annotated[int | None, typer.Option("--level", min=0, max=4, help="Only this level's exercises.")] = None,
+    student: StudentOpt = None,
+) -> Outcome:
+    """List the exercises: level, the practice each teaches, and your status (not started, started, passed)."""
+    from teaching import render
+    from teaching.exercises.progress import list_exercises
+
+    settings = _settings(ctx, student=student)
+    return Outcome(list_exercises(settings.workspace, level, settings.student), render.exercise_list_view)
+
+
+@_command(exercise_app, "start")
+def exercise_start(ctx: typer.Context, exercise_id: ExerciseArg) -> Outcome:
+    """Write your working copy of the level, with the practice taken out and a TODO in its place."""
+    from teaching import render
+    from teaching.exercises.commands import start
+
+    return Outcome(start(_settings(ctx).workspace, exercise_id), render.exercise_start_view)
+
+
+@_command(exercise_app, "check")
+def exercise_check(
+    ctx: typer.Context,
+    exercise_id: ExerciseArg,
+    watch: Annotated[bool, typer.Option("--watch", help="Check again on every save, until Ctrl-C.")] = False,
+) -> Outcome | None:
+    """Check your copy by what it does: each check passes or says why not, in a line or two."""
+    from teaching import render
+    from teaching.exercises.catalog import get_exercise
+    from teaching.exercises.commands import check, started_copy
+
+    workspace = _settings(ctx).workspace
+    if not watch:
+        result = check(workspace, exercise_id)
+        return Outcome(result, render.exercise_check_view, exit_code=0 if result["passed"] else 1)
+    root = started_copy(workspace, get_exercise(exercise_id))
+    as_json = bool(ctx.params.get("as_json"))
+    _consoles()[1].print(f"watching {root} (Ctrl-C stops)", highlight=False)
+    from teaching.exercises.watch import watch_checks
+
+    watch_checks(
+        root,
+        lambda: check(workspace, exercise_id),
+        lambda result: _emit(Outcome(result, render.exercise_check_view), as_json),
+    )
+    return None
+
+
+@_command(exercise_app, "hint")
+def exercise_hint(ctx: typer.Context, exercise_id: ExerciseArg) -> Outcome:
+    """The next hint for an exercise (they go from a nudge to almost the answer)."""
+    from teaching import render
+    from teaching.exercises.commands import hint
+
+    return Outcome(hint(_settings(ctx).workspace, exercise_id), render.exercise_hint_view)
+
+
+@_command(exercise_app, "solution")
+def exercise_solution(ctx: typer.Context, exercise_id: ExerciseArg, yes: YesOpt = False) -> Outcome:
+    """Show the level's own code for the exercise (after you confirm; it is recorded)."""
+    from teaching import render
+    from teaching.exercises.commands import solution
+
+    confirm = (lambda: True) if yes else (lambda: typer.confirm(f"Show the solution of {exercise_id}?"))
+    return Outcome(solution(_settings(ctx).workspace, exercise_id, confirm), render.exercise_solution_view)
+
+
+@_command(exercise_app, "reset")
+def exercise_reset(ctx: typer.Context, exercise_id: ExerciseArg, yes: YesOpt = False) -> Outcome:
+    """Start an exercise over: a fresh copy replaces yours (your attempts stay recorded)."""
+    from teaching import render
+    from teaching.exercises.commands import reset
+
+    confirm = (lambda: True) if yes else (lambda: typer.confirm(f"Replace your copy of {exercise_id}?"))
+    return Outcome(reset(_settings(ctx).workspace, exercise_id, confirm), render.exercise_reset_view)
+
+
+@_command(app)
+def progress(
+    ctx: typer.Context,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="Write your rows into this CSV (other students' rows in it are kept)."),
+    ] = None,
+    student: StudentOpt = None,
+) -> Outcome:
+    """Your exercise progress; --export FILE writes it for the instructor (student, status, attempts, first pass)."""
+    from teaching import render
+    from teaching.exercises.progress import exercise_rows, export_progress
+
+    settings = _settings(ctx, student=student)
+    data = {
+        "student": settings.student,
+        "exercises": exercise_rows(settings.workspace, None, settings.student),
+        "export": export_progress(settings.workspace, settings.student, export) if export else None,
+    }
+    return Outcome(data, render.progress_view)
+
+
 if __name__ == "__main__":  # pragma: no cover, the console script calls app()
     sys.exit(app())

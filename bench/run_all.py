@@ -16,6 +16,7 @@ BENCHMARKS = [
     "hostile_body.py",
     "synthetic_realism.py",
     "assess_speed.py",
+    "exercise_checks.py",
 ]
 
 

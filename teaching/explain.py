@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from levels.catalog import LevelInfo
+from levels.catalog import PRACTICES, LevelInfo
+from teaching.exercises.catalog import exercises_of
 
 # The README's own "Still manual" and "Try this" sections are for readers on GitHub; `explain` shows
 # the same content from level.toml, as panels, so it is said once.
@@ -27,4 +28,7 @@ def explain_level(level: LevelInfo) -> dict[str, Any]:
         "practices": [{"id": p.id, "title": p.title, "where": p.where, "why": p.why} for p in level.practices],
         "still_manual": list(level.still_manual),
         "try": [{"task": e.task, "hint": e.hint} for e in level.exercises],
+        "exercises": [
+            {"id": e.id, "practice": PRACTICES[e.practice], "title": e.title} for e in exercises_of(level.number)
+        ],
     }

@@ -426,3 +426,116 @@ class _EvidenceLines:
                 cuts = [m.start() for m in re.finditer(r"\b", code) if 0 < m.start() <= room - 1]
                 code = (code[: max(cuts)].rstrip() + "…") if cuts and room > 1 else ""
             yield Text(where, style="cyan") + Text(code)
+
+
+# exercise, progress -------------------------------------------------------------------------------------
+
+_STATUS = {"passed": "✓ passed", "started": "… started", "not started": "·"}
+
+
+def exercise_list_view(data: dict[str, Any]) -> RenderableType:
+    from levels.catalog import PRACTICES
+
+    scope = f"level {data['level']}" if data["level"] is not None else "levels 1 to 4"
+    if not data["exercises"]:
+        return Text(f"No checked exercise at {scope} yet: `mlops-levels explain {data['level']}` has things to try.")
+    who = f" · {data['student']}" if data.get("student") else ""
+    table = _table(
+        f"Exercises, {scope}{who} ({data['passed']}/{len(data['exercises'])} passed)",
+        ["id", "level", "practice", "exercise", "status", "checks"],
+        prose=("practice", "exercise"),
+    )
+    for row in data["exercises"]:
+        practice = PRACTICES.get(row["practice"], row["practice"])
+        table.add_row(
+            row["exercise"], str(row["level"]), practice, row["title"], _STATUS[row["status"]], str(row["attempts"])
+        )
+    following = [data["next"]] if data.get("next") else ["mlops-levels progress --export class.csv --student NAME"]
+    return Group(table, _commands("Next:", following))
+
+
+def exercise_start_view(data: dict[str, Any]) -> RenderableType:
+    note = "Already started: your copy is kept as it is." if data["already_started"] else "✓ Your copy is ready."
+    return Group(
+        Panel(data["brief"], title=f"{data['exercise']} · {data['title']}", border_style="cyan"),
+        Text(note, style="green" if not data["already_started"] else "yellow"),
+        _lines("Edit:", data["files"]),
+        _commands(
+            "Then:",
+            [
+                f"mlops-levels exercise check {data['exercise']} --watch",
+                f"mlops-levels exercise hint {data['exercise']}",
+            ],
+        ),
+    )
+
+
+def exercise_check_view(data: dict[str, Any]) -> RenderableType:
+    text = Text()
+    for item in data["checks"]:
+        text.append("✓ " if item["passed"] else "✗ ", style="green" if item["passed"] else "red")
+        text.append(item["name"] + "\n")
+        if not item["passed"]:
+            text.append(f"    {item['reason']}\n", style="red")
+    if data.get("output"):  # what the student's code (or a library) printed: their print() debugging
+        text.append("output (last lines):\n", style="dim")
+        text.append("".join(f"    {line}\n" for line in data["output"]), style="dim")
+    failed = sum(not c["passed"] for c in data["checks"])
+    seconds = f"{data['seconds']:.1f} s" if data.get("seconds") is not None else "—"
+    if data["passed"]:
+        verdict = Text(f"✓ {data['exercise']} passes ({seconds}, check #{data['attempts']}).", style="bold green")
+        following = [data["next"]] if data.get("next") else ["mlops-levels exercise list"]
+        return Group(text, verdict, _commands("Next:", following))
+    verdict = Text(f"✗ {failed} of {len(data['checks'])} checks failed ({seconds}).", style="bold red")
+    return Group(
+        text,
+        verdict,
+        _lines("Edit:", data.get("files", [])),
+        _commands("Stuck?", [f"mlops-levels exercise hint {data['exercise']}"]),
+    )
+
+
+def exercise_hint_view(data: dict[str, Any]) -> RenderableType:
+    parts: list[RenderableType] = [
+        Panel(data["hint"], title=f"Hint {data['number']}/{data['of']} · {data['exercise']}", border_style="cyan")
+    ]
+    if data["last"]:
+        parts.append(
+            _commands(
+                "That was the last hint. The level's own code:", [f"mlops-levels exercise solution {data['exercise']}"]
+            )
+        )
+    return Group(*parts)
+
+
+def exercise_solution_view(data: dict[str, Any]) -> RenderableType:
+    if not data["shown"]:
+        return Text("Not shown. Keep going!")
+    from rich.syntax import Syntax
+
+    parts: list[RenderableType] = []
+    for region in data["code"]:
+        title = f"levels/level_{data['level']}/{region['file']}, line {region['line']}"
+        code = Syntax(
+            region["code"].rstrip("\n"), "python", line_numbers=True, start_line=region["line"], word_wrap=True
+        )
+        parts.append(Panel(code, title=title))
+    return Group(*parts)
+
+
+def exercise_reset_view(data: dict[str, Any]) -> RenderableType:
+    if not data["reset"]:
+        return Text(f"Kept your copy: {data['copy']}")
+    return Group(Text(f"✓ {data['exercise']} starts over.", style="green"), _lines("Edit:", data["files"]))
+
+
+def progress_view(data: dict[str, Any]) -> RenderableType:
+    rows = [
+        {k: row[k] for k in ("exercise", "level", "status", "attempts", "first_passed_at")} for row in data["exercises"]
+    ]
+    parts: list[RenderableType] = [rows_table(f"Progress · {data['student'] or 'no name given'}", rows)]
+    if data.get("export"):
+        export = data["export"]
+        parts.append(_pairs(f"✓ wrote {export['rows']} rows for {export['student']}", {"file": export["file"]}))
+        parts.append(Text(f"students in the file: {', '.join(export['students'])}"))
+    return Group(*parts)

@@ -1,4 +1,4 @@
-"""A student's progress: which levels ran (with their last metrics) and which suites passed.
+"""A student's progress: which levels ran (with their last metrics), which suites and exercises passed.
 
 Only the CLI writes it, to <workspace>/state.json, atomically.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +72,18 @@ def levels_with_progress(workspace: Path) -> dict[str, Any]:
         else "mlops-levels run all   (every level on the same months, compared)"
     )
     return {"first_visit": not progress, "levels": rows, "next": following}
+
+
+def exercises_progress(workspace: Path) -> dict[str, dict[str, Any]]:
+    """Each exercise's record: started, attempts, first pass, hints and solution seen."""
+    entries: dict[str, dict[str, Any]] = load_state(workspace).get("exercises", {})
+    return entries
+
+
+def update_exercise(workspace: Path, exercise_id: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Apply `change` to one exercise's record and save the state (atomically, like every other record)."""
+    state = load_state(workspace)
+    entry: dict[str, Any] = state.setdefault("exercises", {}).setdefault(exercise_id, {})
+    change(entry)
+    _save(workspace, state)
+    return entry

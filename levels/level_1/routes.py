@@ -46,7 +46,7 @@ def add_routes(app: FastAPI) -> None:
     # `async def` on purpose: a prediction is ~0.2 ms of CPU, cheaper on the event loop than a hop to
     # the thread pool (measured with bench/serving.py: 2.3k vs 1.1k rides/s on one worker).
     @app.post("/predict", response_model=Prediction)
-    async def predict(ride: Ride, model: ModelDep, request: Request) -> Prediction:
+    async def predict(ride: Ride, model: ModelDep, request: Request) -> Prediction:  # [exercise: predict-endpoint]
         """Predict the duration of one ride, in minutes."""
         minutes = float(ml.predict(model, [ride.features()])[0])
         request.app.state.metrics.predictions.inc()

@@ -38,7 +38,7 @@ from levels.level_2.registry import register_version
 from levels.level_2.tracking import log_training, run_tags, start_tracking
 
 # A small grid per model for --sweep: each combination is a nested run; the best one is registered.
-SWEEP_GRID: dict[str, dict[str, list[Any]]] = {
+SWEEP_GRID: dict[str, dict[str, list[Any]]] = {  # [exercise: sweep-grid]
     "linear_regression": {"fit_intercept": [True, False]},
     "ridge": {"alpha": [0.1, 1.0, 10.0]},
     "lasso": {"alpha": [0.0001, 0.001, 0.01]},
@@ -46,7 +46,7 @@ SWEEP_GRID: dict[str, dict[str, list[Any]]] = {
 }
 
 
-def _is_transient(task: Any, task_run: Any, state: Any) -> bool:
+def _is_transient(task: Any, task_run: Any, state: Any) -> bool:  # [exercise: retry-downloads]
     """Retry a failed download; a bad file stays bad however often it is read."""
     return isinstance(state.result(raise_on_failure=False), DownloadError)
 
@@ -87,7 +87,7 @@ def log_and_register(
     return register_version(settings, info.model_uri, info.run_id, info.model_id)
 
 
-def _candidates(model_name: str, params: dict[str, Any], sweep: bool) -> list[dict[str, Any]]:
+def _candidates(model_name: str, params: dict[str, Any], sweep: bool) -> list[dict[str, Any]]:  # [exercise: sweep-grid]
     if not sweep:
         return [params]
     grid = SWEEP_GRID[model_name]

@@ -121,7 +121,7 @@ class Platform:
     async def _gate(self, versions: list[str], override: Override, action: str) -> list[GateDecision]:
         from levels.level_3.registry import resolve_version
 
-        for version in versions:  # an unknown version is a 404 before any gate talk
+        for version in versions:  # an unknown version is a 404 before any gate talk [exercise: deploy-gate]
             await asyncio.to_thread(resolve_version, self.settings, version)
         champion = await asyncio.to_thread(self._champion)
         decisions = [await asyncio.to_thread(check_candidate, self.settings, v, champion) for v in versions]
@@ -131,7 +131,7 @@ class Platform:
             raise GateRefused(refused[0])
         if refused:
             await asyncio.to_thread(self._record_override, refused, override, action)
-        return decisions
+        return decisions  # [/exercise: deploy-gate]
 
     def _record_override(self, refused: list[GateDecision], override: Override, action: str) -> None:
         from levels.level_3.registry import registry_client

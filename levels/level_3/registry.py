@@ -36,18 +36,18 @@ def registry_client(settings: Settings) -> MlflowClient:
 
 def register_version(settings: Settings, model_uri: str, run_id: str, model_id: str | None) -> str:
     """Add the logged model as the next version of the registered model (created on first use)."""
-    client = registry_client(settings)
+    client = registry_client(settings)  # [exercise: register-champion]
     try:
         client.create_registered_model(settings.model_name)
     except MlflowException as exc:
         if exc.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
     created = client.create_model_version(settings.model_name, model_uri, run_id=run_id, model_id=model_id)
-    return str(created.version)
+    return str(created.version)  # [/exercise: register-champion]
 
 
 # [model_registry]
-def promote(settings: Settings, version: str, alias: str = CHAMPION) -> None:
+def promote(settings: Settings, version: str, alias: str = CHAMPION) -> None:  # [exercise: register-champion]
     client = registry_client(settings)
     resolve_version(settings, version, fix="list them with: python levels/level_3/promote.py --list")
     client.set_registered_model_alias(settings.model_name, alias, version)

@@ -47,7 +47,7 @@ def decision_log(settings: Settings, first_month: str, model: str) -> DecisionLo
     return DecisionLog(settings.layout.decisions(4) / f"{key}.jsonl")
 
 
-def month_of_schedule(scheduled: datetime) -> str:
+def month_of_schedule(scheduled: datetime) -> str:  # [exercise: schedule-month]
     """A run scheduled at 06:00 on the 1st serves the month that has just ended."""
     return previous_month(f"{scheduled.year:04d}-{scheduled.month:02d}")
 

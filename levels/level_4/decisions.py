@@ -42,7 +42,7 @@ class DecisionLog:
         finally:
             os.close(fd)
 
-    def read(self) -> list[dict[str, Any]]:
+    def read(self) -> list[dict[str, Any]]:  # [exercise: resume-from-log]
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -64,7 +64,7 @@ class DecisionLog:
             decisions.append(decision)
         return decisions
 
-    def finished_months(self) -> set[str]:
+    def finished_months(self) -> set[str]:  # [exercise: resume-from-log]
         return {d["month"] for d in self.read()}
 
     @contextlib.contextmanager

@@ -1,0 +1,1 @@
+"""Checked exercises, rustlings-style: a level's own code with one practice taken out, checked by behaviour."""

@@ -1,0 +1,106 @@
+"""A student's working copy of an exercise: the level's own folder with one practice taken out.
+
+    <workspace>/exercises/<id>/
+        EXERCISE.md                 what to do, which file, how to check
+        levels/__init__.py
+        levels/level_N/…            the whole level; the exercised file starts with a short brief and
+                                    holds a TODO where the practice was
+
+The copy is a complete package named `levels.level_N`, so the level's own imports resolve inside it
+(see harness.py). Every other exercise marker is stripped, so the copy reads like the level itself.
+A copy is written beside its place and renamed into it: a crash never leaves half a copy.
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+import time
+from pathlib import Path
+
+from common.workspace import Workspace
+from levels.catalog import LEVELS_DIR, PRACTICES
+from teaching.exercises.catalog import Exercise
+from teaching.exercises.regions import region_code, strip_markers, take_out
+
+RULE = "# " + "─" * 98
+
+
+def copy_root(workspace: Path, exercise: Exercise) -> Path:
+    return Workspace(workspace).exercises / exercise.id
+
+
+def edited_paths(workspace: Path, exercise: Exercise) -> list[Path]:
+    folder = copy_root(workspace, exercise) / "levels" / f"level_{exercise.level}"
+    return [folder / name for name in exercise.files]
+
+
+def brief_header(exercise: Exercise) -> str:
+    practice = PRACTICES.get(exercise.practice, exercise.practice)
+    lines = [RULE, f"# Exercise {exercise.id} · level {exercise.level} · {practice}", f"# {exercise.title}", "#"]
+    lines += [f"# {line}" for line in textwrap.wrap(" ".join(exercise.brief.split()), 96)]
+    lines += [
+        "#",
+        "# Write the code at the TODO below, then check it (--watch checks again on every save):",
+        f"#     mlops-levels exercise check {exercise.id}",
+        f"# Stuck? mlops-levels exercise hint {exercise.id}",
+        RULE,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def exercised_text(exercise: Exercise, name: str) -> str:
+    """The starting text of an edited file: the brief, then the level's code with the region(s) taken out."""
+    if name == exercise.adds:
+        return brief_header(exercise) + exercise.added_text("start")
+    source = LEVELS_DIR / f"level_{exercise.level}" / name
+    stubs = [(r.todo, r.stub) for r in exercise.regions if r.file == name]
+    return brief_header(exercise) + take_out(source.read_text(encoding="utf-8"), exercise.id, stubs, str(source))
+
+
+def solution_code(exercise: Exercise) -> list[dict[str, object]]:
+    """The level's own code for each region (or the reference answer of an added file)."""
+    if exercise.adds:
+        return [{"file": exercise.adds, "line": 1, "code": exercise.added_text("solution")}]
+    found = []
+    for name in dict.fromkeys(r.file for r in exercise.regions):
+        source = LEVELS_DIR / f"level_{exercise.level}" / name
+        for line, code in region_code(source.read_text(encoding="utf-8"), exercise.id, str(source)):
+            found.append({"file": name, "line": line, "code": code})
+    return found
+
+
+def write_copy(workspace: Path, exercise: Exercise) -> Path:
+    """Write a fresh copy (replacing any earlier one) and return its root."""
+    target = copy_root(workspace, exercise)
+    staging = target.with_name(f".{exercise.id}.new")
+    shutil.rmtree(staging, ignore_errors=True)
+    level = staging / "levels" / f"level_{exercise.level}"
+    shutil.copytree(
+        LEVELS_DIR / f"level_{exercise.level}", level, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    shutil.copy2(LEVELS_DIR / "__init__.py", staging / "levels" / "__init__.py")
+    for path in level.glob("*.py"):
+        path.write_text(strip_markers(path.read_text(encoding="utf-8")), encoding="utf-8")
+    for name in exercise.files:
+        (level / name).write_text(exercised_text(exercise, name), encoding="utf-8")
+    (staging / "EXERCISE.md").write_text(exercise_page(exercise), encoding="utf-8")
+    if target.exists():
+        retired = target.with_name(f".{exercise.id}.old-{time.time_ns()}")
+        target.rename(retired)
+        shutil.rmtree(retired, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def exercise_page(exercise: Exercise) -> str:
+    files = "\n".join(f"- `levels/level_{exercise.level}/{name}`" for name in exercise.files)
+    return (
+        f"# {exercise.title}\n\n"
+        f"Exercise `{exercise.id}` · level {exercise.level} · {PRACTICES.get(exercise.practice, exercise.practice)}\n\n"
+        f"{exercise.brief}\n\n## Edit\n\n{files}\n\n## Check\n\n"
+        f"    mlops-levels exercise check {exercise.id}           # once\n"
+        f"    mlops-levels exercise check {exercise.id} --watch   # again on every save\n"
+        f"    mlops-levels exercise hint {exercise.id}            # the next hint\n"
+        f"    mlops-levels exercise reset {exercise.id}           # start over\n"
+    )

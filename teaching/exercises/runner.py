@@ -1,0 +1,67 @@
+"""Start the check harness in a process of its own and read back what it found (see harness.py for why)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import teaching
+from common.errors import MlopsLevelsError
+
+# The project's root (the folder holding common/, levels/ and teaching/): the harness imports
+# `teaching` and `common` from there even when the toolkit is not installed in the interpreter.
+PROJECT_ROOT = Path(teaching.__file__).resolve().parents[1]
+CHECK_TIMEOUT = 300  # seconds: the slowest check imports Evidently (~8 s); far longer means a loop
+QUIET = {
+    "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ in the student's copy (a watcher would see it)
+    "PREFECT_LOGGING_LEVEL": "ERROR",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "PYTHONWARNINGS": "ignore",
+}
+OUTPUT_LINES = 30
+
+
+def run_checks(pairs: list[tuple[str, Path]], timeout: float = CHECK_TIMEOUT) -> list[dict[str, Any]]:
+    """Check each (exercise id, copy root) in one fresh interpreter; one result per pair."""
+    first_copy = pairs[0][1]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="mlops-levels-check-") as tmp:
+        result_file = Path(tmp) / "result.json"
+        python_path = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        env = {**os.environ, **QUIET, "PYTHONPATH": python_path, "TMPDIR": tmp}
+        command = [sys.executable, "-m", "teaching.exercises.harness", str(result_file)]
+        command += [f"{exercise_id}={copy.resolve()}" for exercise_id, copy in pairs]
+        try:
+            finished = subprocess.run(
+                command, cwd=first_copy, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return [_stopped(pairs[0][0], f"the checks did not finish in {timeout:.0f} s (an endless loop?)")]
+        output = (finished.stdout + finished.stderr).splitlines()[-OUTPUT_LINES:]
+        if finished.returncode != 0 or not result_file.exists():
+            last = next((line for line in reversed(output) if line.strip()), "no output")
+            raise MlopsLevelsError(
+                f"the check harness stopped (exit {finished.returncode}): {last[:200]}",
+                fix="run again with --verbose, and report it if it is not your code",
+            )
+        results: list[dict[str, Any]] = json.loads(result_file.read_text(encoding="utf-8"))
+    if len(pairs) == 1:  # what the student waited for, interpreter start and imports included
+        results[0]["seconds"] = round(time.perf_counter() - started, 2)
+        results[0]["output"] = output
+    return results
+
+
+def _stopped(exercise_id: str, reason: str) -> dict[str, Any]:
+    return {"exercise": exercise_id, "passed": False, "checks": [{"name": "runs", "passed": False, "reason": reason}]}
+
+
+def check_copy(exercise_id: str, copy: Path, timeout: float = CHECK_TIMEOUT) -> dict[str, Any]:
+    return run_checks([(exercise_id, copy)], timeout)[0]

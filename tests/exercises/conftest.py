@@ -1,0 +1,103 @@
+"""Copies of every exercise, fresh and solved (plus a few wrong answers), checked once per session.
+
+The CLI checks one copy per process; here every copy goes through one harness process (the harness
+forgets `levels` between copies), so MLflow, Prefect and Evidently are imported once, not 30 times.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from levels.catalog import LEVELS_DIR
+from teaching.exercises.catalog import Exercise, get_exercise, load_exercises
+from teaching.exercises.copies import write_copy
+from teaching.exercises.regions import strip_markers
+
+# Plausible mistakes, each of which one named check must catch: (exercise, file, level's code, mistake, check).
+WRONG_ANSWERS = {
+    "gate-rule/strict": (
+        "gate.py",
+        "passed = candidate_rmse <= limit",
+        "passed = candidate_rmse < limit",
+        "better, or worse within the tolerance, passes",
+    ),
+    "stable-ab/python-hash": (
+        "ab.py",
+        'return int.from_bytes(digest, "big") / 2**64',
+        "return (hash(ride_id) % 2**32) / 2**32",
+        "the same ride gets the same bucket in another process",
+    ),
+    "degradation-trigger/at-the-limit": (
+        "triggers.py",
+        "if month_rmse > champion_rmse",
+        "if month_rmse >= champion_rmse",
+        "degradation fires beyond the tolerance only",
+    ),
+    "resume-from-log/skips-bad-lines": (
+        "decisions.py",
+        'raise ValueError("not a decision")',
+        "continue",
+        "a damaged line stops the loop, naming file and line",
+    ),
+    "register-champion/no-existence-check": (
+        "registry.py",
+        '    resolve_version(settings, version, fix="list them with: python levels/level_2/promote.py --list")\n',
+        "",
+        "promoting a version that does not exist is refused",
+    ),
+}
+WEAK_FEATURE_TEST = """from common.features import prepare_features
+
+
+def test_pair_only():
+    assert prepare_features({"PULocationID": 74, "DOLocationID": 75, "trip_distance": 2.0})["PU_DO"] == "74_75"
+"""
+
+
+def level_file(exercise: Exercise, name: str) -> Path:
+    return LEVELS_DIR / f"level_{exercise.level}" / name
+
+
+def solve(copy: Path, exercise: Exercise) -> Path:
+    """Put the level's own code (or the reference answer) back into the edited files of a copy."""
+    folder = copy / "levels" / f"level_{exercise.level}"
+    for name in exercise.files:
+        text = exercise.added_text("solution") if name == exercise.adds else level_file(exercise, name).read_text()
+        (folder / name).write_text(strip_markers(text))
+    return copy
+
+
+def _wrong(root: Path, key: str) -> Path:
+    exercise_id = key.split("/")[0]
+    exercise = get_exercise(exercise_id)
+    copy = solve(write_copy(root, exercise), exercise)
+    name, right, wrong, _ = WRONG_ANSWERS[key]
+    path = copy / "levels" / f"level_{exercise.level}" / name
+    text = path.read_text()
+    assert text.count(right) == 1, (key, right)
+    path.write_text(text.replace(right, wrong))
+    return copy
+
+
+@pytest.fixture(scope="session")
+def checked(tmp_path_factory) -> dict[str, dict]:
+    """Results keyed "<id>/fresh", "<id>/solved", and "<id>/<mistake>" for the wrong answers."""
+    from teaching.exercises.runner import run_checks
+
+    pairs: list[tuple[str, Path]] = []
+    keys: list[str] = []
+    for exercise in load_exercises():
+        fresh = write_copy(tmp_path_factory.mktemp("fresh"), exercise)
+        solved = solve(write_copy(tmp_path_factory.mktemp("solved"), exercise), exercise)
+        pairs += [(exercise.id, fresh), (exercise.id, solved)]
+        keys += [f"{exercise.id}/fresh", f"{exercise.id}/solved"]
+    for key in WRONG_ANSWERS:
+        pairs.append((key.split("/")[0], _wrong(tmp_path_factory.mktemp("wrong"), key)))
+        keys.append(key)
+    weak = write_copy(tmp_path_factory.mktemp("weak"), get_exercise("feature-test"))
+    (weak / "levels" / "level_1" / "test_features.py").write_text(WEAK_FEATURE_TEST)
+    pairs.append(("feature-test", weak))
+    keys.append("feature-test/weak")
+    return dict(zip(keys, run_checks(pairs, timeout=600), strict=True))
