@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from common.errors import MlopsLevelsError, UsageError
 
@@ -54,7 +55,7 @@ class Exercise:
         return (ADDED / f"{stem}_{kind}.py").read_text(encoding="utf-8")
 
 
-def _parse(raw: dict, where: Path) -> Exercise:
+def _parse(raw: dict[str, Any], where: Path) -> Exercise:
     try:
         regions = tuple(
             RegionSpec(r["file"], r.get("stub", ""), r.get("todo", raw.get("todo", ""))) for r in raw.get("region", [])

@@ -37,17 +37,17 @@ def _metrics(client: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float
     }
 
 
-def _value(metrics: dict, name: str, **labels: str) -> float:
-    return metrics.get((name, tuple(sorted(labels.items()))), 0.0)
+def _value(metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
+    return float(metrics.get((name, tuple(sorted(labels.items()))), 0.0))
 
 
 # request-metrics ------------------------------------------------------------------------------------
 
 
-def _traffic(ctx: CheckContext) -> dict:
+def _traffic(ctx: CheckContext) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """One good ride, one refused ride (422), one unknown path (404); then what /metrics says."""
 
-    def run() -> dict:
+    def run() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         client = _client(ctx)
         expect(client.post("/predict", json=RIDE).status_code == 200, "a good ride should be answered with 200")
         expect(client.post("/predict", json={**RIDE, "trip_distance": -3}).status_code == 422, "a bad ride is a 422")

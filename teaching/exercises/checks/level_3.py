@@ -8,7 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
-from teaching.exercises.checking import CheckContext, check, expect
+from teaching.exercises.checking import SMALL_ROWS, CheckContext, check, expect
 from teaching.exercises.checks import fixtures
 
 # stable-ab ------------------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ def rounding(ctx: CheckContext) -> None:
 
 def _traffic() -> tuple[Any, Any]:
     """Reference and served: two halves of one month, with a prediction column and a variant."""
-    trips = fixtures.month("2021-01", rows=2 * fixtures.SMALL_ROWS).copy()
+    trips = fixtures.month("2021-01", rows=2 * SMALL_ROWS).copy()
     trips["prediction"] = 3.0 + 4.0 * trips.trip_distance
     trips["variant"] = "champion"
     half = len(trips) // 2
