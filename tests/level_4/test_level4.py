@@ -17,10 +17,22 @@ def _level4(prefect_api, monkeypatch):
     monkeypatch.setenv("MLOPS_LEVELS_SYNTHETIC_ROWS", "12000")
 
 
-def _run(invoke, *args):
-    result = invoke("run", "4", "--months", MONTHS, "--json", *args)
+SHORT = "2021-01..2021-03"  # what a fault needs: a first champion and two months to act on
+
+
+def _run(invoke, *args, months=MONTHS):
+    result = invoke("run", "4", "--months", months, "--json", *args)
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
+
+
+@pytest.fixture
+def every_month_retrains(monkeypatch):
+    """Faults are about what happens once a retrain starts: make every month start one, on small months."""
+    from levels.level_4 import automation
+
+    monkeypatch.setenv("MLOPS_LEVELS_SYNTHETIC_ROWS", "4000")
+    monkeypatch.setattr(automation, "fired_rules", lambda *args: ["forced: this test needs a retrain"])
 
 
 def _decisions(report):
@@ -48,14 +60,14 @@ def test_strong_drift_retrains_and_beats_the_frozen_model_and_mild_retrains_less
     assert (REPO / strong["artifacts"]["plot"]).exists()
 
 
-def test_a_failed_retrain_keeps_the_champion_and_is_recorded(invoke, monkeypatch):
+def test_a_failed_retrain_keeps_the_champion_and_is_recorded(invoke, monkeypatch, every_month_retrains):
     from levels.level_4 import automation
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(automation, "retrain", broken)
-    report = _run(invoke, "--scenario", "traffic-returns")
+    report = _run(invoke, months=SHORT)
     decisions = _decisions(report)
     failed = [d for d in decisions if d["action"].startswith("retrain failed")]
     assert failed and "disk full" in failed[0]["action"]
@@ -63,7 +75,7 @@ def test_a_failed_retrain_keeps_the_champion_and_is_recorded(invoke, monkeypatch
     assert report["metrics"]["retrains"] == 0
 
 
-def test_a_refused_candidate_keeps_the_champion(invoke, monkeypatch):
+def test_a_refused_candidate_keeps_the_champion(invoke, monkeypatch, every_month_retrains):
     from levels.level_4 import gate
 
     original = gate.quality_gate
@@ -72,13 +84,14 @@ def test_a_refused_candidate_keeps_the_champion(invoke, monkeypatch):
         return original(candidate, champion_rmse * 2, champion, champion_rmse, data, tolerance)
 
     monkeypatch.setattr(gate, "quality_gate", strict)  # the platform's own gate, which the loop only asks
-    decisions = _decisions(_run(invoke, "--scenario", "traffic-returns"))
+    decisions = _decisions(_run(invoke, months=SHORT))
     refused = [d for d in decisions if d["action"] == "retrained; gate refused the candidate"]
     assert refused and not refused[0]["gate"]["passed"]
     assert {d["champion"]["version"] for d in decisions} == {decisions[0]["champion"]["version"]}
 
 
 def test_an_interrupted_loop_resumes_from_the_last_finished_month(invoke, monkeypatch):
+    monkeypatch.setenv("MLOPS_LEVELS_SYNTHETIC_ROWS", "4000")  # resuming is about the log, not the data
     from levels.level_4 import automation
 
     original = automation.serve_month
