@@ -46,7 +46,18 @@ stack_app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 
-LevelArg = Annotated[int, typer.Argument(min=0, max=4, help="Level number, 0 to 4.", show_default=False)]
+
+def _level_number(text: str, choices: range = range(5), lacks: str = "") -> int:
+    """Every command that takes a level says the same thing about one that is not (as `run` does)."""
+    if text.strip().isdigit() and int(text) in choices:
+        return int(text)
+    listed = ", ".join(map(str, choices))
+    if lacks and text.strip().isdigit() and int(text) in range(5):
+        raise typer.BadParameter(f"level {int(text)} has no {lacks} — use {listed}")
+    raise typer.BadParameter(f"{text!r} is not a level — use {listed}")
+
+
+LevelArg = Annotated[int, typer.Argument(parser=_level_number, help="Level number, 0 to 4.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 
 
@@ -65,6 +76,7 @@ class Outcome:
     data: Any
     view: Callable[[Any], Any] | None = None
     exit_code: int = 0
+    paged: bool = False  # long reading (a diff): through a pager when it would scroll off a terminal
 
 
 def _consoles() -> tuple[Any, Any]:
@@ -124,9 +136,21 @@ def _emit(outcome: Outcome, as_json: bool) -> None:
         data = outcome.data.to_dict() if hasattr(outcome.data, "to_dict") else outcome.data
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     elif outcome.view is not None:
-        # crop=False: a long path or command is printed whole (the terminal wraps it; copy-paste keeps it)
-        _consoles()[0].print(outcome.view(outcome.data), crop=False)
+        console, renderable = _consoles()[0], outcome.view(outcome.data)
+        if outcome.paged and _longer_than_screen(console, renderable):
+            os.environ.setdefault("LESS", "-R")  # less shows the colours instead of their escape codes
+            with console.pager(styles=True):
+                console.print(renderable, crop=False)
+        else:
+            # crop=False: a long path or command is printed whole (the terminal wraps it; copy-paste keeps it)
+            console.print(renderable, crop=False)
     sys.stdout.flush()  # a closed pipe shows up here, inside the error handling, not at exit
+
+
+def _longer_than_screen(console: Any, renderable: Any) -> bool:
+    if not (console.is_terminal and sys.stdin.isatty()):
+        return False
+    return len(console.render_lines(renderable, console.options, pad=False)) > console.height
 
 
 # A command as written: _command registers a wrapper with typer and hands the function back unchanged.
@@ -253,7 +277,7 @@ def diff(
         if (m := level_state(workspace, n).get("last_run", {}).get("metrics"))
     }
     data = diff_to_dict(result, metrics, with_lines=not stat)
-    return Outcome(data, render.diff_view)
+    return Outcome(data, render.diff_view, paged=True)
 
 
 @_command(app)
@@ -397,7 +421,12 @@ def serve(
 @_command(app, json_flag=False)
 def ui(
     ctx: typer.Context,
-    level: Annotated[int, typer.Argument(min=2, max=4, help="Level 2, 3 or 4.", show_default=False)],
+    level: Annotated[
+        int,
+        typer.Argument(
+            parser=lambda t: _level_number(t, range(2, 5), "MLflow UI"), help="Level 2, 3 or 4.", show_default=False
+        ),
+    ],
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port of the MLflow UI.")] = 5000,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
 ) -> None:
@@ -606,7 +635,9 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")]
 @_command(exercise_app, "list")
 def exercise_list(
     ctx: typer.Context,
-    level: Annotated[int | None, typer.Option("--level", min=0, max=4, help="Only this level's exercises.")] = None,
+    level: Annotated[
+        int | None, typer.Option("--level", parser=_level_number, help="Only this level's exercises.")
+    ] = None,
     student: StudentOpt = None,
 ) -> Outcome:
     """List the exercises: level, the practice each teaches, and your status (not started, started, passed)."""

@@ -123,14 +123,22 @@ def signals_as_interrupt() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def run_owned(command: list[str], env: dict[str, str], cwd: Path | None = None, grace: float = 10.0) -> int:
+def run_owned(
+    command: list[str], env: dict[str, str], cwd: Path | None = None, grace: float = 10.0, log: Path | None = None
+) -> int:
     """Run a server in the foreground; a stop signal to us stops its whole process tree, then returns.
 
     The child leads a process group of its own (same session), so `mlflow server` and the uvicorn it
     spawns, or a Prefect worker and its flow runs, go down together and nothing outlives this command.
-    A child that takes longer than `grace` seconds to stop is killed.
+    A child that takes longer than `grace` seconds to stop is killed. With `log`, the child's output
+    goes to that file instead of the terminal.
     """
-    process = subprocess.Popen(command, env=env, cwd=cwd, process_group=0)
+    with open(log, "ab") if log else contextlib.nullcontext() as output:
+        return _run_owned(command, env, cwd, grace, output)
+
+
+def _run_owned(command: list[str], env: dict[str, str], cwd: Path | None, grace: float, output: Any) -> int:
+    process = subprocess.Popen(command, env=env, cwd=cwd, process_group=0, stdout=output, stderr=output)
     record = identity(process.pid)
     received: list[int] = []
 

@@ -22,6 +22,7 @@ from common.atomic import write_text_atomic
 from common.config import Settings
 from common.errors import MlopsLevelsError
 from common.processes import identity, stop_group
+from common.quiet import quiet_libraries
 from common.serving import LOCALHOST, free_port, http_ok
 
 STARTUP_TIMEOUT_S = 120
@@ -65,6 +66,9 @@ def prefect_settings(settings: Settings) -> Iterator[str]:
 
     api_url = ensure_prefect_api(settings)
     with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_HOME: prefect_home(settings)}):
+        # Every flow a level runs goes through here: a run that trains nothing (a resumed loop) must be
+        # as quiet as one that does.
+        quiet_libraries(settings.verbose)
         yield api_url
 
 

@@ -11,6 +11,7 @@ import base64
 import html
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,16 @@ def plot_story(curves: dict[str, dict[str, float]], retrains: list[str], title: 
     figure, axis = plt.subplots(figsize=(9, 4.8))
     months = sorted({m for curve in curves.values() for m in curve})
     x = range(len(months))
-    for level, curve in sorted(curves.items()):
-        frozen = level != "4"
-        label = f"level {level} ({get_level(int(level)).title}){', serving what it trained' if frozen else ''}"
+    for levels in _same_curves(curves):
+        level, frozen = levels[0], levels[0] != "4"
+        names = ", ".join(levels)
+        if len(levels) > 1:  # one line drawn over another would hide a level: say they coincide
+            label = f"levels {names} (the same model on the same data: the lines coincide)"
+        else:
+            label = f"level {level} ({get_level(int(level)).title}){', serving what it trained' if frozen else ''}"
         axis.plot(
             x,
-            [curve.get(m, math.nan) for m in months],  # a month a level did not score is a gap
+            [curves[level].get(m, math.nan) for m in months],  # a month a level did not score is a gap
             marker="o",
             color=COLORS.get(level, "black"),
             linewidth=1.5 if frozen else 3,
@@ -47,17 +52,22 @@ def plot_story(curves: dict[str, dict[str, float]], retrains: list[str], title: 
             label=label,
         )
     for month in retrains:  # a retrain decided after month M serves from month M+1: the line sits between
-        if month in months and months.index(month) + 1 < len(months):
+        if month in months:
             position = months.index(month) + 0.5
+            last = position > len(months) - 1
             axis.axvline(position, color=COLORS["4"], linestyle=":", alpha=0.8)
-            axis.annotate(
-                "level 4 retrained",
-                (position, 0),
+            axis.annotate(  # at the top: the legend sits at the bottom
+                "retrained (serves next month)" if last else "level 4 retrained",
+                (position, 1),
+                xycoords=axis.get_xaxis_transform(),
                 textcoords="offset points",
-                xytext=(3, 6),
+                xytext=(-3 if last else 3, -12),
+                horizontalalignment="right" if last else "left",
                 color=COLORS["4"],
                 fontsize=8,
             )
+            if last:
+                axis.set_xlim(-0.3, position + 0.2)
     axis.set_xticks(list(x), months)
     top = max(v for curve in curves.values() for v in curve.values())
     axis.set(title=title, xlabel="month served", ylabel="RMSE (minutes)", ylim=(0, top * 1.15))
@@ -69,6 +79,14 @@ def plot_story(curves: dict[str, dict[str, float]], retrains: list[str], title: 
     return buffer.getvalue()
 
 
+def _same_curves(curves: dict[str, dict[str, float]]) -> list[list[str]]:
+    """Levels grouped by identical curves, in level order."""
+    groups: dict[tuple[tuple[str, float], ...], list[str]] = {}
+    for level, curve in sorted(curves.items()):
+        groups.setdefault(tuple((m, round(v, 9)) for m, v in sorted(curve.items())), []).append(level)
+    return sorted(groups.values())
+
+
 def _cell(value: Any) -> str:
     return html.escape(f"{value:.3f}" if isinstance(value, float) else str(value))
 
@@ -77,16 +95,40 @@ def _link(path: Path, page_dir: Path, label: str) -> str:
     return f'<a href="{html.escape(os.path.relpath(path, page_dir))}">{html.escape(label)}</a>'
 
 
-def _links(settings: Settings, reports: list[dict[str, Any]], page_dir: Path) -> list[str]:
+def _links(reports: list[dict[str, Any]], months: list[str], page_dir: Path) -> list[str]:
+    """Links to this story's own reports, kept beside the page: a later run rewrites a level's report
+    folder, and the class report must still show what this story measured."""
+    kept = page_dir / "files"
+    if kept.exists():
+        shutil.rmtree(kept)
+    kept.mkdir(parents=True)
     links = []
     for report in reports:
-        for name, path in (report["details"].get("report_files") or {}).items():
-            if name.endswith(".html"):
-                links.append(_link(Path(path), page_dir, f"level {report['level']}: {name}"))
-    reports_4 = settings.layout.reports(4)
-    for path in sorted(reports_4.glob("*.html")) if reports_4.exists() else []:
-        links.append(_link(path, page_dir, f"level 4: {path.name}"))
+        for name, path in _report_files(report, months):
+            target = kept / f"level-{report['level']}-{name}"
+            _keep(Path(path), target)
+            links.append(_link(target, page_dir, f"level {report['level']}: {name}"))
     return links
+
+
+def _report_files(report: dict[str, Any], months: list[str]) -> list[tuple[str, str]]:
+    files = dict(report["details"].get("report_files") or {})
+    if report["level"] == 4:
+        from levels.level_4.decisions import DecisionLog
+
+        for decision in DecisionLog(Path(report["artifacts"]["decisions"])).read():
+            if decision["month"] in months:
+                files |= decision.get("reports") or {}
+    return [(name, path) for name, path in files.items() if name.endswith(".html")]
+
+
+def _keep(source: Path, target: Path) -> None:
+    # Reports are replaced atomically (a new inode each time), so a hard link keeps this story's copy
+    # for free; another file system needs a real copy.
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _page(
@@ -107,7 +149,7 @@ def _page(
         + "</li>"
         for lv in (get_level(r["level"]) for r in reports)
     )
-    links = "".join(f"<li>{link}</li>" for link in _links(settings, reports, page_dir)) or "<li>none yet</li>"
+    links = "".join(f"<li>{link}</li>" for link in _links(reports, months, page_dir)) or "<li>none yet</li>"
     prefect = running_prefect_api(settings)
     prefect_ui = (
         f'<a href="{prefect.removesuffix("/api")}/runs">{prefect.removesuffix("/api")}/runs</a>'
@@ -148,7 +190,7 @@ def write_class_report(
         for r in reports
         if r["level"] == 4
         for d in r["details"]["month_by_month"]
-        if d["action"] == "retrained and promoted"
+        if d["then"].startswith("retrained")
     ]
     png = plot_story(curves, retrains, f"RMSE of the model each level serves · {describe_source(settings)}")
     write_bytes_atomic(folder / "story.png", png)

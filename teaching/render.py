@@ -27,6 +27,10 @@ def consoles() -> tuple[Console, Console]:
     return Console(), Console(stderr=True, soft_wrap=True)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _table(title: str | None, columns: list[str], prose: tuple[str, ...] = ()) -> Table:
     table = Table(title=title, title_justify="left", expand=False)
     for column in columns:
@@ -170,13 +174,45 @@ def diff_view(data: dict[str, Any]) -> RenderableType:
         for name in names:
             side.add_row(name, *[fmt(m.get(name)) for m in data["last_metrics"].values()])
         parts.append(side)
-    from rich.syntax import Syntax
+    from rich.rule import Rule
 
     for pair in data["files"]:
         if pair.get("diff"):
-            title = f"{pair['old'] or '(new)'} → {pair['new'] or '(removed)'}"
-            parts.append(Panel(Syntax("".join(pair["diff"]), "diff", word_wrap=True), title=title))
+            parts.append(Rule(f"{pair['old'] or '(new)'} → {pair['new'] or '(removed)'}", align="left"))
+            parts.append(DiffLines(pair["diff"]))
     return Group(*parts)
+
+
+class DiffLines:
+    """A unified diff that stays readable when its lines are wider than the terminal: a long line
+    continues on the next with its own +/− mark (a plain wrap puts code in the sign column)."""
+
+    STYLES = {"+": "green", "-": "red", "@": "cyan"}
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = [line.rstrip("\n") for line in lines]
+
+    def __rich_console__(self, console: Console, options: Any) -> Iterator[Text]:
+        width = max(options.max_width, 20)
+        for line in self.lines:
+            sign = line[:1] if line[:1] in "+- @" else " "
+            style = self.STYLES.get(sign, "")
+            if line.startswith(("+++", "---")):
+                style = "bold"
+            head, rest = _break(line, width)
+            yield Text(head, style=style, no_wrap=True, overflow="crop")
+            while rest:  # the continuation keeps the sign and marks itself with ↪
+                chunk, rest = _break(rest, width - 3)
+                yield Text(f"{sign}↪ {chunk}", style=style, no_wrap=True, overflow="crop")
+
+
+def _break(line: str, width: int) -> tuple[str, str]:
+    """At most `width` characters, cut after a space when one is near the end (words stay whole)."""
+    if len(line) <= width:
+        return line, ""
+    space = line.rfind(" ", width * 2 // 3, width)
+    cut = space + 1 if space > 0 else width
+    return line[:cut], line[cut:]
 
 
 # run ------------------------------------------------------------------------------------------------
@@ -221,6 +257,8 @@ def runs_view(data: dict[str, Any]) -> RenderableType:
         )
     if data.get("files"):
         parts.append(_pairs("Open these", data["files"]))
+    if data.get("still_running"):
+        parts.append(Text(f"Still running: {data['still_running']}.", style="dim"))
     parts.append(_commands("Next:", [data["next"]]))
     return Group(*parts)
 
@@ -366,9 +404,9 @@ def assessment(result: Assessment) -> Group:
         _FolderLine("Assessment of ", result.folder),
         Text(f"Level {result.level}", style="bold cyan") + Text(f" · {result.reasoning.split(': ', 1)[-1]}"),
         Text(
-            f"Read {read.read} files: {read.python_files} Python, {read.notebooks} notebooks "
-            f"({read.notebook_cells} code cells), {read.config_files} config files (build, CI, deploy); "
-            f"{read.files_seen} seen. Not read: {skipped}. Folders skipped: {folders}.",
+            f"Read {_count(read.read, 'file')}: {read.python_files} Python, {_count(read.notebooks, 'notebook')} "
+            f"({_count(read.notebook_cells, 'code cell')}), {_count(read.config_files, 'config file')} "
+            f"(build, CI, deploy); {read.files_seen} seen. Not read: {skipped}. Folders skipped: {folders}.",
             style="dim",
         ),
     ]
@@ -442,14 +480,13 @@ def exercise_list_view(data: dict[str, Any]) -> RenderableType:
     who = f" · {data['student']}" if data.get("student") else ""
     table = _table(
         f"Exercises, {scope}{who} ({data['passed']}/{len(data['exercises'])} passed)",
-        ["id", "level", "practice", "exercise", "status", "checks"],
-        prose=("practice", "exercise"),
+        ["id", "lvl", "exercise · practice", "status", "tries"],
+        prose=("exercise · practice",),
     )
     for row in data["exercises"]:
-        practice = PRACTICES.get(row["practice"], row["practice"])
-        table.add_row(
-            row["exercise"], str(row["level"]), practice, row["title"], _STATUS[row["status"]], str(row["attempts"])
-        )
+        what = Text(row["title"])
+        what.append(f" · {PRACTICES.get(row['practice'], row['practice'])}", style="dim")
+        table.add_row(row["exercise"], str(row["level"]), what, _STATUS[row["status"]], str(row["attempts"]))
     following = [data["next"]] if data.get("next") else ["mlops-levels progress --export class.csv --student NAME"]
     return Group(table, _commands("Next:", following))
 
@@ -457,7 +494,10 @@ def exercise_list_view(data: dict[str, Any]) -> RenderableType:
 def exercise_start_view(data: dict[str, Any]) -> RenderableType:
     note = "Already started: your copy is kept as it is." if data["already_started"] else "✓ Your copy is ready."
     return Group(
-        Panel(data["brief"], title=f"{data['exercise']} · {data['title']}", border_style="cyan"),
+        # The title goes inside: a panel's own title is cut at the terminal's width.
+        Panel(
+            Text.assemble((data["title"], "bold"), "\n\n", data["brief"]), title=data["exercise"], border_style="cyan"
+        ),
         Text(note, style="green" if not data["already_started"] else "yellow"),
         _lines("Edit:", data["files"]),
         _commands(

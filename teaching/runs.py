@@ -135,7 +135,15 @@ def run_levels(settings: Settings, choices: RunChoices, on_step: Callable[[str],
     record_run(settings.workspace, level.number, data)
     following = level.number + 1
     hint = f"mlops-levels diff {level.number} {following}" if following <= 4 else "mlops-levels run all"
-    return {**data, "next": hint}
+    return {**data, "next": hint, **left_running(settings, [level.number])}
+
+
+def left_running(settings: Settings, levels: list[int]) -> dict[str, str]:
+    """Levels 2 and up leave the workspace's Prefect server up, so the next run starts fast: say so."""
+    if max(levels) < 2:
+        return {}
+    workspace = f" -w {settings.workspace}" if settings.workspace != Settings().workspace else ""
+    return {"still_running": f"the workspace's Prefect server (stop it with: mlops-levels{workspace} stop)"}
 
 
 def run_for_walkthrough(settings: Settings, number: int, progress: Any) -> dict[str, Any]:

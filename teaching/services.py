@@ -53,9 +53,15 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
             prefect = running_prefect_api(settings)
             if prefect:
                 console.print(f"Prefect UI (flow runs):  {prefect.removesuffix('/api')}/runs", highlight=False)
-            console.print("Ctrl-C stops.")
-            code = run_owned(command, env)
+            # The server's own request log is noise in a classroom terminal: it goes to a file unless --verbose.
+            log = None if settings.verbose else settings.level_dir(level) / "mlflow-ui.log"
+            console.print(f"Ctrl-C stops.{f' Server log: {log}' if log else ''}", highlight=False)
+            code = run_owned(command, env, log=log)
     except KeyboardInterrupt:
         return
     if code != 0:
-        raise MlopsLevelsError("the MLflow UI stopped", fix="run it again with --verbose to see why")
+        raise MlopsLevelsError(
+            "the MLflow UI stopped",
+            where=str(log) if log else None,
+            fix="read that log, or run it again with --verbose",
+        )

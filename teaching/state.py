@@ -66,11 +66,12 @@ def levels_with_progress(workspace: Path) -> dict[str, Any]:
         for lv in load_levels()
     ]
     pending = [row["level"] for row in rows if not row.get("ran_at")]
-    following = (
-        f"mlops-levels explain {pending[0]}   then   mlops-levels run {pending[0]}"
-        if pending
-        else "mlops-levels run all   (every level on the same months, compared)"
-    )
+    if pending:
+        following = f"mlops-levels explain {pending[0]}   then   mlops-levels run {pending[0]}"
+    elif not (Workspace(workspace).report / "index.html").exists():
+        following = "mlops-levels run all   (every level on the same months, compared)"
+    else:
+        following = "mlops-levels exercise list   (take a practice out of a level and put it back)"
     return {"first_visit": not progress, "levels": rows, "next": following}
 
 

@@ -55,7 +55,7 @@ def _plans(choices: Any, months: list[str]) -> list[tuple[Any, dict[str, Any]]]:
 def run_story(settings: Settings, choices: Any, on_step: Callable[[str], None]) -> dict[str, Any]:
     from levels.runner import run_level
     from teaching.class_report import write_class_report
-    from teaching.runs import _request, prefixed, preflight, run_settings
+    from teaching.runs import _request, left_running, prefixed, preflight, run_settings
     from teaching.state import record_run
     from teaching.story_scores import comparison, served_rmse
 
@@ -95,4 +95,5 @@ def run_story(settings: Settings, choices: Any, on_step: Callable[[str], None]) 
         "comparison_title": f"Every level on the same months ({months[0]} → {months[-1]})",
         "files": files,
         "next": "mlops-levels diff 3 4   (what closing the loop took)",
+        **left_running(settings, [r["level"] for r in reports]),
     }

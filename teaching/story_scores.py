@@ -56,7 +56,7 @@ def served_rmse(settings: Settings, reports: list[dict[str, Any]], months: list[
         level = report["level"]
         if level == 4:
             decisions = report["details"]["month_by_month"]
-            curves["4"] = {d["month"]: d["level 4 RMSE"] for d in decisions if d["month"] in trips}
+            curves["4"] = {d["month"]: d["level 4"] for d in decisions if d["month"] in trips}
             continue
         curves[str(level)] = {
             month: rmse(frame["duration"].to_numpy(), _predictions(settings, level, report["serving"], frame))
@@ -84,7 +84,7 @@ def comparison(reports: list[dict[str, Any]], curves: dict[str, dict[str, float]
                 "val RMSE": round(float(report["metrics"]["rmse_val"]), 3),
                 f"RMSE {last_month}": round(curve[last_month], 3),
                 "still by hand": by_hand,
-                "wall s": report["wall_seconds"],
+                "wall s": round(float(report["wall_seconds"]), 1),
             }
         )
     return rows

@@ -47,7 +47,11 @@ def main(request: RunRequest) -> RunReport:
             "errors_served": _sum_metric(metrics_text, "http_errors_total"),
             "rows_dropped_invalid": result.rows_dropped_invalid,
         },
-        artifacts={"model": result.model_path, "metadata": result.metadata_path, "service": url},
+        artifacts={
+            "model": result.model_path,
+            "metadata": result.metadata_path,
+            "service": f"{url} (stopped with the run; to keep one up: mlops-levels serve 1)",
+        },
         details={"sample_predictions": samples[:8]},
         manual_steps=[
             "deploy: copy model.bin to the server and restart it",

@@ -86,8 +86,11 @@ def main(request: RunRequest) -> RunReport:
         httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"}) as api,
     ):
         request.on_step("promote v1 through the platform (its gate compares v1 with the champion, if any)")
+        earlier = [d["version"] for d in api.get("/deployments").json()["deployed"]]
         accepted, answer = _call(api, "/promote", {"version": v1["model_version"]})
-        gate_calls.append(_gate_row(f"promote v{v1['model_version']}", accepted, answer))
+        # A rerun meets the champion an earlier run left in the registry: the refusal must say whose it is.
+        against = f" against v{earlier[0]} (an earlier run's champion)" if earlier else ""
+        gate_calls.append(_gate_row(f"promote v{v1['model_version']}{against}", accepted, answer))
         champion = api.get("/deployments").json()["deployed"][0]["version"]
         request.on_step(f"deploy v{champion} and v{v2['model_version']} 50/50 (the gate checks the challenger)")
         split = {

@@ -12,19 +12,30 @@ from common.atomic import atomic_path
 
 
 def comparison_rows(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One short row a month, to fit an 80-column terminal; every word of it is in the decision log."""
     return [
         {
             "month": d["month"],
-            "frozen RMSE": round(d["frozen_rmse"], 3),
-            "level 4 RMSE": round(d["rmse"], 3),
+            "frozen": round(d["frozen_rmse"], 3),
+            "level 4": round(d["rmse"], 3),
             "drift": f"{d['drift_share']:.0%}",
-            "rules fired": ", ".join(rule.split(":")[0] for rule in d["rules_fired"]) or "—",  # whole text: the log
-            "action": d["action"],
-            "serving after": d["champion"]["version"],
+            "rules": "+".join(rule.split(":")[0] for rule in d["rules_fired"]) or "—",
+            "then": short_action(d),
         }
         for d in decisions
         if "rmse" in d
     ]
+
+
+def short_action(decision: dict[str, Any]) -> str:
+    action = str(decision["action"])
+    if action == "retrained and promoted":
+        return f"retrained, serves v{decision['champion']['version']}"
+    if action.startswith("retrained; gate refused"):
+        return f"gate refused, keeps v{decision['champion']['version']}"
+    if action.startswith("retrain failed"):
+        return "retrain failed (see log)"
+    return f"keeps v{decision['champion']['version']}" if action == "none" else action[:30]
 
 
 def plot_comparison(decisions: list[dict[str, Any]], target: Path, title: str) -> Path:

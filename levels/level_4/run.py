@@ -64,6 +64,20 @@ def promote_champion(url: str, token: str, version: str) -> None:
         raise MlopsLevelsError(f"the platform would not serve v{version}: {response.text[:300]}", where=url)
 
 
+def already_decided(history: list[dict[str, Any]], months: list[str]) -> list[str]:
+    decided = {d["month"] for d in history if "rmse" in d}
+    return [month for month in months[1:] if month in decided]
+
+
+def resumed_note(months: list[str], log_path: Any) -> str:
+    # A rerun of the same story replays its log instead of deciding again (one decision per month):
+    # a student who changed a threshold must hear that nothing was re-measured.
+    return (
+        f"resumed: {len(months)} month(s) already decided in {log_path} were not run again; "
+        "change --seed or --months, or `mlops-levels clean`, to decide them anew"
+    )
+
+
 def main(request: RunRequest) -> RunReport:
     settings = request.settings
     months = month_range(request.options.get("months") or DEFAULT_MONTHS)
@@ -79,6 +93,9 @@ def main(request: RunRequest) -> RunReport:
         log = start_loop(settings, months, request.model, request.features, request.on_step)
         with background_server(create_app(settings)) as url:
             promote_champion(url, token, log.read()[-1]["champion"]["version"])
+            resumed = already_decided(log.read(), months)
+            if resumed:
+                request.on_step(resumed_note(resumed, log.path))
             request.on_step(f"fast-forward {months[1]}..{months[-1]}: serve, monitor, decide, retrain, promote")
             fast_forward(months, url, settings.as_plain(), request.model, request.features)
 
@@ -96,7 +113,7 @@ def main(request: RunRequest) -> RunReport:
     return request.report(
         4,
         train=months[0],
-        val=months[1],
+        val=f"{months[1]}..{months[-1]}" if len(months) > 2 else months[1],  # every month the loop served
         model=request.model,
         metrics={
             "rmse_val": decisions[0]["champion"]["baseline_rmse"],
@@ -109,6 +126,7 @@ def main(request: RunRequest) -> RunReport:
             "data": source,
             "months": ", ".join(months),
             "retrained_in": ", ".join(retrains) or f"none: no rule fired{hint}",
+            **({"resumed": resumed_note(resumed, log.path)} if resumed else {}),
             "serving_now": f"v{last['champion']['version']}",
             "month_by_month": comparison_rows(decisions),
         },

@@ -19,8 +19,18 @@ METRIC = re.compile(
     r"(rmse|mse|mae|mape|r2|auc|acc|f1|precision|recall|loss|score|metric|error|threshold|tolerance|champion|best)",
     re.IGNORECASE,
 )
+# A name ending in one of these is a label, not a number: `exc.error_code != "..."` is error handling.
+NOT_A_NUMBER = re.compile(r"(code|message|msg|type|name|kind|status|text|class|id|path|url)$", re.IGNORECASE)
+
+
+def names_a_metric(name: str) -> bool:
+    return bool(METRIC.search(name)) and not NOT_A_NUMBER.search(name.rsplit(".", 1)[-1])
+
+
 # An `if` on these names checks a gate's outcome (`if not gate["passed"]: return`).
-GATE_WORDS = re.compile(r"^(gate|passed|passes|approved|is_better|better|improved|worse|regressed)$", re.IGNORECASE)
+GATE_WORDS = re.compile(
+    r"^(gate|passed|passes|approved|refused|rejected|is_better|better|improved|worse|regressed)$", re.IGNORECASE
+)
 FACTS = ("trains", "registers", "deploys", "gates", "monitors", "scores")
 
 
@@ -83,7 +93,7 @@ class Chains:
         found = set()
         for rel, module in self.p.modules.items():
             for scope, _, names in module.compares:
-                if any(METRIC.search(n) for n in names):
+                if any(names_a_metric(n) for n in names):
                     found.add(node_id(rel, scope))
         return found
 
@@ -92,7 +102,7 @@ class Chains:
         module = self.p.modules[rel]
         for scope, line, names in module.compares:
             if scope == branch.scope and branch.line <= line < branch.start:
-                metric = next((n for n in sorted(names) if METRIC.search(n)), None)
+                metric = next((n for n in sorted(names) if names_a_metric(n)), None)
                 if metric:
                     return metric
         for name in sorted(branch.names):

@@ -201,3 +201,43 @@ def test_a_gate_that_refuses_in_a_route_is_a_quality_gate_and_one_that_only_prin
         "def report(rmse, best_rmse):\n    if rmse < best_rmse:\n        print('better')\n"
     )
     assert _status(tmp_path, "quality_gate") == "absent"
+
+
+def test_error_handling_around_registration_is_not_a_quality_gate(tmp_path):
+    # The toolkit's own level 2 registered this way and was credited with a gate it does not have.
+    register = """
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        def register(client: MlflowClient, name: str, source: str, run_id: str):
+            try:
+                client.create_registered_model(name)
+            except MlflowException as exc:
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+            return client.create_model_version(name, source, run_id)
+
+        if __name__ == "__main__":
+            register(MlflowClient(), "taxi", "runs:/1/model", "1")
+    """
+    _project(tmp_path, {"registry.py": register})
+    assert _status(tmp_path, "model_registry") == "found"
+    assert _status(tmp_path, "quality_gate") == "absent"
+
+
+def test_a_list_of_refused_candidates_that_stops_the_release_is_a_quality_gate(tmp_path):
+    platform = """
+        from fastapi import FastAPI, HTTPException
+        from mlflow import MlflowClient
+
+        app = FastAPI()
+
+        @app.post("/promote")
+        def promote(version: str, candidates: list[dict]):
+            refused = [c for c in candidates if not c["passed"]]
+            if refused:
+                raise HTTPException(409, "the gate refused it")
+            MlflowClient().set_registered_model_alias("taxi", "champion", version)
+    """
+    _project(tmp_path, {"platform.py": platform})
+    assert _status(tmp_path, "quality_gate") == "found"

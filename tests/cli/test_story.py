@@ -52,3 +52,22 @@ def test_the_class_report_opens_offline_in_a_browser_with_its_table_and_figure(s
     shot = screenshot(page.as_uri(), tmp_path / "page.png")
     assert not looks_blank(shot)
     assert Path(story["files"]["figure"]).stat().st_size > 20_000
+
+
+@pytest.mark.slow
+def test_the_class_report_keeps_its_own_reports_when_a_later_run_rewrites_them(story):
+    import re
+
+    page = Path(story["files"]["class report"])
+    targets = [page.parent / href for href in re.findall(r'href="([^"]+)"', page.read_text()) if "://" not in href]
+    names = {t.name for t in targets}
+    assert {f"level-4-drift-{m}.html" for m in story["months"][1:]} <= names, names
+    assert all(t.is_file() and t.parent == page.parent / "files" for t in targets)
+    # A later run replaces a level's report (atomically, as every report is written); the page's copy stays.
+    original = Path(story["reports"][4]["artifacts"]["reports"]) / f"drift-{story['months'][-1]}.html"
+    kept = page.parent / "files" / f"level-4-{original.name}"
+    before = kept.read_bytes()
+    rewritten = original.with_suffix(".new")
+    rewritten.write_text("<html>a later run</html>")
+    rewritten.replace(original)
+    assert kept.read_bytes() == before

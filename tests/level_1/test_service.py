@@ -15,6 +15,7 @@ def test_predict_returns_minutes_and_the_model_version(client):
     assert response.status_code == 200
     body = response.json()
     assert 1 < body["duration_minutes"] < 60 and body["ride_id"] == "abc" and len(body["model_version"]) == 12
+    assert "variant" not in body  # level 1 has no A/B test: no null field that suggests one
 
 
 def test_longer_rides_take_longer(client):

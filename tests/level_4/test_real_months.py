@@ -18,5 +18,5 @@ def test_run_4_runs_end_to_end_on_real_months_from_a_folder(invoke, prefect_api)
     assert report["details"]["data"] == f"real TLC green months from {folder}"
     assert report["details"]["months"] == "2023-01, 2023-02"
     [month] = report["details"]["month_by_month"]
-    assert month["month"] == "2023-02" and 5.0 < month["level 4 RMSE"] < 8.0
+    assert month["month"] == "2023-02" and 5.0 < month["level 4"] < 8.0
     assert "scenario" not in result.output and "mild" not in result.output

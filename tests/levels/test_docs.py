@@ -44,3 +44,12 @@ def test_glossary_and_guide_cover_what_the_issue_asks():
     guide = (DOCS / "instructor-guide.md").read_text()
     for topic in ("Lesson plan", "port 5000", "TLC", "version drift"):
         assert topic in guide
+
+
+@pytest.mark.parametrize("level", load_levels(), ids=lambda lv: f"level_{lv.number}")
+def test_readme_commands_fit_the_explain_page_of_an_80_column_terminal(level):
+    # `explain` prints the README in a panel (4 columns of border and padding): a longer command wraps
+    # mid-option, and a student who copies it gets two broken lines.
+    blocks = re.findall(r"^```\w*\n(.*?)^```", level.readme, flags=re.MULTILINE | re.DOTALL)
+    long = [line for block in blocks for line in block.splitlines() if len(line) > 76]
+    assert long == []

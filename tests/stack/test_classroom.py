@@ -64,15 +64,33 @@ class Class:
 
 
 def kill_machine(process: subprocess.Popen) -> None:
-    """SIGKILL every process of the session: the worker and the flow run it was executing."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getsid(int(entry.name)) == process.pid:
-                    os.kill(int(entry.name), signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+    """SIGKILL the worker and every process below it, including a flow run Prefect put in a session of its own."""
+    doomed = {process.pid} | descendants(process.pid)
+    for pid in doomed:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     process.wait(timeout=30)
+
+
+def descendants(root: int) -> set[int]:
+    children: dict[int, set[int]] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit():
+                # The command name may hold spaces and parentheses: the fields after its last ")" are safe.
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, set()).add(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            pass
+    found, frontier = set(), [root]
+    while frontier:
+        for child in children.get(frontier.pop(), ()):
+            if child not in found:
+                found.add(child)
+                frontier.append(child)
+    return found
 
 
 def flow_runs(api_url: str, state_type: str) -> list[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from teaching.exercises.checking import CheckContext, CheckFailed, check, expect
@@ -36,7 +37,11 @@ def better_passes(ctx: CheckContext) -> None:
 def worse_refused(ctx: CheckContext) -> None:
     decision = _gate(5.2, 5.0)
     expect(decision.passed is False, "RMSE 5.2 against a champion's 5.0 is 4% worse, beyond 2%: refuse it")
-    expect(bool(decision.reason), "a refusal needs a reason a person can read")
+    numbers = [float(n) for n in re.findall(r"\d+\.\d+", decision.reason or "")]
+    named = all(any(abs(n - rmse) < 0.01 for n in numbers) for rmse in (5.2, 5.0))
+    expect(
+        named, f"a refusal's reason should name both RMSEs (5.2 and 5.0) for a person to read; got {decision.reason!r}"
+    )
 
 
 @check("gate-rule", "the tolerance given is the one applied")
