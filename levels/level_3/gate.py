@@ -3,15 +3,22 @@ validation data, beyond a tolerance.
 
 A person no longer reads the runs and picks a version: the rule does, the same way every time. The
 platform (deployer.py) applies it to every deploy and promote, whoever calls; a human can override it
-only explicitly, with a reason that is recorded. The two RMSEs are measured here, on the candidate's own
-validation data (named and fingerprinted in its MLflow run), so they are comparable by construction;
-each measurement is kept as a tag on the model version, where the MLflow UI shows it.
+only explicitly, with a reason that is recorded.
+
+What the gate trusts is as important as the rule. Both RMSEs are measured here, by the platform, on a
+month it loads from its own data source: never on a file the candidate's run points at (a candidate
+could bring 120 easy rows), never on a month the candidate trained on. The numbers are kept by the
+platform itself; the copy written as a tag on the model version is for people (the MLflow UI shows it)
+and is never read back, since anyone who can reach the registry can edit tags.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from mlflow.exceptions import MlflowException
 
 from common.config import Settings
 from common.errors import MlopsLevelsError
@@ -61,47 +68,75 @@ def _refused(candidate: str, champion: str | None, reason: str) -> GateDecision:
 
 
 def validation_data(settings: Settings, version: str) -> tuple[str, str]:
-    """The validation data a version was evaluated on when it was trained: (label, sha256)."""
+    """The month a version was validated on, and its sha256, if the platform can vouch for that month."""
+    from common.months import is_month, is_month_list, month_range
     from levels.level_3.registry import registry_client, resolve_version
 
-    run = registry_client(settings).get_run(resolve_version(settings, version).run_id)
-    label, sha256 = run.data.tags.get("val_data"), run.data.tags.get("val_data_sha256")
+    tags = registry_client(settings).get_run(resolve_version(settings, version).run_id).data.tags
+    label, sha256, trained = tags.get("val_data"), tags.get("val_data_sha256"), tags.get("train_data")
     if not label or not sha256:
         raise MlopsLevelsError(f"v{version}'s run does not name its validation data", fix="train it with the pipeline")
+    if not is_month(label):
+        raise MlopsLevelsError(
+            f"v{version} was validated on {label}, not a month: the gate measures only on months it loads itself",
+            fix="train it with --val-data YYYY-MM",
+        )
+    if not trained or not is_month_list(trained):
+        raise MlopsLevelsError(
+            f"v{version} was trained on {trained or 'unnamed data'}, not months: the gate cannot tell that it "
+            f"never saw {label}",
+            fix="train it with --train-data YYYY-MM (or a range of months)",
+        )
+    if label in month_range(trained):
+        raise MlopsLevelsError(
+            f"v{version} was trained on {label}, the month it would be judged on",
+            fix="validate on a month after its training data",
+        )
     return label, sha256
 
 
-def measured_rmse(settings: Settings, version: str, label: str, sha256: str) -> float:
-    """The version's RMSE on the named data: from its tag if measured before, else measured now and tagged."""
+Measurements = dict[tuple[str, str], float]  # (version, data sha256) -> RMSE, kept by one platform
+
+
+def measured_rmse(
+    settings: Settings, version: str, label: str, sha256: str, measured: Measurements | None = None
+) -> float:
+    """The version's RMSE on the named month, loaded from the platform's own source; measured once per
+    platform (`measured`), and tagged on the version for people to read."""
     from common.data import fingerprint, load_prepared
     from common.model import evaluate
     from common.sources import resolve_data
-    from levels.level_3.registry import load_version, registry_client, resolve_version
+    from levels.level_3.registry import load_version, registry_client
 
-    client = registry_client(settings)
-    tag = f"{RMSE_TAG}{sha256[:16]}"
-    known = resolve_version(settings, version).tags.get(tag)
-    if known is not None:
-        return float(known)
-    path = resolve_data(label, settings).path
-    if not path.is_file() or fingerprint(path) != sha256:
-        raise MlopsLevelsError(
-            f"the validation data {label} is not the file v{version} was checked on", where=str(path)
-        )
-    rmse = evaluate(load_version(settings, version), load_prepared(path))
-    client.set_model_version_tag(settings.model_name, version, tag, f"{rmse:.6f}")
-    return rmse
+    measured = {} if measured is None else measured
+    if (version, sha256) not in measured:
+        path = resolve_data(label, settings).path
+        if not path.is_file() or fingerprint(path) != sha256:
+            raise MlopsLevelsError(
+                f"the validation data {label} is not the file v{version} was checked on", where=str(path)
+            )
+        rmse = evaluate(load_version(settings, version), load_prepared(path))
+        measured[(version, sha256)] = rmse
+        try:
+            registry_client(settings).set_model_version_tag(
+                settings.model_name, version, f"{RMSE_TAG}{sha256[:16]}", f"{rmse:.6f}"
+            )
+        except MlflowException as exc:  # the people's copy only: the decision and the audit log have the number
+            logging.getLogger(__name__).warning("v%s: RMSE not tagged in the registry (%s)", version, exc.message)
+    return measured[(version, sha256)]
 
 
-def check_candidate(settings: Settings, candidate: str, champion: str | None) -> GateDecision:
-    """The platform's check: the candidate against the serving champion, on the candidate's validation data."""
+def check_candidate(
+    settings: Settings, candidate: str, champion: str | None, measured: Measurements | None = None
+) -> GateDecision:
+    """The platform's check: the candidate against the serving champion, on the candidate's validation month."""
     if champion is None or candidate == champion:
         reason = "no champion yet" if champion is None else "it is the champion"
         return GateDecision(True, candidate, None, champion, None, None, reason)
     try:
         label, sha256 = validation_data(settings, candidate)
-        candidate_rmse = measured_rmse(settings, candidate, label, sha256)
-        champion_rmse = measured_rmse(settings, champion, label, sha256)
+        candidate_rmse = measured_rmse(settings, candidate, label, sha256, measured)
+        champion_rmse = measured_rmse(settings, champion, label, sha256, measured)
     except MlopsLevelsError as exc:  # without both measurements there is no evidence, so no pass
         return _refused(candidate, champion, f"cannot evaluate v{candidate} against v{champion}: {exc.one_line()}")
     return quality_gate(candidate, candidate_rmse, champion, champion_rmse, label)

@@ -23,7 +23,7 @@ from levels.level_3.tracking import tracking_uri
 
 LEVEL = int(__name__.split(".")[1].removeprefix("level_"))  # carried forward unchanged into levels 3-4
 CHAMPION = "champion"
-VERSION_PATTERN = r"^[0-9]{1,9}$"  # ASCII digits only: "١" is a digit to Python, not to a registry
+VERSION_PATTERN = r"^[1-9][0-9]{0,8}$"  # ASCII digits, no leading zero: "١" and "02" are not how a registry names v2
 
 
 class UnknownVersion(MlopsLevelsError):

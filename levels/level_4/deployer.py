@@ -1,10 +1,15 @@
 """Level 3+ · automated_deployment: what the platform serves, changed only through the quality gate.
 
 Every deploy and promote, from any caller (the API, `run 3`, the CD workflow, level 4's loop), goes
-through `Platform`: one lock serialises them, so after any number of concurrent promotions the version
-served is the registry's champion; the gate decides; an override needs a reason and is recorded in the
-registry and in the audit log. A new deployment is loaded completely, then swapped in with one
-assignment: a request already running keeps the deployment it started with, so none fails or drops.
+through `Platform`: one lock serialises them; the gate decides; an override needs a reason and is
+recorded in the registry and in the audit log. A new deployment is loaded completely, then swapped in
+with one assignment: a request already running keeps the deployment it started with.
+
+The champion the gate compares with is the platform's own: the last version its audit log shows it
+promoted. The registry's `champion` alias follows it; an alias moved by other means (the MLflow UI, a
+script) is put back and the repair recorded, so nothing becomes champion without passing the gate.
+A promotion is recorded first, then the alias moves, then the traffic: if the registry cannot be
+written, the answer is 503 and what serves has not changed.
 """
 
 from __future__ import annotations
@@ -17,22 +22,37 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from common.config import Settings
-from common.errors import MlopsLevelsError
+from common.errors import MlopsLevelsError, StoreError
 from levels.level_4.ab import Variant
-from levels.level_4.gate import GateDecision, check_candidate
+from levels.level_4.gate import GateDecision, Measurements, check_candidate
 from levels.level_4.registry import CHAMPION, VERSION_PATTERN
 
 LEVEL = int(__name__.split(".")[1].removeprefix("level_"))  # carried forward unchanged into level 4
 
 
+# Admin bodies are read strictly: "force": "yes" or a weight of "1" is a mistake to refuse, not to guess.
+STRICT = ConfigDict(strict=True, extra="forbid")
+
+
 class Override(BaseModel):
     """An explicit, audited way past the gate, for a human (a rollback at 3 a.m., say)."""
 
+    model_config = STRICT
     force: bool = False
-    reason: str | None = Field(default=None, min_length=10, max_length=500)
+    reason: str | None = Field(default=None, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def reason_is_words(cls, reason: str | None) -> str | None:
+        if reason is None:
+            return None
+        reason = reason.strip()
+        if len(reason) < 10 or not reason.isprintable():
+            raise ValueError("a reason is 10 or more printable characters: it is recorded for people to read")
+        return reason
 
     @model_validator(mode="after")
     def force_needs_a_reason(self) -> Override:
@@ -42,6 +62,7 @@ class Override(BaseModel):
 
 
 class VariantSpec(BaseModel):
+    model_config = STRICT
     version: str = Field(pattern=VERSION_PATTERN)
     weight: float = Field(gt=0, le=1)
     name: str = Field(default="champion", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
@@ -76,19 +97,54 @@ class GateRefused(MlopsLevelsError):
 
 @dataclass
 class AuditLog:
-    """Every admin action and its gate decision, one JSON line each, synced before the answer goes out."""
+    """Every admin action and its gate decision, one JSON line each, synced before anything changes."""
 
     path: Path
 
     def record(self, entry: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         line = (json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), **entry}, separators=(",", ":")) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:  # an action that cannot be recorded is not taken (503)
+            raise StoreError(f"cannot record in the audit log: {exc.strerror or exc}", where=str(self.path)) from None
+
+    def champion(self) -> str | None:
+        """The last version this platform promoted (a promotion that then failed does not count)."""
+        champions: list[str] = []
+        for entry in self._entries():
+            if entry.get("action") != "promote":
+                continue
+            if entry.get("outcome") in ("passed", "forced"):
+                champions.append(str(entry["version"]))
+            elif entry.get("outcome") == "failed" and champions and champions[-1] == str(entry.get("version")):
+                champions.pop()
+        return champions[-1] if champions else None
+
+    def _entries(self) -> list[dict[str, Any]]:
+        try:
+            lines = self.path.read_bytes().splitlines() if self.path.exists() else []
+        except OSError as exc:
+            raise StoreError(f"cannot read the audit log: {exc.strerror or exc}", where=str(self.path)) from None
+        entries = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                entry = None
+            if not isinstance(entry, dict):  # the platform's memory of what it approved: no guessing past it
+                raise StoreError(
+                    "the audit log has a line that is not a record",
+                    where=f"{self.path}:{number}",
+                    fix="restore it from a backup, or move it aside to start the platform's history anew",
+                )
+            entries.append(entry)
+        return entries
 
 
 # [quality_gate]
@@ -101,7 +157,8 @@ class Platform:
         self.unready: str | None = "no model is deployed yet: POST /deployments or /promote (admin)"
         self.audit = AuditLog(settings.level_dir(LEVEL) / "audit.jsonl")
         self._loaded: dict[str, Any] = {}
-        self._lock = asyncio.Lock()
+        self.measured: Measurements = {}  # the gate's own numbers: never read back from registry tags
+        self.lock = asyncio.Lock()
 
     def _load(self, version: str) -> Any:
         from levels.level_4.registry import load_version
@@ -110,89 +167,125 @@ class Platform:
             self._loaded[version] = load_version(self.settings, version)
         return self._loaded[version]
 
-    def _champion(self) -> str | None:
-        from levels.level_4.registry import resolve_version
+    def _alias(self) -> str | None:
+        from levels.level_4.registry import UnknownVersion, resolve_version
 
         try:
             return str(resolve_version(self.settings, CHAMPION).version)
-        except MlopsLevelsError:
+        except UnknownVersion:
             return None
+
+    def champion(self) -> str | None:
+        """The champion the gate compares with: the platform's own record, which the alias must match."""
+        approved, alias = self.audit.champion(), self._alias()
+        if approved is None or approved == alias:
+            return alias  # a registry no platform has promoted in yet: its alias is all there is
+        self.audit.record({"action": "restore champion alias", "found": alias, "restored": approved})
+        self._set_alias(approved)
+        return approved
+
+    def _set_alias(self, version: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        from levels.level_4.registry import registry_client
+
+        try:
+            registry_client(self.settings).set_registered_model_alias(self.settings.model_name, CHAMPION, version)
+        except MlflowException as exc:  # a locked or damaged store: nothing moved, say so
+            raise StoreError(
+                f"the registry did not record v{version} as champion: {exc.message[:200]}",
+                where=str(self.settings.layout.mlflow_store(LEVEL)),
+                fix="try again; if it persists, check the store (mlops-levels doctor)",
+            ) from None
 
     async def _gate(self, versions: list[str], override: Override, action: str) -> list[GateDecision]:
         from levels.level_4.registry import resolve_version
 
         for version in versions:  # an unknown version is a 404 before any gate talk [exercise: deploy-gate]
             await asyncio.to_thread(resolve_version, self.settings, version)
-        champion = await asyncio.to_thread(self._champion)
-        decisions = [await asyncio.to_thread(check_candidate, self.settings, v, champion) for v in versions]
+        champion = await asyncio.to_thread(self.champion)
+        decisions = [
+            await asyncio.to_thread(check_candidate, self.settings, v, champion, self.measured) for v in versions
+        ]
         refused = [d for d in decisions if not d.passed]
         if refused and not override.force:
             self.audit.record({"action": action, "outcome": "refused", "gate": [d.to_dict() for d in decisions]})
             raise GateRefused(refused[0])
-        if refused:
-            await asyncio.to_thread(self._record_override, refused, override, action)
         return decisions  # [/exercise: deploy-gate]
 
+    async def _record(self, entry: dict[str, Any], decisions: list[GateDecision], override: Override) -> None:
+        """The audit line first (no record, no change), then an override on each version it let past."""
+        refused = [d for d in decisions if not d.passed]
+        self.audit.record({**entry, "outcome": "forced" if refused else "passed", "reason": override.reason})
+        if refused:
+            try:
+                await asyncio.to_thread(self._record_override, refused, override, entry["action"])
+            except StoreError as exc:
+                self.audit.record({**entry, "outcome": "failed", "error": exc.one_line()})
+                raise
+
     def _record_override(self, refused: list[GateDecision], override: Override, action: str) -> None:
+        from mlflow.exceptions import MlflowException
+
         from levels.level_4.registry import registry_client
 
         note = json.dumps({"reason": override.reason, "action": action, "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
-        for decision in refused:
-            registry_client(self.settings).set_model_version_tag(
-                self.settings.model_name, decision.candidate_version, "gate.override", note
-            )
+        try:
+            for decision in refused:
+                registry_client(self.settings).set_model_version_tag(
+                    self.settings.model_name, decision.candidate_version, "gate.override", note
+                )
+        except MlflowException as exc:  # an override that cannot be recorded is not granted
+            raise StoreError(
+                f"the registry did not record the override: {exc.message[:200]}",
+                where=str(self.settings.layout.mlflow_store(LEVEL)),
+            ) from None
 
-    async def _swap(self, specs: list[VariantSpec]) -> list[Variant]:
+    async def _load_all(self, specs: list[VariantSpec]) -> list[Variant]:
         models = [await asyncio.to_thread(self._load, spec.version) for spec in specs]
-        self.variants = [Variant(s.name, s.version, s.weight, m) for s, m in zip(specs, models, strict=True)]
+        return [Variant(s.name, s.version, s.weight, m) for s, m in zip(specs, models, strict=True)]
+
+    def _swap(self, variants: list[Variant]) -> None:
+        self.variants = variants  # one assignment: a request in flight keeps the list it took
         self.unready = None
-        return self.variants
 
     async def deploy(self, spec: DeploymentSpec) -> list[GateDecision]:
-        async with self._lock:  # one change at a time; predictions never wait for this lock
+        async with self.lock:  # one change at a time; predictions never wait for this lock
             decisions = await self._gate([v.version for v in spec.variants], spec, "deploy")
-            await self._swap(spec.variants)
-            outcome = "forced" if any(not d.passed for d in decisions) else "passed"
-            gate = [d.to_dict() for d in decisions]
-            self.audit.record(
-                {
-                    "action": "deploy",
-                    "outcome": outcome,
-                    "reason": spec.reason,
-                    "gate": gate,
-                    "deployed": self.describe(),
-                }
+            variants = await self._load_all(spec.variants)
+            deployed = [{"name": v.name, "version": v.version, "weight": v.weight} for v in variants]
+            await self._record(
+                {"action": "deploy", "gate": [d.to_dict() for d in decisions], "deployed": deployed}, decisions, spec
             )
+            self._swap(variants)
             return decisions
 
     async def promote(self, spec: PromoteSpec) -> GateDecision:
-        from levels.level_4.registry import registry_client
-
-        async with self._lock:  # the alias and the traffic move together, or neither does
+        async with self.lock:  # recorded, then the alias, then the traffic: a failure leaves all as it was
             [decision] = await self._gate([spec.version], spec, "promote")
-            await self._swap([VariantSpec(version=spec.version, weight=1)])
-            client = registry_client(self.settings)
-            await asyncio.to_thread(client.set_registered_model_alias, self.settings.model_name, CHAMPION, spec.version)
-            outcome = "passed" if decision.passed else "forced"
-            self.audit.record(
-                {
-                    "action": "promote",
-                    "version": spec.version,
-                    "outcome": outcome,
-                    "reason": spec.reason,
-                    "gate": decision.to_dict(),
-                }
-            )
+            variants = await self._load_all([VariantSpec(version=spec.version, weight=1)])
+            entry = {"action": "promote", "version": spec.version, "gate": decision.to_dict()}
+            await self._record(entry, [decision], spec)
+            try:
+                await asyncio.to_thread(self._set_alias, spec.version)
+            except StoreError as exc:
+                self.audit.record({**entry, "outcome": "failed", "error": exc.one_line()})
+                raise
+            self._swap(variants)
             return decision
 
     async def serve_champion(self) -> None:
         """At start-up: serve the registry's champion if it can be served; otherwise say why not."""
-        async with self._lock:
-            champion = await asyncio.to_thread(self._champion)
+        async with self.lock:
+            try:
+                champion = await asyncio.to_thread(self.champion)
+            except MlopsLevelsError as exc:
+                self.unready = f"the platform cannot tell its champion: {exc.one_line()}"
+                return
             if champion is None:
                 return
             try:
-                await self._swap([VariantSpec(version=champion, weight=1)])
+                self._swap(await self._load_all([VariantSpec(version=champion, weight=1)]))
             except MlopsLevelsError as exc:
                 self.unready = f"champion v{champion} cannot be served: {exc.one_line()}"
 

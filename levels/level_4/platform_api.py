@@ -36,21 +36,23 @@ from common.http import install_http_hygiene
 from common.schemas import BatchPrediction, Prediction, Ride, RideBatch
 from common.secrets import TOKEN_ENV, read_admin_token
 from levels.level_4.ab import choose_variant
-from levels.level_4.deployer import DeploymentSpec, GateRefused, Platform, PromoteSpec
+from levels.level_4.deployer import STRICT, DeploymentSpec, GateRefused, Platform, PromoteSpec
 from levels.level_4.gate import check_candidate
 from levels.level_4.metrics import MetricsMiddleware, ServiceMetrics
 from levels.level_4.prediction_log import PredictionLog
-from levels.level_4.registry import VERSION_PATTERN, UnknownVersion
+from levels.level_4.registry import VERSION_PATTERN, UnknownVersion, resolve_version
 
 LEVEL = int(__name__.split(".")[1].removeprefix("level_"))  # carried forward unchanged into level 4
 _bearer = HTTPBearer(auto_error=False)
 
 
 class SegmentSpec(BaseModel):
+    model_config = STRICT
     label: str = Field(pattern=r"^[0-9A-Za-z_-]{1,40}$")
 
 
 class EvaluationSpec(BaseModel):
+    model_config = STRICT
     version: str = Field(pattern=VERSION_PATTERN)
 
 
@@ -165,8 +167,10 @@ def create_app(settings: Settings, admin_token: str | None = None, log_path: Pat
     async def evaluate(spec: EvaluationSpec, _: AdminDep, request: Request) -> dict[str, Any]:
         """The gate's verdict on a version against the champion, measured now, deploying nothing."""
         platform = request.app.state.platform
-        champion = await asyncio.to_thread(platform._champion)
-        decision = await asyncio.to_thread(check_candidate, settings, spec.version, champion)
+        await asyncio.to_thread(resolve_version, settings, spec.version)  # an unknown version is 404, as on /promote
+        async with platform.lock:  # the same champion and numbers a promote would see
+            champion = await asyncio.to_thread(platform.champion)
+            decision = await asyncio.to_thread(check_candidate, settings, spec.version, champion, platform.measured)
         return decision.to_dict()
 
     @app.post("/log/segment")
@@ -177,6 +181,8 @@ def create_app(settings: Settings, admin_token: str | None = None, log_path: Pat
         aside, not appended to: the month's predictions are then logged once, and nothing is deleted.
         """
         old, path = request.app.state.log, request.app.state.log_dir / f"{spec.label}.jsonl"
+        if old.path == path:  # asked twice for the live segment: its acknowledged predictions stay in it
+            return {"log": str(path), "superseded": None}
         moved = None
         if path.exists() and path.stat().st_size:
             moved = path.with_name(f"{spec.label}.superseded-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}")

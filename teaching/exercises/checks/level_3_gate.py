@@ -73,7 +73,7 @@ def _registry(ctx: CheckContext) -> dict[str, Any]:
 
         settings = ctx.settings()
         path = resolve_data("2021-02", settings).path
-        tags = {"val_data": "2021-02", "val_data_sha256": fingerprint(path)}
+        tags = {"train_data": "2021-01", "val_data": "2021-02", "val_data_sha256": fingerprint(path)}
         experiment = start_tracking(settings)
         versions = {}
         for name, fitted in (("good", fixtures.model()), ("bad", fixtures.model("ridge", alpha=1e6))):
@@ -89,8 +89,12 @@ def _with_champion(ctx: CheckContext, version: str) -> tuple[Any, Any]:
 
     registry = _registry(ctx)
     settings = registry["settings"]
+    platform = Platform(settings)
+    # A platform with no history yet, so the alias set here is the champion it starts from (a platform
+    # with history would put its own champion back).
+    platform.audit.path.unlink(missing_ok=True)
     registry_client(settings).set_registered_model_alias(settings.model_name, CHAMPION, version)
-    return settings, Platform(settings)
+    return settings, platform
 
 
 def _champion(settings: Any) -> str:
