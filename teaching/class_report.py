@@ -116,7 +116,7 @@ def _report_files(report: dict[str, Any], months: list[str]) -> list[tuple[str, 
     if report["level"] == 4:
         from levels.level_4.decisions import DecisionLog
 
-        for decision in DecisionLog(Path(report["artifacts"]["decisions"])).read():
+        for decision in DecisionLog(Path(report["artifacts"]["decisions"])).history():
             if decision["month"] in months:
                 files |= decision.get("reports") or {}
     return [(name, path) for name, path in files.items() if name.endswith(".html")]

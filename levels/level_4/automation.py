@@ -159,9 +159,15 @@ def monthly_cycle(
     month = month or month_of_schedule(flow_run.scheduled_start_time)
     log = decision_log(settings, first_month, model)
     with log.exclusive():
-        history = log.read()
+        history = log.history()
         if month in {d["month"] for d in history}:
             return {"month": month, "action": "already decided", "skipped": True}
+        if history and month < history[-1]["month"]:  # a past month decided with a later model: a false story
+            raise MlopsLevelsError(
+                f"{month} comes before {history[-1]['month']}, which this loop has already decided",
+                where=str(log.path),
+                fix="decide later months only, or start a new story (another --seed, or mlops-levels clean)",
+            )
         if not history:
             raise MlopsLevelsError(
                 "the loop has no first champion yet",

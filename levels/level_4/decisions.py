@@ -20,6 +20,7 @@ from filelock import FileLock
 from common.errors import StoreError
 
 REQUIRED = ("month", "action", "champion")
+FIX = "restore the file from a backup, or move it aside to start the story again"
 
 
 class DecisionLog:
@@ -47,8 +48,11 @@ class DecisionLog:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
-        except (OSError, UnicodeDecodeError) as exc:
-            raise StoreError(f"cannot read the decision log ({exc})", where=str(self.path)) from None
+        except UnicodeDecodeError as exc:
+            line = exc.object[: exc.start].count(b"\n") + 1
+            raise StoreError("this line is not UTF-8 text", where=f"{self.path}:{line}", fix=FIX) from None
+        except OSError as exc:
+            raise StoreError(f"cannot read the decision log ({exc.strerror or exc})", where=str(self.path)) from None
         decisions = []
         for number, line in enumerate(text.splitlines(), 1):
             try:
@@ -59,9 +63,22 @@ class DecisionLog:
                 raise StoreError(
                     "this line is not a decision the loop wrote",
                     where=f"{self.path}:{number}",
-                    fix="restore the file from a backup, or move it aside to start the story again",
+                    fix=FIX,
                 ) from None
             decisions.append(decision)
+        return decisions
+
+    def history(self) -> list[dict[str, Any]]:
+        """The decisions, which the loop wrote one month after another: a month out of order or twice
+        means the file was edited or copied together, and the story it tells cannot be trusted."""
+        decisions = self.read()
+        for number, (before, after) in enumerate(zip(decisions, decisions[1:], strict=False), 2):
+            if after["month"] <= before["month"]:
+                raise StoreError(
+                    f"month {after['month']} comes after {before['month']}: the loop never writes that",
+                    where=f"{self.path}:{number}",
+                    fix=FIX,
+                )
         return decisions
 
     def finished_months(self) -> set[str]:  # [exercise: resume-from-log]

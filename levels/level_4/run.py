@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from common.config import Settings
+from common.errors import UsageError
 from common.months import month_range
 from common.runs import RunReport, RunRequest
 from common.serving import background_server
@@ -44,9 +45,17 @@ def start_loop(settings: Settings, months: list[str], model: str, features: str,
     from levels.level_4.automation import decision_log
 
     log = decision_log(settings, months[0], model)
-    if not log.read():
+    if not log.history():
         on_step(f"train the first champion on {months[0]}")
         first_champion(settings, months, model, features, log)
+    history = log.history()
+    past = [m for m in months[1:] if m < history[-1]["month"] and m not in {d["month"] for d in history}]
+    if past:  # said before any server starts; the loop itself refuses too (automation.monthly_cycle)
+        raise UsageError(
+            f"{', '.join(past)} come(s) before {history[-1]['month']}, which this story has already decided",
+            where=str(log.path),
+            fix="ask for later months only, or start a new story (another --seed, or mlops-levels clean)",
+        )
     return log
 
 
@@ -92,14 +101,14 @@ def main(request: RunRequest) -> RunReport:
     with prefect_settings(settings):
         log = start_loop(settings, months, request.model, request.features, request.on_step)
         with background_server(create_app(settings)) as url:
-            promote_champion(url, token, log.read()[-1]["champion"]["version"])
-            resumed = already_decided(log.read(), months)
+            promote_champion(url, token, log.history()[-1]["champion"]["version"])
+            resumed = already_decided(log.history(), months)
             if resumed:
                 request.on_step(resumed_note(resumed, log.path))
             request.on_step(f"fast-forward {months[1]}..{months[-1]}: serve, monitor, decide, retrain, promote")
             fast_forward(months, url, settings.as_plain(), request.model, request.features)
 
-    decisions = [d for d in log.read() if d["month"] in months]
+    decisions = [d for d in log.history() if d["month"] in months]
     monthly = [d for d in decisions if "rmse" in d]
     source = describe_source(settings)
     figure = plot_comparison(

@@ -23,6 +23,10 @@ MODEL = "linear_regression"
 
 
 def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> None:
+    import httpx
+    from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    from common.errors import MlopsLevelsError
     from common.secrets import ensure_admin_token
     from common.services import prefect_settings
     from levels.level_4.automation import monthly_cycle
@@ -34,15 +38,24 @@ def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> 
     with prefect_settings(settings) as api_url:
         log = start_loop(settings, [first_month, next_month(first_month)], MODEL, "pu_do", lambda step: None)
         with background_server(create_app(settings), host=host, port=port) as url:
-            promote_champion(url, token, log.read()[-1]["champion"]["version"])
+            promote_champion(url, token, log.history()[-1]["champion"]["version"])
             print(f"platform: {url} · Prefect: {api_url} · schedule: {CRON} (the month that just ended)", flush=True)
-            monthly_cycle.serve(  # [orchestrated_pipeline]
-                name=DEPLOYMENT,
-                cron=CRON,
-                parameters={
-                    "platform_url": url,
-                    "config": settings.as_plain(),
-                    "first_month": first_month,
-                    "model": MODEL,
-                },
-            )
+            # Prefect's client retries a lost server for about two minutes; a local server that is gone
+            # (stopped with `mlops-levels stop`, say) is said after one retry instead.
+            with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 1}):
+                try:
+                    monthly_cycle.serve(  # [orchestrated_pipeline]
+                        name=DEPLOYMENT,
+                        cron=CRON,
+                        parameters={
+                            "platform_url": url,
+                            "config": settings.as_plain(),
+                            "first_month": first_month,
+                            "model": MODEL,
+                        },
+                    )
+                except httpx.TransportError:
+                    raise MlopsLevelsError(
+                        f"the workspace's Prefect server at {api_url} went away, so the schedule stopped",
+                        fix="start it again with mlops-levels serve 4 (mlops-levels stop also stops that server)",
+                    ) from None

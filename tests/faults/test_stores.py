@@ -61,6 +61,39 @@ def test_a_decision_log_line_the_loop_did_not_write_stops_it_at_that_line(invoke
     assert log.read_text().endswith(line + "\n")  # nothing appended after it, nothing re-run
 
 
+@pytest.mark.parametrize(
+    ("second", "why"),
+    [
+        (b'{"month": "2021-02", "action": "none", "champion": {"version": "1"}, "note": "\xff\xfe"}', "not UTF-8"),
+        (b'{"month": "2021-01", "action": "none", "champion": {"version": "1"}}', "comes after"),
+    ],
+    ids=["invalid-utf8", "month-twice"],
+)
+def test_a_decision_log_that_was_edited_stops_the_loop_at_its_line(invoke, workspace, second, why):
+    folder = workspace / "level_4" / "decisions"
+    folder.mkdir(parents=True)
+    log = folder / "synthetic-mild-seed42-2021-01-linear_regression.jsonl"
+    first = {"month": "2021-01", "action": "initial training", "champion": {"version": "1", "train": "2021-01"}}
+    log.write_bytes(json.dumps(first).encode() + b"\n" + second + b"\n")
+    result = invoke("run", "4", "--months", "2021-01..2021-03")
+    assert result.exit_code == 3, result.output
+    assert f"{log}:2" in _one_line(result) and why in _one_line(result)
+
+
+def test_a_month_before_the_last_decided_one_is_refused_not_decided_with_a_later_model(invoke, workspace):
+    folder = workspace / "level_4" / "decisions"
+    folder.mkdir(parents=True)
+    log = folder / "synthetic-mild-seed42-2021-01-linear_regression.jsonl"
+    champion = {"version": "1", "train": "2021-01"}
+    lines = [{"month": "2021-01", "action": "initial training", "champion": champion}]
+    lines.append({"month": "2021-03", "action": "none", "champion": champion, "rmse": 6.0})
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = invoke("run", "4", "--months", "2021-01..2021-04")
+    assert result.exit_code == 2, result.output
+    assert "2021-02 come(s) before 2021-03" in _one_line(result)
+    assert len(log.read_text().splitlines()) == 2
+
+
 def test_a_read_only_workspace_is_one_line_exit_3(invoke, mounted):
     read_only = mounted("1m", read_only=True)
     result = invoke("--workspace", read_only, "run", "1")
