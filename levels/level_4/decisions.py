@@ -49,8 +49,8 @@ class DecisionLog:
         except FileNotFoundError:
             return []
         except UnicodeDecodeError as exc:
-            line = exc.object[: exc.start].count(b"\n") + 1
-            raise StoreError("this line is not UTF-8 text", where=f"{self.path}:{line}", fix=FIX) from None
+            at = exc.object[: exc.start].count(b"\n") + 1
+            raise StoreError("this line is not UTF-8 text", where=f"{self.path}:{at}", fix=FIX) from None
         except OSError as exc:
             raise StoreError(f"cannot read the decision log ({exc.strerror or exc})", where=str(self.path)) from None
         decisions = []
