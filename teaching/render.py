@@ -229,7 +229,9 @@ def run_report_view(report: dict[str, Any]) -> RenderableType:
     nested: list[RenderableType] = []
     for name, value in report.get("details", {}).items():
         if isinstance(value, list) and value and isinstance(value[0], dict):
-            nested.append(rows_table(name.replace("_", " "), value, prose=tuple(value[0])))
+            # Only the columns holding words wrap; numbers, months and versions keep their width.
+            wordy = tuple(c for c in value[0] if any(" " in str(row.get(c, "")) for row in value))
+            nested.append(rows_table(name.replace("_", " "), value, prose=wordy))
         elif isinstance(value, dict) and value and all(isinstance(v, str) for v in value.values()):
             nested.append(_pairs(name.replace("_", " "), value))
         elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):

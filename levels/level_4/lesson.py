@@ -10,6 +10,8 @@ from typing import Any
 
 from common.atomic import atomic_path
 
+RULE_NAMES = {"degradation": "rmse"}  # short enough for the table; the log keeps each rule's full text
+
 
 def comparison_rows(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One short row a month, to fit an 80-column terminal; every word of it is in the decision log."""
@@ -19,7 +21,7 @@ def comparison_rows(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "frozen": round(d["frozen_rmse"], 3),
             "level 4": round(d["rmse"], 3),
             "drift": f"{d['drift_share']:.0%}",
-            "rules": "+".join(rule.split(":")[0] for rule in d["rules_fired"]) or "—",
+            "rules": "+".join(RULE_NAMES.get(r.split(":")[0], r.split(":")[0]) for r in d["rules_fired"]) or "—",
             "then": short_action(d),
         }
         for d in decisions
