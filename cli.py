@@ -439,10 +439,10 @@ def ui(
 @_command(app)
 def stop(ctx: typer.Context) -> Outcome:
     """Stop the background servers of the workspace (the local Prefect server)."""
-    from common.services import stop_prefect_server
+    from common.services import stop_workspace_server
     from teaching import render
 
-    return Outcome({"stopped": stop_prefect_server(_settings(ctx))}, render.stop_view)
+    return Outcome(stop_workspace_server(_settings(ctx)), render.stop_view)
 
 
 @_command(app, "test")

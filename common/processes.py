@@ -31,6 +31,12 @@ def _stat_fields(pid: int) -> list[str] | None:
     return raw[raw.rindex(")") + 2 :].split()
 
 
+def start_time(pid: int) -> int | None:
+    """When a process started (clock ticks since boot); readable until it is reaped, zombie or not."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
+
+
 def identity(pid: int) -> dict[str, Any] | None:
     """What makes this process itself: pid, start time (ticks since boot) and command line."""
     fields = _stat_fields(pid)
@@ -47,11 +53,23 @@ def identity(pid: int) -> dict[str, Any] | None:
     }
 
 
+def recorded_pid(record: object) -> int | None:
+    """The pid a record names, if it could be ours at all: an int above 1 (0 and negative numbers name
+    process groups, 1 is init), with the start time and command line that prove who it is."""
+    if not isinstance(record, dict) or not {"pid", "start", "cmdline"} <= record.keys():
+        return None
+    pid = record["pid"]
+    if type(pid) is not int or pid <= 1 or type(record["start"]) is not int or not isinstance(record["cmdline"], list):
+        return None
+    return pid
+
+
 def is_same(record: dict[str, Any] | None) -> bool:
     """True when the process under the recorded pid is the recorded one (not a stranger reusing the pid)."""
-    if not record or not {"pid", "start", "cmdline"} <= record.keys():
+    pid = recorded_pid(record)
+    if pid is None or record is None:
         return False  # a record without an identity cannot be trusted with a signal
-    now = identity(int(record["pid"]))
+    now = identity(pid)
     return now is not None and now["start"] == record["start"] and now["cmdline"] == record["cmdline"]
 
 
@@ -66,26 +84,29 @@ def group_members(pgid: int, not_before: int = 0) -> list[int]:
 
 
 def stop_group(record: dict[str, Any] | None, timeout: float = 20.0) -> bool:
-    """SIGTERM the recorded process's group, SIGKILL what is left after `timeout`; True if it was ours.
+    """SIGTERM a recorded server's process group, SIGKILL what is left after `timeout`; True if it was running.
 
-    The recorded process leads its group (started with a new session or group). If the leader has gone
-    but members remain, they are still ours: Linux does not hand out a pid that is in use as a group id.
+    A record read from a file proves nothing by itself (it may be stale, or written by someone else): the
+    group is signalled only if its leader runs now and is the very process recorded (same start time and
+    command line). A dead leader, a reused pid, pid 0 or 1: nothing is signalled.
     """
-    if not record or "start" not in record:
+    if record is None or not is_same(record):
         return False
-    pgid = int(record["pid"])
-    if is_same(record):
-        members = group_members(pgid, not_before=record["start"])
-    elif identity(pgid) is None:
-        members = group_members(pgid, not_before=record["start"])
-    else:
-        return False  # the pid now belongs to another program: leave it alone
+    return stop_own_group(record["pid"], record["start"], timeout)
+
+
+def stop_own_group(pgid: int, started: int, timeout: float = 20.0) -> bool:
+    """Stop the group of a child this process started itself (so known to be ours), even if its leader has
+    already exited: Linux does not hand out a pid that is still in use as a group id."""
+    if pgid <= 1:
+        return False
+    members = group_members(pgid, not_before=started)
     if not members:
         return False
     _signal_all(members, signal.SIGTERM)
-    if not _wait_gone(pgid, record["start"], timeout):
-        _signal_all(group_members(pgid, record["start"]), signal.SIGKILL)
-        _wait_gone(pgid, record["start"], 5.0)
+    if not _wait_gone(pgid, started, timeout):
+        _signal_all(group_members(pgid, started), signal.SIGKILL)
+        _wait_gone(pgid, started, 5.0)
     return True
 
 
@@ -139,7 +160,7 @@ def run_owned(
 
 def _run_owned(command: list[str], env: dict[str, str], cwd: Path | None, grace: float, output: Any) -> int:
     process = subprocess.Popen(command, env=env, cwd=cwd, process_group=0, stdout=output, stderr=output)
-    record = identity(process.pid)
+    started = start_time(process.pid) or 0  # read before it can be reaped: the pid is still ours
     received: list[int] = []
 
     def remember(signum: int, frame: Any) -> None:
@@ -150,7 +171,7 @@ def _run_owned(command: list[str], env: dict[str, str], cwd: Path | None, grace:
         while process.poll() is None and not received:
             time.sleep(0.1)
     finally:
-        stop_group(record, timeout=grace)  # also takes down children the leader left behind
+        stop_own_group(process.pid, started, timeout=grace)  # also children the leader left behind
         process.wait()
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -15,13 +15,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
 from common.atomic import write_text_atomic
 from common.config import Settings
 from common.errors import MlopsLevelsError
-from common.processes import identity, stop_group
+from common.processes import identity, start_time, stop_group, stop_own_group
 from common.quiet import quiet_libraries
 from common.serving import LOCALHOST, free_port, http_ok
 
@@ -124,7 +125,7 @@ def start_until_healthy(
         process = subprocess.Popen(
             command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
-    record = identity(process.pid)
+    started = start_time(process.pid) or 0  # read before it can be reaped: the pid is still ours
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not http_ok(health_url):
@@ -132,7 +133,7 @@ def start_until_healthy(
                 raise MlopsLevelsError(f"{what} did not start", where=str(log), fix=fix)
             time.sleep(0.3)
     except BaseException:
-        stop_group(record, timeout=10.0)
+        stop_own_group(process.pid, started, timeout=10.0)
         process.poll()
         raise
     return process
@@ -171,14 +172,23 @@ def mlflow_server(
 
 
 def stop_prefect_server(settings: Settings) -> bool:
-    """Stop this workspace's Prefect server and wait until it is gone; True if it was running.
+    """Stop this workspace's Prefect server and wait until it is gone; True if it was running."""
+    return bool(stop_workspace_server(settings)["stopped"])
 
-    A stale server.json (the server died, the pid was reused by another program) signals nothing.
+
+def stop_workspace_server(settings: Settings) -> dict[str, Any]:
+    """Stop this workspace's Prefect server: {"stopped": it was running, "stale": the record removed instead}.
+
+    server.json is only a claim: unless the process it names runs now and is the one recorded, it is a
+    stale (or forged) record, removed without signalling anything.
     """
+    path = _state_file(settings)
     try:
-        state = json.loads(_state_file(settings).read_text())
+        state = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {"stopped": False, "stale": None}
     except (OSError, ValueError):
-        return False
+        state = None
     stopped = stop_group(state) if isinstance(state, dict) else False
-    _state_file(settings).unlink(missing_ok=True)
-    return stopped
+    path.unlink(missing_ok=True)
+    return {"stopped": stopped, "stale": None if stopped else str(path)}

@@ -372,7 +372,11 @@ def stack_down_view(data: dict[str, Any]) -> RenderableType:
 
 
 def stop_view(data: dict[str, Any]) -> RenderableType:
-    return Text("✓ stopped the Prefect server" if data["stopped"] else "No server was running.")
+    if data["stopped"]:
+        return Text("✓ stopped the Prefect server")
+    if data.get("stale"):
+        return Text(f"No server was running: removed a stale server record ({data['stale']}), signalled nothing.")
+    return Text("No server was running.")
 
 
 def clean_view(data: dict[str, Any]) -> RenderableType:

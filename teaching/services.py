@@ -38,12 +38,14 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
     from common.processes import run_owned, signals_as_interrupt
     from common.services import mlflow_server, running_prefect_api
     from common.serving import port_is_free
+    from common.stores import check_sqlite_store
 
     store = settings.layout.mlflow_store(level)
     if not store.exists():
         raise UsageError(
             f"level {level} has no MLflow store yet", where=str(store), fix=f"run it first: mlops-levels run {level}"
         )
+    check_sqlite_store(store)  # `mlflow server` would migrate a damaged or foreign store, changing it
     if not port_is_free(port, host):
         raise UsageError(f"port {port} on {host} is taken", fix="pass --port with a free port")
     command, env = mlflow_server(f"sqlite:///{store}", settings.layout.artifacts(level), host, port)

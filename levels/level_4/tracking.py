@@ -69,10 +69,11 @@ def start_tracking(settings: Settings) -> str:
     """Point MLflow at this level's store and experiment; return the experiment id."""
     settings.level_dir(LEVEL).mkdir(parents=True, exist_ok=True)
     quiet_libraries(settings.verbose)
-    use_store(tracking_uri(settings))
     # The first connection to a new sqlite store runs MLflow's schema migrations; two runs starting at
-    # once would both migrate and one would fail. A lock file makes the first one do it alone.
+    # once would both migrate and one would fail. A lock file makes the first one do it alone, and the
+    # second one checks the store only once it is whole (half-migrated, it would look damaged).
     with FileLock(settings.level_dir(LEVEL) / ".store.lock", timeout=120):
+        use_store(tracking_uri(settings))
         if not settings.tracking_uri:
             check_sqlite_store(settings.layout.mlflow_store(LEVEL), thorough=True)
         experiment = mlflow.get_experiment_by_name(experiment_name(settings))

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -85,6 +86,96 @@ def test_stop_with_a_stale_server_json_signals_nothing(invoke, workspace, strang
     assert "No server was running" in result.output
     assert stranger.poll() is None, "stop signalled a process the toolkit did not start"
     assert not (workspace / "prefect" / "server.json").exists()
+
+
+def _write_server_json(workspace: Path, state: dict) -> Path:
+    path = workspace / "prefect" / "server.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**state, "api_url": "http://127.0.0.1:9/api"}))
+    return path
+
+
+@pytest.fixture
+def signals_sent(monkeypatch):
+    """Every signal the toolkit sends, recorded and NOT delivered: a forged record may name init's group."""
+    sent: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(os, "kill", lambda pid, signum: sent.append(("kill", pid, signum)))
+    monkeypatch.setattr(os, "killpg", lambda pgid, signum: sent.append(("killpg", pgid, signum)))
+    return sent
+
+
+def _init_itself() -> dict:
+    from common.processes import identity
+
+    return identity(1) or {"pid": 1, "start": 0, "cmdline": []}
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"pid": 0, "start": 0, "cmdline": []},
+        {"pid": -1, "start": 0, "cmdline": []},
+        {"pid": "1", "start": 0, "cmdline": []},
+        {"pid": 1.0, "start": 0, "cmdline": []},
+        "init, exactly as it runs",
+    ],
+    ids=["pid 0", "pid -1", "pid as text", "pid as float", "pid 1 with init's own identity"],
+)
+def test_stop_refuses_a_record_naming_pid_0_or_1_or_not_an_int(invoke, workspace, signals_sent, forged):
+    record = _write_server_json(workspace, _init_itself() if isinstance(forged, str) else forged)
+
+    result = invoke("stop")
+
+    assert result.exit_code == 0, result.output
+    assert signals_sent == []
+    assert "stale server record" in result.output
+    assert not record.exists()
+
+
+@pytest.fixture
+def orphaned_group():
+    """A process group whose leader has exited while a member (started after it) lives on: (leader, member)."""
+    shell = subprocess.Popen(
+        ["sh", "-c", "sleep 300 </dev/null >/dev/null 2>&1 & echo $!"], start_new_session=True, stdout=subprocess.PIPE
+    )
+    member = int(shell.stdout.readline())
+    shell.wait()
+    shell.stdout.close()
+    yield shell.pid, member
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(member, signal.SIGKILL)
+
+
+def test_stop_leaves_alone_a_group_whose_recorded_leader_is_dead(invoke, workspace, orphaned_group):
+    from common.processes import identity
+
+    leader, member = orphaned_group
+    assert os.getpgid(member) == leader and identity(leader) is None
+    record = _write_server_json(workspace, {"pid": leader, "start": 0, "cmdline": ["prefect", "server", "start"]})
+
+    result = invoke("stop")
+
+    assert result.exit_code == 0, result.output
+    assert "stale server record" in result.output and not record.exists()
+    time.sleep(0.5)  # a SIGTERM, had one been sent, has been delivered by now
+    assert identity(member) is not None, "stop signalled a group whose recorded leader was gone"
+
+
+def test_stop_still_stops_the_server_it_recorded(invoke, workspace):
+    from common.processes import identity
+
+    server = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        _write_server_json(workspace, identity(server.pid))
+
+        result = invoke("stop")
+
+        assert result.exit_code == 0, result.output
+        assert "stopped the Prefect server" in result.output
+        assert server.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        server.kill()
+        server.wait()
 
 
 @pytest.mark.slow

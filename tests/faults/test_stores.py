@@ -6,8 +6,11 @@ not write stops the loop at that line; a read-only or full workspace is said as 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +33,71 @@ def test_a_damaged_tracking_store_stops_run_2_and_is_left_as_it_was(invoke, work
     line = _one_line(result)
     assert str(store) in line and "tracking store" in line and "backup" in line
     assert store.read_bytes() == before  # not recreated, not "repaired" into an empty store
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _damage_schema(store: Path, damage: str) -> None:
+    """Valid SQLite, damaged MLflow schema: what `sqlite3 mlflow.db` in a student's hands can leave behind."""
+    from common.stores import mlflow_schema
+
+    older = sorted(mlflow_schema().known - {mlflow_schema().head})[0]
+    statement = {
+        "a table dropped": "DROP TABLE model_versions",
+        "an older MLflow's schema": f"UPDATE alembic_version SET version_num = '{older}'",
+        "a newer MLflow's schema": "UPDATE alembic_version SET version_num = 'ffffffffffff'",
+        "no schema revision": "DROP TABLE alembic_version",
+    }[damage]
+    with sqlite3.connect(store) as db:
+        db.execute(statement)
+    db.close()
+
+
+SCHEMA_DAMAGE = ["a table dropped", "an older MLflow's schema", "a newer MLflow's schema", "no schema revision"]
+
+
+@pytest.mark.parametrize("damage", SCHEMA_DAMAGE)
+def test_a_damaged_mlflow_schema_stops_run_2_and_leaves_the_file_byte_identical(invoke, workspace, registries, damage):
+    store = workspace / "level_2" / "mlflow.db"
+    store.parent.mkdir(parents=True)
+    shutil.copyfile(registries.level_dir(2) / "mlflow.db", store)
+    _damage_schema(store, damage)
+    before = _sha256(store)
+    result = invoke("run", "2")
+    assert result.exit_code == 3, result.output
+    line = _one_line(result)
+    assert str(store) in line and "tracking store" in line and "mv mlflow.db" in line
+    assert _sha256(store) == before  # MLflow never opened it: no migration started, no page changed
+
+
+def test_ui_refuses_a_damaged_mlflow_schema_before_starting_a_server(invoke, workspace, registries):
+    store = workspace / "level_2" / "mlflow.db"
+    store.parent.mkdir(parents=True)
+    shutil.copyfile(registries.level_dir(2) / "mlflow.db", store)
+    _damage_schema(store, "a table dropped")
+    before = _sha256(store)
+    result = invoke("ui", "2", "--port", "1")  # a port nobody may bind: the check must come first
+    assert result.exit_code == 3, result.output
+    assert "model_versions" in _one_line(result)
+    assert _sha256(store) == before
+
+
+@pytest.mark.parametrize("damage", ["a table dropped", "a newer MLflow's schema"])
+def test_the_platform_refuses_a_damaged_schema_and_leaves_the_file_as_it_was(registries, tmp_path, damage):
+    from common.config import Settings
+    from common.errors import StoreError
+    from levels.level_3.registry import registry_client
+
+    copy = tmp_path / "ws"
+    shutil.copytree(registries.workspace, copy, ignore=shutil.ignore_patterns("prefect"))
+    store = copy / "level_3" / "mlflow.db"
+    _damage_schema(store, damage)
+    before = _sha256(store)
+    with pytest.raises(StoreError, match="tracking store"):
+        registry_client(Settings(workspace=copy))
+    assert _sha256(store) == before
 
 
 def test_the_platform_refuses_a_damaged_store_instead_of_serving_from_an_empty_one(registries, tmp_path):
