@@ -85,8 +85,16 @@ def _consoles() -> tuple[Any, Any]:
     return consoles()
 
 
-# A full disk, a read-only folder, a folder the user may not write: the workspace's fault, said in one line.
-_STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
+# A full disk, a read-only folder, a folder the user may not write: the workspace's fault, said in one
+# line with the fix for that fault (freeing space does not help on a read-only disk).
+_ANOTHER = "or choose another workspace with --workspace"
+_STORAGE_FIXES = {
+    errno.ENOSPC: f"free some space, {_ANOTHER}",
+    errno.EDQUOT: f"free some space under your quota, {_ANOTHER}",
+    errno.EROFS: "that file system is mounted read-only: choose another workspace with --workspace",
+    errno.EACCES: f"give yourself write permission there (ls -ld; chmod u+w), {_ANOTHER}",
+    errno.EPERM: f"give yourself write permission there (ls -ld; chmod u+w), {_ANOTHER}",
+}
 
 
 @contextlib.contextmanager
@@ -104,11 +112,11 @@ def handle_errors(as_json: bool = False, verbose: bool = False) -> Iterator[None
     except KeyboardInterrupt:
         _fail("interrupted", 130, as_json, {"what": "interrupted"})
     except OSError as exc:
-        if exc.errno not in _STORAGE_ERRNOS:
+        if exc.errno not in _STORAGE_FIXES:
             raise
         where = exc.filename or "the workspace"
         what = f"cannot write there ({exc.strerror})"
-        fix = "free some space, or choose another workspace with --workspace"
+        fix = _STORAGE_FIXES[exc.errno]
         _fail(f"{where}: {what} — {fix}", 3, as_json, {"what": what, "where": str(where), "fix": fix})
     except (typer.Exit, typer.Abort, typer.TyperException):
         raise

@@ -31,6 +31,21 @@ def _env_or(name: str, default: str) -> str:
     return _env(name) or default
 
 
+def refuse_password_in(uri: str | None) -> None:
+    """A tracking URI travels as a flow parameter, into logs and reports: it must not hold a password.
+
+    The message never repeats the URI (that would print the password it refuses).
+    """
+    if uri and "://" in uri:
+        authority = uri.split("://", 1)[1].split("/", 1)[0]
+        userinfo = authority.rpartition("@")[0]
+        if ":" in userinfo:
+            raise UsageError(
+                "the tracking URI holds a password, which would be stored in clear with every run",
+                fix="drop it from the URI and set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD instead",
+            )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a run may vary without touching code. Teaching metadata lives in level.toml instead."""
@@ -78,6 +93,7 @@ class Settings:
                 )
             if self.model_name == MODEL_NAME:  # each student registers versions of a model of their own
                 object.__setattr__(self, "model_name", f"{MODEL_NAME}-{self.student}")
+        refuse_password_in(self.tracking_uri)
 
     @property
     def layout(self) -> Workspace:
@@ -94,6 +110,7 @@ class Settings:
 
     def as_plain(self) -> dict[str, object]:
         """JSON-ready values (Prefect records flow parameters as JSON); Settings(**plain) rebuilds it."""
+        refuse_password_in(self.tracking_uri)  # a flow parameter is stored and served in clear
         return {name: str(value) if isinstance(value, Path) else value for name, value in self.__dict__.items()}
 
     def with_(self, **changes: Any) -> Settings:

@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,7 +160,9 @@ def run_owned(
 
 
 def _run_owned(command: list[str], env: dict[str, str], cwd: Path | None, grace: float, output: Any) -> int:
-    process = subprocess.Popen(command, env=env, cwd=cwd, process_group=0, stdout=output, stderr=output)
+    # Under a guardian that leads the group: if this command is killed outright, the server still goes.
+    guarded = [sys.executable, "-m", "common.guardian", str(os.getpid()), "--", *command]
+    process = subprocess.Popen(guarded, env=env, cwd=cwd, process_group=0, stdout=output, stderr=output)
     started = start_time(process.pid) or 0  # read before it can be reaped: the pid is still ours
     received: list[int] = []
 

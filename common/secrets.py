@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets as random_tokens
+from collections.abc import Mapping
 
 from common.config import Settings
 from common.errors import StoreError
@@ -46,3 +47,19 @@ def ensure_admin_token(settings: Settings) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(token)
     return token
+
+
+# What a command may hold and a server it leaves running must not: that server outlives the command,
+# and /proc/<pid>/environ keeps every variable for as long as it runs.
+SECRET_NAMES = {TOKEN_ENV, "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN", "PREFECT_API_KEY", "PGPASSWORD"}
+SECRET_SUFFIXES = ("_PASSWORD", "_TOKEN", "_SECRET", "_API_KEY")
+
+
+def without_secrets(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`env` (default: this process's environment) without the credentials a child server has no use for."""
+    source = os.environ if env is None else env
+    return {
+        name: value
+        for name, value in source.items()
+        if name not in SECRET_NAMES and not name.upper().endswith(SECRET_SUFFIXES)
+    }

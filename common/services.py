@@ -24,6 +24,7 @@ from common.config import Settings
 from common.errors import MlopsLevelsError
 from common.processes import identity, start_time, stop_group, stop_own_group
 from common.quiet import quiet_libraries
+from common.secrets import without_secrets
 from common.serving import LOCALHOST, free_port, http_ok
 
 STARTUP_TIMEOUT_S = 120
@@ -87,7 +88,7 @@ def _start_prefect_server(settings: Settings, server_env: dict[str, str]) -> str
     port = free_port()
     api_url = f"http://{LOCALHOST}:{port}/api"
     env = {
-        **os.environ,
+        **without_secrets(),
         **QUIET,
         "PREFECT_HOME": str(home),
         "PREFECT_API_URL": api_url,
@@ -162,7 +163,7 @@ def mlflow_server(
     ]
     # mlflow execs `uvicorn` by name, so the venv's bin must be on PATH even when the venv is not activated.
     env = {
-        **os.environ,
+        **without_secrets(),
         "MLFLOW_BACKEND_STORE_URI": backend_uri,
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         "MLFLOW_DISABLE_TELEMETRY": "true",

@@ -1,7 +1,7 @@
 """Processes the toolkit starts are its own to stop, and only those: real processes, real signals.
 
 - a stale prefect/server.json whose pid now belongs to another program: `stop` signals nothing;
-- `ui 2` stopped by SIGTERM, SIGINT or SIGHUP: its `mlflow server` and uvicorn go with it;
+- `ui 2` stopped by SIGTERM, SIGINT or SIGHUP, or killed outright: its `mlflow server` and uvicorn go with it;
 - `stack up` interrupted half-way: nothing it started is left running.
 """
 
@@ -178,14 +178,26 @@ def test_stop_still_stops_the_server_it_recorded(invoke, workspace):
         server.wait()
 
 
+@pytest.fixture(scope="session")
+def mlflow_store(tmp_path_factory) -> Path:
+    """An empty but real MLflow store (`ui` refuses a file without MLflow's tables), made once."""
+    from mlflow import MlflowClient
+
+    path = tmp_path_factory.mktemp("store") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()  # creates the tables
+    return path
+
+
+def _level_2_store(workspace: Path, template: Path) -> None:
+    (workspace / "level_2").mkdir(parents=True)
+    shutil.copy(template, workspace / "level_2" / "mlflow.db")
+
+
 @pytest.mark.slow
 @pytest.mark.server
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
-def test_ui_takes_its_mlflow_server_down_with_it(workspace, signum):
-    import sqlite3
-
-    (workspace / "level_2").mkdir(parents=True)
-    sqlite3.connect(workspace / "level_2" / "mlflow.db").close()  # `ui` wants a store; mlflow migrates it
+def test_ui_takes_its_mlflow_server_down_with_it(workspace, mlflow_store, signum):
+    _level_2_store(workspace, mlflow_store)
     port = free_port()
     ui = subprocess.Popen(
         [CLI, "ui", "2", "--port", str(port)],
@@ -206,6 +218,32 @@ def test_ui_takes_its_mlflow_server_down_with_it(workspace, signum):
     finally:
         if ui.poll() is None:
             os.killpg(ui.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_ui_killed_outright_still_takes_its_mlflow_server_down(workspace, mlflow_store):
+    """SIGKILL leaves the command no chance to stop anything: the server's guardian must notice alone."""
+    _level_2_store(workspace, mlflow_store)
+    port = free_port()
+    ui = subprocess.Popen(
+        [CLI, "ui", "2", "--port", str(port)],
+        env={**os.environ, "MLOPS_LEVELS_WORKSPACE": str(workspace)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), 120, "the MLflow UI")
+        os.kill(ui.pid, signal.SIGKILL)
+        ui.wait(timeout=30)
+
+        wait_until(lambda: processes_mentioning(str(workspace)) == [], 30, "the orphaned MLflow server to stop")
+        assert nobody_listens(port)
+    finally:
+        for pid in processes_mentioning(str(workspace)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid.split(":")[0]), signal.SIGKILL)
 
 
 @pytest.fixture

@@ -167,6 +167,7 @@ def test_a_read_only_workspace_is_one_line_exit_3(invoke, mounted):
     result = invoke("--workspace", read_only, "run", "1")
     assert result.exit_code == 3
     assert "cannot write there" in _one_line(result) and str(read_only) in result.output
+    assert "read-only" in _one_line(result) and "free some space" not in result.output  # its own fix
 
 
 def test_a_full_disk_is_one_line_exit_3_and_leaves_no_half_file(invoke, mounted, monkeypatch):
@@ -174,5 +175,5 @@ def test_a_full_disk_is_one_line_exit_3_and_leaves_no_half_file(invoke, mounted,
     full = mounted("256k")
     result = invoke("--workspace", full, "run", "0")
     assert result.exit_code == 3
-    assert "No space left on device" in _one_line(result)
+    assert "No space left on device" in _one_line(result) and "free some space" in result.output
     assert not [p for p in full.rglob("*") if p.is_file() and p.stat().st_size]  # no partial month, no model

@@ -100,7 +100,7 @@ def flow_runs(api_url: str, state_type: str) -> list[dict]:
 
 def finished(process: subprocess.Popen, timeout: float = 300) -> dict:
     out, err = process.communicate(timeout=timeout)
-    assert process.returncode == 0, err[-2000:]
+    assert process.returncode == 0, (out[-2000:], err[-2000:])
     return json.loads(out)
 
 
@@ -168,7 +168,9 @@ def test_a_class_on_one_machine(open_workspace):
         assert wrong.status_code == 401
 
         # A worker machine dies in the middle of Alice's next run; another worker takes the retry.
-        retry = room.start("run", "2", "--json", env=room.laptop("alice"))
+        # Months of a real size: the run is still training when its worker dies (4000 rows would be
+        # done, and registered, within the seconds the test waits).
+        retry = room.start("run", "2", "--json", env={**room.laptop("alice"), "MLOPS_LEVELS_SYNTHETIC_ROWS": "200000"})
         wait_until(lambda: flow_runs(api_url, "RUNNING"), 120, "a worker to start alice's flow run")
         time.sleep(3)  # past the run's first heartbeat
         assert flow_runs(api_url, "RUNNING")
