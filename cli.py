@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -88,6 +88,7 @@ def _consoles() -> tuple[Any, Any]:
 # A full disk, a read-only folder, a folder the user may not write: the workspace's fault, said in one
 # line with the fix for that fault (freeing space does not help on a read-only disk).
 _ANOTHER = "or choose another workspace with --workspace"
+_PERMISSION = {errno.EACCES, errno.EPERM}
 _STORAGE_FIXES = {
     errno.ENOSPC: f"free some space, {_ANOTHER}",
     errno.EDQUOT: f"free some space under your quota, {_ANOTHER}",
@@ -112,26 +113,31 @@ def handle_errors(as_json: bool = False, verbose: bool = False) -> Iterator[None
     except KeyboardInterrupt:
         _fail("interrupted", 130, as_json, {"what": "interrupted"})
     except OSError as exc:
-        if exc.errno not in _STORAGE_FIXES:
-            raise
+        # Permission errors without a file name (a port below 1024, a signal) are not the workspace's.
+        fix = _STORAGE_FIXES.get(exc.errno) if exc.errno else None
+        if fix is None or (exc.errno in _PERMISSION and not exc.filename):
+            _unexpected(exc, as_json, verbose)  # a bare `raise` here would skip the clause below
         where = exc.filename or "the workspace"
         what = f"cannot write there ({exc.strerror})"
-        fix = _STORAGE_FIXES[exc.errno]
         _fail(f"{where}: {what} — {fix}", 3, as_json, {"what": what, "where": str(where), "fix": fix})
     except (typer.Exit, typer.Abort, typer.TyperException):
         raise
     except Exception as exc:  # a bug, or a library failing in a way we did not foresee
-        if verbose:
-            raise
-        first = str(exc).splitlines()[0][:200] if str(exc) else ""
-        message = (
-            f"unexpected error: {type(exc).__name__}: {first} — run again with --verbose for the "
-            "traceback, and please report it"
-        )
-        _fail(message, 1, as_json, {"what": f"{type(exc).__name__}: {first}", "unexpected": True})
+        _unexpected(exc, as_json, verbose)
 
 
-def _fail(line: str, code: int, as_json: bool, details: dict[str, Any]) -> None:
+def _unexpected(exc: Exception, as_json: bool, verbose: bool) -> NoReturn:
+    if verbose:
+        raise exc
+    first = str(exc).splitlines()[0][:200] if str(exc) else ""
+    message = (
+        f"unexpected error: {type(exc).__name__}: {first} — run again with --verbose for the "
+        "traceback, and please report it"
+    )
+    _fail(message, 1, as_json, {"what": f"{type(exc).__name__}: {first}", "unexpected": True})
+
+
+def _fail(line: str, code: int, as_json: bool, details: dict[str, Any]) -> NoReturn:
     if as_json:
         print(json.dumps({"error": {**details, "exit_code": code}}, indent=2))
     else:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from common.errors import UsageError
 from common.workspace import Workspace
@@ -20,6 +21,8 @@ FEATURE_SETS = ("pu_do", "pu_and_do")
 MODEL_NAME = "nyc-taxi-duration"
 # A student name becomes part of MLflow experiment and model names and of a login: keep it plain.
 STUDENT_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+# Query parameters that carry a credential (SQLAlchemy hands `password` to the database driver).
+CREDENTIAL_KEYS = {"password", "passwd", "pwd", "token", "access_token", "api_key", "apikey", "secret"}
 
 
 def _env(name: str) -> str | None:
@@ -32,18 +35,23 @@ def _env_or(name: str, default: str) -> str:
 
 
 def refuse_password_in(uri: str | None) -> None:
-    """A tracking URI travels as a flow parameter, into logs and reports: it must not hold a password.
+    """A URL the settings hold travels as a flow parameter, into logs and reports: it must carry no password.
 
-    The message never repeats the URI (that would print the password it refuses).
+    The message never repeats the URL (that would print the password it refuses).
     """
-    if uri and "://" in uri:
-        authority = uri.split("://", 1)[1].split("/", 1)[0]
-        userinfo = authority.rpartition("@")[0]
-        if ":" in userinfo:
-            raise UsageError(
-                "the tracking URI holds a password, which would be stored in clear with every run",
-                fix="drop it from the URI and set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD instead",
-            )
+    if not uri or "://" not in uri:
+        return
+    try:
+        parts = urlsplit(uri)
+        password = parts.password
+    except ValueError:  # e.g. a bad port: not ours to judge here, the client will say
+        return
+    query_keys = {key.lower() for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    if password is not None or query_keys & CREDENTIAL_KEYS:
+        raise UsageError(
+            "a URL in the settings holds a password, which would be stored in clear with every run",
+            fix="drop it from the URL and set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD instead",
+        )
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,11 @@ class Settings:
                 )
             if self.model_name == MODEL_NAME:  # each student registers versions of a model of their own
                 object.__setattr__(self, "model_name", f"{MODEL_NAME}-{self.student}")
-        refuse_password_in(self.tracking_uri)
+        self._refuse_credentials()
+
+    def _refuse_credentials(self) -> None:
+        for url in (self.tracking_uri, self.stack_url, self.tlc_base_url):
+            refuse_password_in(url)
 
     @property
     def layout(self) -> Workspace:
@@ -110,7 +122,7 @@ class Settings:
 
     def as_plain(self) -> dict[str, object]:
         """JSON-ready values (Prefect records flow parameters as JSON); Settings(**plain) rebuilds it."""
-        refuse_password_in(self.tracking_uri)  # a flow parameter is stored and served in clear
+        self._refuse_credentials()  # a flow parameter is stored and served in clear
         return {name: str(value) if isinstance(value, Path) else value for name, value in self.__dict__.items()}
 
     def with_(self, **changes: Any) -> Settings:

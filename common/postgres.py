@@ -17,6 +17,7 @@ from typing import Any
 
 from common.atomic import write_secret
 from common.errors import MlopsLevelsError
+from common.secrets import without_secrets
 from common.serving import LOCALHOST, free_port
 
 DB_USER = "mlops"
@@ -83,7 +84,7 @@ def start(stack: Path, databases: list[str]) -> dict[str, Any]:
     options = f"-h {LOCALHOST} -p {port} -k {folder}"
     command = [pg_bin("pg_ctl"), "-D", str(data), "-l", str(folder / "postgres.log"), "-w", "-t", "60"]
     _run(as_db_owner([*command, "start", "-o", options], folder), "pg_ctl start")
-    env = {**os.environ, **client_env(stack)}
+    env = {**without_secrets(), **client_env(stack)}  # an ambient PGPASSWORD would win over the passfile
     for name in databases:
         created = subprocess.run(
             [pg_bin("createdb"), "-h", LOCALHOST, "-p", str(port), "-U", DB_USER, name],
@@ -112,6 +113,7 @@ def is_ready(port: int) -> bool:
 
 
 def _run(command: list[str], what: str) -> None:
-    out = subprocess.run(command, capture_output=True, text=True)
+    # pg_ctl starts the server that stays up: it gets none of this command's credentials.
+    out = subprocess.run(command, capture_output=True, text=True, env=without_secrets())
     if out.returncode != 0:
         raise MlopsLevelsError(f"{what} failed: {(out.stderr or out.stdout).strip()[-300:]}")

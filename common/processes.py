@@ -21,6 +21,7 @@ from typing import Any
 
 PROC = Path("/proc")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+GUARDIAN = Path(__file__).with_name("guardian.py")
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -150,10 +151,10 @@ def run_owned(
 ) -> int:
     """Run a server in the foreground; a stop signal to us stops its whole process tree, then returns.
 
-    The child leads a process group of its own (same session), so `mlflow server` and the uvicorn it
-    spawns, or a Prefect worker and its flow runs, go down together and nothing outlives this command.
-    A child that takes longer than `grace` seconds to stop is killed. With `log`, the child's output
-    goes to that file instead of the terminal.
+    The server runs under common/guardian.py, which leads a process group of its own (same session), so
+    `mlflow server` and the uvicorn it spawns, or a Prefect worker and its flow runs, go down together
+    and nothing outlives this command, even one killed outright. A group that takes longer than `grace`
+    seconds to stop is killed. With `log`, the child's output goes to that file instead of the terminal.
     """
     with open(log, "ab") if log else contextlib.nullcontext() as output:
         return _run_owned(command, env, cwd, grace, output)
@@ -161,7 +162,7 @@ def run_owned(
 
 def _run_owned(command: list[str], env: dict[str, str], cwd: Path | None, grace: float, output: Any) -> int:
     # Under a guardian that leads the group: if this command is killed outright, the server still goes.
-    guarded = [sys.executable, "-m", "common.guardian", str(os.getpid()), "--", *command]
+    guarded = [sys.executable, "-I", str(GUARDIAN), str(os.getpid()), "--", *command]
     process = subprocess.Popen(guarded, env=env, cwd=cwd, process_group=0, stdout=output, stderr=output)
     started = start_time(process.pid) or 0  # read before it can be reaped: the pid is still ours
     received: list[int] = []

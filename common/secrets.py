@@ -51,8 +51,10 @@ def ensure_admin_token(settings: Settings) -> str:
 
 # What a command may hold and a server it leaves running must not: that server outlives the command,
 # and /proc/<pid>/environ keeps every variable for as long as it runs.
-SECRET_NAMES = {TOKEN_ENV, "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN", "PREFECT_API_KEY", "PGPASSWORD"}
-SECRET_SUFFIXES = ("_PASSWORD", "_TOKEN", "_SECRET", "_API_KEY")
+# Names, not values: a denylist, because the servers need the rest (PATH, locale, proxy, PREFECT_*). They
+# keep their artifacts on local disk, so no cloud credential is theirs to need either.
+SECRET_NAMES = {"PGPASSWORD", "PREFECT_API_AUTH_STRING"}
+SECRET_SUFFIXES = ("_PASSWORD", "_PASSWD", "_TOKEN", "_SECRET", "_API_KEY", "_ACCESS_KEY", "_CREDENTIALS")
 
 
 def without_secrets(env: Mapping[str, str] | None = None) -> dict[str, str]:

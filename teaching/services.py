@@ -35,6 +35,8 @@ def serve_level(settings: Settings, level: int, host: str, port: int, options: d
 
 def open_uis(settings: Settings, level: int, host: str, port: int, console: Any) -> None:
     """The MLflow UI on the level's store, and the address of the workspace's Prefect UI, until Ctrl-C."""
+    from filelock import FileLock
+
     from common.processes import run_owned, signals_as_interrupt
     from common.services import mlflow_server, running_prefect_api
     from common.serving import port_is_free
@@ -45,7 +47,10 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
         raise UsageError(
             f"level {level} has no MLflow store yet", where=str(store), fix=f"run it first: mlops-levels run {level}"
         )
-    check_sqlite_store(store)  # `mlflow server` would migrate a damaged or foreign store, changing it
+    # `mlflow server` would migrate a damaged or foreign store, changing it. A `run` creating the store
+    # holds this lock while MLflow builds its tables: half-built, the store would look damaged.
+    with FileLock(settings.level_dir(level) / ".store.lock", timeout=120):
+        check_sqlite_store(store)
     if not port_is_free(port, host):
         raise UsageError(f"port {port} on {host} is taken", fix="pass --port with a free port")
     command, env = mlflow_server(f"sqlite:///{store}", settings.layout.artifacts(level), host, port)

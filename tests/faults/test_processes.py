@@ -284,3 +284,43 @@ def test_stack_up_interrupted_half_way_leaves_nothing_behind(open_workspace):
         if up.poll() is None:
             os.killpg(up.pid, signal.SIGKILL)
         subprocess.run([CLI, "stack", "down"], env={**env, "MLOPS_LEVELS_WORKSPACE": str(workspace)})
+
+
+COUNTS_STOPS = """
+import signal, sys, time
+seen = []
+def count(signum, frame):
+    seen.append(signum)
+    open(sys.argv[1], "a").write("TERM\\n")
+    if len(seen) > 1:  # what a Prefect worker does on a second SIGTERM: kill itself
+        sys.exit(137)
+signal.signal(signal.SIGTERM, count)
+open(sys.argv[1], "a").write("ready\\n")
+while len(seen) == 0:
+    time.sleep(0.05)
+time.sleep(1.0)  # a graceful shutdown takes a moment: a second SIGTERM would land in it
+"""
+
+DRIVES_RUN_OWNED = """
+import sys
+from common.processes import run_owned
+sys.exit(run_owned([sys.executable, "-c", sys.argv[1], sys.argv[2]], env={}))
+"""
+
+
+def test_a_stop_reaches_a_foreground_server_once(tmp_path):
+    """Ctrl-C on `stack worker`: the worker gets one SIGTERM (a second one is a kill to a Prefect worker)."""
+    record = tmp_path / "signals"
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVES_RUN_OWNED, COUNTS_STOPS, str(record)],
+        env={**os.environ},
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: record.exists() and "ready" in record.read_text(), 30, "the server to start")
+        driver.send_signal(signal.SIGINT)
+        assert driver.wait(timeout=30) == 0
+        assert record.read_text().split() == ["ready", "TERM"]
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)

@@ -72,11 +72,38 @@ def test_serve_4_never_puts_a_password_into_its_deployment(workspace):
     _refused_in_one_line(output)
 
 
-def test_a_user_name_alone_is_no_credential(workspace):
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "postgresql://mlflow@127.0.0.1:5432/mlflow",  # the password comes from ~/.pgpass
+        "http://127.0.0.1:5000/?next=a:b@c",  # an '@' after the host is no user information
+        "http://[::1]:5000",
+        "file:///tmp/a:b/mlruns",
+    ],
+)
+def test_a_url_without_a_password_is_accepted(workspace, uri):
     from common.config import Settings
 
-    uri = "postgresql://mlflow@127.0.0.1:5432/mlflow"  # the password comes from ~/.pgpass
     assert Settings(tracking_uri=uri).as_plain()["tracking_uri"] == uri
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"tracking_uri": "postgresql://mlflow@127.0.0.1/mlflow?password=S3cretPw"},  # SQLAlchemy passes it on
+        {"tracking_uri": "http://alice:S3cretPw@[::1]:5000"},
+        {"stack_url": "http://alice:S3cretPw@127.0.0.1:4200/api"},
+        {"tlc_base_url": "https://alice:S3cretPw@mirror.example"},
+    ],
+    ids=lambda f: next(iter(f)),
+)
+def test_a_password_in_any_url_of_the_settings_is_refused(workspace, field):
+    from common.config import Settings
+    from common.errors import UsageError
+
+    with pytest.raises(UsageError) as refused:
+        Settings(**field)
+    assert PASSWORD not in str(refused.value)
 
 
 def test_flow_parameters_refuse_a_password_however_it_got_into_the_settings(workspace):

@@ -6,6 +6,7 @@ not write stops the loop at that line; a read-only or full workspace is said as 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import shutil
@@ -78,7 +79,7 @@ def test_ui_refuses_a_damaged_mlflow_schema_before_starting_a_server(invoke, wor
     shutil.copyfile(registries.level_dir(2) / "mlflow.db", store)
     _damage_schema(store, "a table dropped")
     before = _sha256(store)
-    result = invoke("ui", "2", "--port", "1")  # a port nobody may bind: the check must come first
+    result = invoke("ui", "2", "--port", "1")  # the store check comes before the server would start
     assert result.exit_code == 3, result.output
     assert "model_versions" in _one_line(result)
     assert _sha256(store) == before
@@ -177,3 +178,24 @@ def test_a_full_disk_is_one_line_exit_3_and_leaves_no_half_file(invoke, mounted,
     assert result.exit_code == 3
     assert "No space left on device" in _one_line(result) and "free some space" in result.output
     assert not [p for p in full.rglob("*") if p.is_file() and p.stat().st_size]  # no partial month, no model
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        PermissionError(errno.EACCES, "Permission denied"),  # no file name: not the workspace's fault
+        ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"),
+    ],
+    ids=["permission-without-file", "connection-refused"],
+)
+def test_an_os_error_that_is_not_the_workspace_is_one_line_too(invoke, workspace, monkeypatch, fault):
+    import teaching.state
+
+    def fail(*args, **kwargs):
+        raise fault
+
+    monkeypatch.setattr(teaching.state, "levels_with_progress", fail)
+    result = invoke("list")
+    assert result.exit_code == 1, result.output
+    line = _one_line(result)
+    assert "unexpected error" in line and "chmod" not in line and "Traceback" not in result.output

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,6 +27,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.server]
 __all__ = ["open_workspace"]  # a fixture, used by name
 
 CLI = str(Path(sys.executable).with_name("mlops-levels"))
+INSTRUCTOR_SECRETS = {"MLOPS_LEVELS_ADMIN_TOKEN": "instructor-token-7f3a", "PGPASSWORD": "instructor-pg-9c1e"}
 AMBIENT = ("PREFECT_API_URL", "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
 
 
@@ -36,7 +38,8 @@ class Class:
         self.root = root
         self.base = {k: v for k, v in os.environ.items() if k not in AMBIENT and not k.startswith("MLOPS_LEVELS_")}
         self.base["MLOPS_LEVELS_SYNTHETIC_ROWS"] = "4000"
-        self.instructor = {**self.base, "MLOPS_LEVELS_WORKSPACE": str(root / "ws")}
+        # The instructor's shell holds credentials of its own: the servers it leaves running must not.
+        self.instructor = {**self.base, "MLOPS_LEVELS_WORKSPACE": str(root / "ws"), **INSTRUCTOR_SECRETS}
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([CLI, *args], env=env or self.instructor, capture_output=True, text=True, timeout=300)
@@ -152,6 +155,10 @@ def test_a_class_on_one_machine(open_workspace):
         secrets += [(room.root / "ws" / "stack" / "class" / "flask-secret-key").read_text().strip()]
         assert processes_mentioning(str(room.root / "ws"))  # the scan below sees the stack's processes
         assert [p for secret in secrets for p in processes_with_in_argv(secret)] == []
+        servers = [p for p in processes_mentioning(str(room.root / "ws")) if SERVER_WORDS.search(p)]
+        assert len(servers) >= 4, servers  # postgres, mlflow server and its uvicorn, prefect server
+        leaked = [p for p in servers for value in INSTRUCTOR_SECRETS.values() if value.encode() in environ(p)]
+        assert leaked == []
 
         bob_run = reports["bob"]["artifacts"]["mlflow run"]
         as_admin = httpx.Client(base_url=url, auth=("admin", room.password("admin")), timeout=30)
@@ -189,6 +196,17 @@ def test_a_class_on_one_machine(open_workspace):
     assert processes_mentioning(str(room.root / "ws")) == []
     assert all(nobody_listens(int(u.rsplit(":", 1)[1].split("/")[0])) for u in (url, api_url))
     assert nobody_listens(state["postgres"]["port"])
+
+
+SERVER_WORDS = re.compile(r"postgres|mlflow server|-m uvicorn|prefect server")
+
+
+def environ(process: str) -> bytes:
+    """The environment of a process named as processes_mentioning names it ("pid: command")."""
+    try:
+        return (Path("/proc") / process.split(":", 1)[0] / "environ").read_bytes()
+    except OSError:
+        return b""
 
 
 def processes_with_in_argv(secret: str) -> list[str]:
