@@ -97,6 +97,17 @@ def stop_group(record: dict[str, Any] | None, timeout: float = 20.0) -> bool:
     return stop_own_group(record["pid"], record["start"], timeout)
 
 
+def left_behind(record: dict[str, Any] | None) -> list[int]:
+    """Processes of a recorded group whose leader has exited (a server whose wrapper died, its uvicorn on).
+
+    Only reported, never signalled: with the leader gone nothing proves the record was ours to act on.
+    """
+    pid = recorded_pid(record)
+    if pid is None or record is None or identity(pid) is not None:
+        return []
+    return group_members(pid, not_before=record["start"])
+
+
 def stop_own_group(pgid: int, started: int, timeout: float = 20.0) -> bool:
     """Stop the group of a child this process started itself (so known to be ours), even if its leader has
     already exited: Linux does not hand out a pid that is still in use as a group id."""

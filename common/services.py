@@ -22,7 +22,7 @@ from filelock import FileLock
 from common.atomic import write_text_atomic
 from common.config import Settings
 from common.errors import MlopsLevelsError
-from common.processes import identity, start_time, stop_group, stop_own_group
+from common.processes import identity, left_behind, start_time, stop_group, stop_own_group
 from common.quiet import quiet_libraries
 from common.secrets import without_secrets
 from common.serving import LOCALHOST, free_port, http_ok
@@ -191,5 +191,8 @@ def stop_workspace_server(settings: Settings) -> dict[str, Any]:
     except (OSError, ValueError):
         state = None
     stopped = stop_group(state) if isinstance(state, dict) else False
+    orphans = [] if stopped or not isinstance(state, dict) else left_behind(state)
+    if orphans:  # the record is what names them: kept until a person has looked
+        return {"stopped": False, "stale": None, "left_behind": orphans, "record": str(path)}
     path.unlink(missing_ok=True)
     return {"stopped": stopped, "stale": None if stopped else str(path)}

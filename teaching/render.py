@@ -374,6 +374,12 @@ def stack_down_view(data: dict[str, Any]) -> RenderableType:
 def stop_view(data: dict[str, Any]) -> RenderableType:
     if data["stopped"]:
         return Text("✓ stopped the Prefect server")
+    if data.get("left_behind"):
+        pids = " ".join(str(pid) for pid in data["left_behind"])
+        return Text(
+            f"The recorded server has exited, but processes of its group still run: {pids}. Nothing was "
+            f"signalled (its record, {data['record']}, cannot prove they are yours); if they are, run: kill {pids}"
+        )
     if data.get("stale"):
         return Text(f"No server was running: removed a stale server record ({data['stale']}), signalled nothing.")
     return Text("No server was running.")
