@@ -189,26 +189,32 @@ def mlflow_store(tmp_path_factory) -> Path:
     return path
 
 
-def _level_2_store(workspace: Path, template: Path) -> None:
+def _start_ui(workspace: Path, template: Path) -> tuple[subprocess.Popen, int]:
+    """`ui 2` on a copy of an empty store, started as a terminal would start it; returns once it answers."""
     (workspace / "level_2").mkdir(parents=True)
     shutil.copy(template, workspace / "level_2" / "mlflow.db")
-
-
-@pytest.mark.slow
-@pytest.mark.server
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
-def test_ui_takes_its_mlflow_server_down_with_it(workspace, mlflow_store, signum):
-    _level_2_store(workspace, mlflow_store)
     port = free_port()
     ui = subprocess.Popen(
         [CLI, "ui", "2", "--port", str(port)],
         env={**os.environ, "MLOPS_LEVELS_WORKSPACE": str(workspace)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,  # as a terminal would: the test signals the command, not its group
+        start_new_session=True,  # the test signals the command, not its group
     )
     try:
         wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), 120, "the MLflow UI")
+    except BaseException:
+        os.killpg(ui.pid, signal.SIGKILL)
+        raise
+    return ui, port
+
+
+@pytest.mark.slow
+@pytest.mark.server
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_ui_takes_its_mlflow_server_down_with_it(workspace, mlflow_store, signum):
+    ui, port = _start_ui(workspace, mlflow_store)
+    try:
         assert len(processes_mentioning(str(workspace))) >= 2  # mlflow server and its uvicorn
 
         ui.send_signal(signum)
@@ -225,17 +231,8 @@ def test_ui_takes_its_mlflow_server_down_with_it(workspace, mlflow_store, signum
 @pytest.mark.server
 def test_ui_killed_outright_still_takes_its_mlflow_server_down(workspace, mlflow_store):
     """SIGKILL leaves the command no chance to stop anything: the server's guardian must notice alone."""
-    _level_2_store(workspace, mlflow_store)
-    port = free_port()
-    ui = subprocess.Popen(
-        [CLI, "ui", "2", "--port", str(port)],
-        env={**os.environ, "MLOPS_LEVELS_WORKSPACE": str(workspace)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    ui, port = _start_ui(workspace, mlflow_store)
     try:
-        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), 120, "the MLflow UI")
         os.kill(ui.pid, signal.SIGKILL)
         ui.wait(timeout=30)
 
