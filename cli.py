@@ -607,7 +607,9 @@ def stack_worker_command(
         )
     command, env = worker_command(settings, api_url, stack_dir(settings) if local else None, student, limit)
     _consoles()[1].print(f"worker for {api_url} (Ctrl-C stops)", highlight=False)
-    raise typer.Exit(run_owned(command, env))
+    settings.workspace.mkdir(parents=True, exist_ok=True)
+    # In the workspace: a `prefect.py` in the person's current folder would be imported by every flow run.
+    raise typer.Exit(run_owned(command, env, cwd=settings.workspace))
 
 
 @_command(stack_app, "down")

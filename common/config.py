@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from common.errors import UsageError
 from common.workspace import Workspace
@@ -34,23 +34,34 @@ def _env_or(name: str, default: str) -> str:
     return _env(name) or default
 
 
-def refuse_password_in(uri: str | None) -> None:
+# scheme://user:password@… — matched on the text, not through urlsplit, which gives up (ValueError) on a
+# malformed host such as "[::1" and would then let the password through.
+_USERINFO_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/?#@]*:[^/?#@]*@", re.IGNORECASE)
+
+
+def url_holds_credential(value: str) -> bool:
+    """True for a URL with a password in its user information, or a credential in its query or fragment."""
+    value = value.strip()
+    if "://" not in value:
+        return False
+    if _USERINFO_WITH_PASSWORD.match(value):
+        return True
+    before_fragment, _, fragment = value.partition("#")
+    query = before_fragment.partition("?")[2]
+    keys = {key.strip().lower() for part in (query, fragment) for key, _ in parse_qsl(part, keep_blank_values=True)}
+    return bool(keys & CREDENTIAL_KEYS)
+
+
+def refuse_password_in(uri: str | None, name: str = "a URL in the settings") -> None:
     """A URL the settings hold travels as a flow parameter, into logs and reports: it must carry no password.
 
     The message never repeats the URL (that would print the password it refuses).
     """
-    if not uri or "://" not in uri:
-        return
-    try:
-        parts = urlsplit(uri)
-        password = parts.password
-    except ValueError:  # e.g. a bad port: not ours to judge here, the client will say
-        return
-    query_keys = {key.lower() for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
-    if password is not None or query_keys & CREDENTIAL_KEYS:
+    if uri and url_holds_credential(uri):
         raise UsageError(
-            "a URL in the settings holds a password, which would be stored in clear with every run",
-            fix="drop it from the URL and set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD instead",
+            f"{name} holds a password, which would be stored in clear with every run",
+            fix="drop it from the URL and give the credentials in the environment instead "
+            "(MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD for MLflow)",
         )
 
 
@@ -104,8 +115,9 @@ class Settings:
         self._refuse_credentials()
 
     def _refuse_credentials(self) -> None:
-        for url in (self.tracking_uri, self.stack_url, self.tlc_base_url):
-            refuse_password_in(url)
+        refuse_password_in(self.tracking_uri, "the tracking URI")
+        refuse_password_in(self.stack_url, "the class server URL (MLOPS_LEVELS_STACK_URL)")
+        refuse_password_in(self.tlc_base_url, "the TLC download URL")
 
     @property
     def layout(self) -> Workspace:

@@ -55,6 +55,19 @@ def identity(pid: int) -> dict[str, Any] | None:
     }
 
 
+def environment_value(pid: int, name: str) -> str | None:
+    """One variable of a process's environment as it started (None if unreadable: another user's, gone)."""
+    try:
+        raw = (PROC / str(pid) / "environ").read_bytes()
+    except OSError:
+        return None
+    prefix = f"{name}=".encode()
+    for entry in raw.split(b"\0"):
+        if entry.startswith(prefix):
+            return entry[len(prefix) :].decode(errors="replace")
+    return None
+
+
 def recorded_pid(record: object) -> int | None:
     """The pid a record names, if it could be ours at all: an int above 1 (0 and negative numbers name
     process groups, 1 is init), with the start time and command line that prove who it is."""

@@ -12,7 +12,7 @@ import os
 import secrets as random_tokens
 from collections.abc import Mapping
 
-from common.config import Settings
+from common.config import Settings, url_holds_credential
 from common.errors import StoreError
 
 TOKEN_ENV = "MLOPS_LEVELS_ADMIN_TOKEN"
@@ -51,17 +51,20 @@ def ensure_admin_token(settings: Settings) -> str:
 
 # What a command may hold and a server it leaves running must not: that server outlives the command,
 # and /proc/<pid>/environ keeps every variable for as long as it runs.
-# Names, not values: a denylist, because the servers need the rest (PATH, locale, proxy, PREFECT_*). They
-# keep their artifacts on local disk, so no cloud credential is theirs to need either.
-SECRET_NAMES = {"PGPASSWORD", "PREFECT_API_AUTH_STRING"}
-SECRET_SUFFIXES = ("_PASSWORD", "_PASSWD", "_TOKEN", "_SECRET", "_API_KEY", "_ACCESS_KEY", "_CREDENTIALS")
+# Names and values, not a list of what servers need: they need the rest (PATH, locale, proxy, PREFECT_*).
+# They keep their artifacts on local disk, so no cloud credential is theirs to need either.
+SECRET_WORDS = ("PASSWORD", "PASSWD", "TOKEN", "SECRET", "API_KEY", "ACCESS_KEY", "CREDENTIAL", "CONNECTION_STRING")
+SECRET_NAMES = {"PGPASSWORD", "PREFECT_API_AUTH_STRING", "MYSQL_PWD"}
+SHELL_NAMES = {"PWD", "OLDPWD"}  # the shell's current folders, not passwords
 
 
 def without_secrets(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """`env` (default: this process's environment) without the credentials a child server has no use for."""
     source = os.environ if env is None else env
-    return {
-        name: value
-        for name, value in source.items()
-        if name not in SECRET_NAMES and not name.upper().endswith(SECRET_SUFFIXES)
-    }
+    return {name: value for name, value in source.items() if name in SHELL_NAMES or not _is_secret(name, value)}
+
+
+def _is_secret(name: str, value: str) -> bool:
+    upper = name.upper()
+    # A URL with a password is a secret under any name (MLFLOW_TRACKING_URI, DATABASE_URL).
+    return upper in SECRET_NAMES or any(word in upper for word in SECRET_WORDS) or url_holds_credential(value)

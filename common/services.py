@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -21,8 +22,16 @@ from filelock import FileLock
 
 from common.atomic import write_text_atomic
 from common.config import Settings
-from common.errors import MlopsLevelsError
-from common.processes import identity, left_behind, start_time, stop_group, stop_own_group
+from common.errors import MlopsLevelsError, StoreError
+from common.processes import (
+    environment_value,
+    identity,
+    is_same,
+    left_behind,
+    start_time,
+    stop_group,
+    stop_own_group,
+)
 from common.quiet import quiet_libraries
 from common.secrets import without_secrets
 from common.serving import LOCALHOST, free_port, http_ok
@@ -45,7 +54,21 @@ def running_prefect_api(settings: Settings) -> str | None:
         state = json.loads(_state_file(settings).read_text())
     except (OSError, ValueError):
         return None
+    if not isinstance(state, dict) or not _serves_this_workspace(state, settings):
+        return None
     return state["api_url"] if http_ok(f"{state['api_url']}/health") else None
+
+
+def _serves_this_workspace(state: dict[str, Any], settings: Settings) -> bool:
+    """The recorded server is running and keeps its state in this workspace. A copied workspace carries
+    the original's server.json: without this check it would use, and `stop` would stop, that server."""
+    if not is_same(state):
+        return False
+    home = environment_value(state["pid"], "PREFECT_HOME")
+    try:  # the same folder, whichever path (a symlink, ~) named it
+        return home is not None and os.path.samefile(home, prefect_home(settings))
+    except OSError:
+        return False
 
 
 def ensure_prefect_api(settings: Settings) -> str:
@@ -122,15 +145,29 @@ def start_until_healthy(
     If it does not come up, or the caller is interrupted meanwhile, its whole group is stopped: a failed
     or cancelled start leaves nothing running.
     """
+    # Started in the log's folder (the workspace's): a `uvicorn.py` or `prefect.py` in the person's current
+    # folder would otherwise be imported by the `python -m uvicorn` these servers run.
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            command,
+            env=env,
+            cwd=log.parent,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     started = start_time(process.pid) or 0  # read before it can be reaped: the pid is still ours
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not http_ok(health_url):
             if process.poll() is not None or time.monotonic() > deadline:
+                if disk_is_full(log.parent):  # its log, cut short by the full disk, would not say so
+                    raise StoreError(
+                        f"{what} did not start: the disk is full",
+                        where=str(log.parent),
+                        fix="free some space, or choose another workspace with --workspace",
+                    )
                 raise MlopsLevelsError(f"{what} did not start", where=str(log), fix=fix)
             time.sleep(0.3)
     except BaseException:
@@ -138,6 +175,14 @@ def start_until_healthy(
         process.poll()
         raise
     return process
+
+
+def disk_is_full(folder: Path, margin: int = 16 * 1024 * 1024) -> bool:
+    """Too little room left for a server to start (its database, its log): a few MB, not zero."""
+    try:
+        return shutil.disk_usage(folder).free < margin
+    except OSError:
+        return False
 
 
 def mlflow_server(
@@ -190,7 +235,8 @@ def stop_workspace_server(settings: Settings) -> dict[str, Any]:
         return {"stopped": False, "stale": None}
     except (OSError, ValueError):
         state = None
-    stopped = stop_group(state) if isinstance(state, dict) else False
+    ours = isinstance(state, dict) and _serves_this_workspace(state, settings)
+    stopped = stop_group(state) if ours else False
     orphans = [] if stopped or not isinstance(state, dict) else left_behind(state)
     if orphans:  # the record is what names them: kept until a person has looked
         return {"stopped": False, "stale": None, "left_behind": orphans, "record": str(path)}

@@ -27,5 +27,9 @@ def clean_workspace(settings: Settings, confirm: Callable[[], bool]) -> dict[str
 
     stack_down(settings)
     stop_prefect_server(settings)
-    shutil.rmtree(workspace)
+    if workspace.is_mount():  # a mount point cannot be removed (EBUSY): empty it and leave it mounted
+        for entry in list(workspace.iterdir()):
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    else:
+        shutil.rmtree(workspace)
     return {"workspace": str(workspace), "existed": True, "removed": True}

@@ -63,7 +63,7 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
             # The server's own request log is noise in a classroom terminal: it goes to a file unless --verbose.
             log = None if settings.verbose else settings.level_dir(level) / "mlflow-ui.log"
             console.print(f"Ctrl-C stops.{f' Server log: {log}' if log else ''}", highlight=False)
-            code = run_owned(command, env, log=log)
+            code = run_owned(command, env, cwd=settings.level_dir(level), log=log)  # not the person's folder
     except KeyboardInterrupt:
         return
     if code != 0:

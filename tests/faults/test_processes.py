@@ -162,10 +162,38 @@ def test_stop_leaves_alone_a_group_whose_recorded_leader_is_dead(invoke, workspa
     assert identity(member) is not None, "stop signalled a group whose recorded leader was gone"
 
 
+def _server_of(workspace: Path) -> subprocess.Popen:
+    """A stand-in for the workspace's Prefect server: what `stop` checks is who it is and whose home it has."""
+    (workspace / "prefect").mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PREFECT_HOME": str(workspace / "prefect")}
+    return subprocess.Popen(["sleep", "300"], env=env, start_new_session=True)
+
+
+def test_stop_in_a_copied_workspace_leaves_the_original_server_alone(invoke, workspace, tmp_path):
+    from common.processes import identity
+
+    server = _server_of(workspace)
+    try:
+        _write_server_json(workspace, identity(server.pid))
+        copy = tmp_path / "copy"
+        shutil.copytree(workspace, copy)  # server.json comes along, naming the original's server
+
+        result = invoke("--workspace", str(copy), "stop")
+
+        assert result.exit_code == 0, result.output
+        assert "stale server record" in result.output
+        time.sleep(0.5)
+        assert server.poll() is None, "stop in the copy stopped the original workspace's server"
+        assert "stopped the Prefect server" in invoke("stop").output  # its own workspace still can
+    finally:
+        server.kill()
+        server.wait()
+
+
 def test_stop_still_stops_the_server_it_recorded(invoke, workspace):
     from common.processes import identity
 
-    server = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    server = _server_of(workspace)
     try:
         _write_server_json(workspace, identity(server.pid))
 
@@ -189,7 +217,7 @@ def mlflow_store(tmp_path_factory) -> Path:
     return path
 
 
-def _start_ui(workspace: Path, template: Path) -> tuple[subprocess.Popen, int]:
+def _start_ui(workspace: Path, template: Path, cwd: Path | None = None) -> tuple[subprocess.Popen, int]:
     """`ui 2` on a copy of an empty store, started as a terminal would start it; returns once it answers."""
     (workspace / "level_2").mkdir(parents=True)
     shutil.copy(template, workspace / "level_2" / "mlflow.db")
@@ -200,6 +228,7 @@ def _start_ui(workspace: Path, template: Path) -> tuple[subprocess.Popen, int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # the test signals the command, not its group
+        cwd=cwd,
     )
     try:
         wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), 120, "the MLflow UI")
@@ -225,6 +254,24 @@ def test_ui_takes_its_mlflow_server_down_with_it(workspace, mlflow_store, signum
     finally:
         if ui.poll() is None:
             os.killpg(ui.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_ui_started_in_a_folder_with_a_uvicorn_py_still_runs_the_real_one(workspace, mlflow_store, tmp_path):
+    """mlflow runs `python -m uvicorn`, which imports from the current folder first: a student's file there
+    must not become the server."""
+    folder = tmp_path / "students-folder"
+    folder.mkdir()
+    marker = tmp_path / "hijacked"
+    for name in ("uvicorn.py", "mlflow.py", "prefect.py"):
+        (folder / name).write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
+    ui, _ = _start_ui(workspace, mlflow_store, cwd=folder)  # fails if the fake uvicorn ran instead
+    try:
+        assert not marker.exists(), marker.read_text()
+    finally:
+        ui.send_signal(signal.SIGTERM)
+        ui.wait(timeout=30)
 
 
 @pytest.mark.slow

@@ -94,6 +94,8 @@ def test_a_url_without_a_password_is_accepted(workspace, uri):
         {"tracking_uri": "http://alice:S3cretPw@[::1]:5000"},
         {"stack_url": "http://alice:S3cretPw@127.0.0.1:4200/api"},
         {"tlc_base_url": "https://alice:S3cretPw@mirror.example"},
+        {"tracking_uri": "http://alice:S3cretPw@[::1:5000"},  # urlsplit gives up on the host: still refused
+        {"tracking_uri": "http://127.0.0.1:5000/#password=S3cretPw"},
     ],
     ids=lambda f: next(iter(f)),
 )
@@ -157,8 +159,10 @@ def test_an_mlflow_server_gets_no_credentials_of_the_command(monkeypatch, tmp_pa
     monkeypatch.setenv("MLOPS_LEVELS_ADMIN_TOKEN", TOKEN)
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", PASSWORD)
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", PASSWORD)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", URI_WITH_PASSWORD)  # a secret by its value, under any name
+    monkeypatch.setenv("DATABASE_URL", f"postgres://app:{PASSWORD}@127.0.0.1/app")
 
     command, env = mlflow_server(f"sqlite:///{tmp_path}/mlflow.db", tmp_path / "artifacts", "127.0.0.1", 5000)
 
-    assert not {"MLOPS_LEVELS_ADMIN_TOKEN", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN"} & env.keys()
+    assert PASSWORD not in " ".join(env.values()) and TOKEN not in " ".join(env.values())
     assert env["PATH"].startswith(str(Path(sys.executable).parent))  # the rest of the environment is kept

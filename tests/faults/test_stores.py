@@ -163,6 +163,30 @@ def test_a_month_before_the_last_decided_one_is_refused_not_decided_with_a_later
     assert len(log.read_text().splitlines()) == 2
 
 
+def test_clean_empties_a_workspace_that_is_a_mount_point_and_leaves_it_mounted(invoke, mounted):
+    disk = mounted("4m")
+    assert invoke("--workspace", disk, "run", "0").exit_code == 0
+    assert any(disk.iterdir())
+
+    result = invoke("--workspace", disk, "clean", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert disk.is_mount() and list(disk.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_a_full_disk_under_the_prefect_server_is_said_to_be_full(invoke, mounted, monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)  # the workspace's own server, on the small disk
+    full = mounted("1m")
+    try:
+        result = invoke("--workspace", full, "run", "2")
+        assert result.exit_code == 3, result.output
+        assert "full" in _one_line(result) and "free some space" in result.output
+    finally:
+        invoke("--workspace", full, "stop")
+
+
 def test_a_read_only_workspace_is_one_line_exit_3(invoke, mounted):
     read_only = mounted("1m", read_only=True)
     result = invoke("--workspace", read_only, "run", "1")
