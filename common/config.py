@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from common.errors import UsageError
 from common.workspace import Workspace
@@ -22,7 +22,7 @@ MODEL_NAME = "nyc-taxi-duration"
 # A student name becomes part of MLflow experiment and model names and of a login: keep it plain.
 STUDENT_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 # Query parameters that carry a credential (SQLAlchemy hands `password` to the database driver).
-CREDENTIAL_KEYS = {"password", "passwd", "pwd", "token", "access_token", "api_key", "apikey", "secret"}
+CREDENTIAL_KEYS = {"password", "passwd", "pwd", "pw", "pass", "token", "access_token", "api_key", "apikey", "secret"}
 
 
 def _env(name: str) -> str | None:
@@ -34,19 +34,20 @@ def _env_or(name: str, default: str) -> str:
     return _env(name) or default
 
 
-# scheme://user:password@… — matched on the text, not through urlsplit, which gives up (ValueError) on a
-# malformed host such as "[::1" and would then let the password through.
-_USERINFO_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/?#@]*:[^/?#@]*@", re.IGNORECASE)
-
-
 def url_holds_credential(value: str) -> bool:
-    """True for a URL with a password in its user information, or a credential in its query or fragment."""
-    value = value.strip()
-    if "://" not in value:
+    """True for a URL with a password in its user information, or a credential in its query or fragment.
+
+    Read on the text, decoded and with backslashes as slashes, not through urlsplit: urlsplit gives up
+    (ValueError) on a malformed host such as "[::1", and clients read "http:\\u:p@h" or "u%3Ap@h" as
+    user information all the same. Any ':' before the last '@' counts: a tracking URI needs neither.
+    """
+    text = unquote(value.strip()).replace("\\", "/")
+    if "://" not in text:
         return False
-    if _USERINFO_WITH_PASSWORD.match(value):
+    after_scheme = text.split("://", 1)[1]
+    if "@" in after_scheme and ":" in after_scheme.rsplit("@", 1)[0]:
         return True
-    before_fragment, _, fragment = value.partition("#")
+    before_fragment, _, fragment = text.partition("#")
     query = before_fragment.partition("?")[2]
     keys = {key.strip().lower() for part in (query, fragment) for key, _ in parse_qsl(part, keep_blank_values=True)}
     return bool(keys & CREDENTIAL_KEYS)

@@ -34,6 +34,20 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def answers(url: str, timeout: float = 5.0) -> bool:
+    """True when something speaks HTTP at `url`, whatever the status (401 from a server with logins counts)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def port_is_free(port: int, host: str = LOCALHOST) -> bool:
     with socket.socket() as probe:
         try:

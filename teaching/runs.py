@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from common.config import FEATURE_SETS, MODEL_NAMES, Settings
-from common.errors import UsageError
+from common.errors import MlopsLevelsError, UsageError
 from common.months import is_month_list, month_range
 from common.runs import RunRequest
 from levels.catalog import LevelInfo, get_level, load_levels
@@ -83,7 +83,21 @@ def run_settings(settings: Settings, choices: RunChoices) -> Settings:
         from common.classroom import join_class
 
         settings = join_class(settings)
+    _check_tracking_server(settings)
     return settings
+
+
+def _check_tracking_server(settings: Settings) -> None:
+    """A tracking server nobody runs: say so now, not after MLflow's retries (over four minutes)."""
+    from common.serving import answers
+
+    uri = settings.tracking_uri or ""
+    if uri.lower().startswith(("http://", "https://")) and not answers(f"{uri.rstrip('/')}/health"):
+        raise MlopsLevelsError(
+            f"no MLflow server answers at {uri}",
+            fix="start it (mlflow server --host 127.0.0.1 --port PORT), or drop --tracking-uri and "
+            "MLFLOW_TRACKING_URI to use the workspace's own store",
+        )
 
 
 def _request(settings: Settings, chosen: dict[str, Any], on_step: Callable[[str], None]) -> RunRequest:

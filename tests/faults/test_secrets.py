@@ -76,7 +76,7 @@ def test_serve_4_never_puts_a_password_into_its_deployment(workspace):
     "uri",
     [
         "postgresql://mlflow@127.0.0.1:5432/mlflow",  # the password comes from ~/.pgpass
-        "http://127.0.0.1:5000/?next=a:b@c",  # an '@' after the host is no user information
+        "http://127.0.0.1:5000/mlflow",
         "http://[::1]:5000",
         "file:///tmp/a:b/mlruns",
     ],
@@ -96,6 +96,10 @@ def test_a_url_without_a_password_is_accepted(workspace, uri):
         {"tlc_base_url": "https://alice:S3cretPw@mirror.example"},
         {"tracking_uri": "http://alice:S3cretPw@[::1:5000"},  # urlsplit gives up on the host: still refused
         {"tracking_uri": "http://127.0.0.1:5000/#password=S3cretPw"},
+        {"tracking_uri": "http://127.0.0.1:5000/#alice:S3cretPw@x"},
+        {"tracking_uri": "http://127.0.0.1:5000/path?x=1#pw=S3cretPw"},
+        {"tracking_uri": "http://alice%3AS3cretPw@127.0.0.1:5000"},  # clients decode it to user:password
+        {"tracking_uri": "http:\\\\alice:S3cretPw@127.0.0.1:5000"},  # and read backslashes as slashes
     ],
     ids=lambda f: next(iter(f)),
 )

@@ -223,3 +223,14 @@ def test_an_os_error_that_is_not_the_workspace_is_one_line_too(invoke, workspace
     assert result.exit_code == 1, result.output
     line = _one_line(result)
     assert "unexpected error" in line and "chmod" not in line and "Traceback" not in result.output
+
+
+def test_a_tracking_server_nobody_runs_is_said_at_once(invoke, workspace):
+    from common.serving import free_port
+
+    uri = f"http://127.0.0.1:{free_port()}"
+    result = invoke("run", "2", "--tracking-uri", uri)
+    assert result.exit_code == 1, result.output
+    line = _one_line(result)
+    assert f"no MLflow server answers at {uri}" in line and "unexpected" not in line
+    assert not (workspace / "prefect").exists()  # refused before a Prefect server was started for it
