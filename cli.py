@@ -93,8 +93,7 @@ _STORAGE_FIXES = {
     errno.ENOSPC: f"free some space, {_ANOTHER}",
     errno.EDQUOT: f"free some space under your quota, {_ANOTHER}",
     errno.EROFS: "that file system is mounted read-only: choose another workspace with --workspace",
-    errno.EACCES: f"give yourself write permission there (ls -ld; chmod u+w), {_ANOTHER}",
-    errno.EPERM: f"give yourself write permission there (ls -ld; chmod u+w), {_ANOTHER}",
+    **dict.fromkeys(_PERMISSION, f"give yourself write permission there (ls -ld; chmod u+w), {_ANOTHER}"),
 }
 
 

@@ -54,7 +54,7 @@ def ensure_admin_token(settings: Settings) -> str:
 # Names and values, not a list of what servers need: they need the rest (PATH, locale, proxy, PREFECT_*).
 # They keep their artifacts on local disk, so no cloud credential is theirs to need either.
 SECRET_WORDS = ("PASSWORD", "PASSWD", "TOKEN", "SECRET", "API_KEY", "ACCESS_KEY", "CREDENTIAL", "CONNECTION_STRING")
-SECRET_NAMES = {"PGPASSWORD", "PREFECT_API_AUTH_STRING", "MYSQL_PWD"}
+SECRET_NAMES = {"PREFECT_API_AUTH_STRING", "MYSQL_PWD"}  # secrets whose names do not say so
 SHELL_NAMES = {"PWD", "OLDPWD"}  # the shell's current folders, not passwords
 
 

@@ -29,7 +29,10 @@ def clean_workspace(settings: Settings, confirm: Callable[[], bool]) -> dict[str
     stop_prefect_server(settings)
     if workspace.is_mount():  # a mount point cannot be removed (EBUSY): empty it and leave it mounted
         for entry in list(workspace.iterdir()):
-            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
     else:
         shutil.rmtree(workspace)
     return {"workspace": str(workspace), "existed": True, "removed": True}

@@ -9,6 +9,28 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+HEAVY = ["pandas", "sklearn", "mlflow", "prefect", "evidently", "fastapi", "numpy", "scipy", "watchfiles"]
+
+
+def heavy_imports_of(commands: list[list[str]], workspace: Path) -> list[str]:
+    """The heavy libraries a fresh interpreter holds after running these CLI commands (each must succeed)."""
+    import ast
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom cli import app\n"
+        f"for args in {commands!r}:\n"
+        "    r = CliRunner().invoke(app, args)\n"
+        "    assert r.exit_code == 0 and 'Traceback' not in r.output, (args, r.output)\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    env = {"MLOPS_LEVELS_WORKSPACE": str(workspace), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    return list(ast.literal_eval(out.stdout.strip()))
+
+
 REAL_DATA = Path(os.environ.get("MLOPS_LEVELS_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
 SMALL_MONTH_ROWS = 4000
 

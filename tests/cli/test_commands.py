@@ -1,32 +1,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from tests.conftest import REPO
-
-HEAVY = ["pandas", "sklearn", "mlflow", "prefect", "evidently", "fastapi", "numpy", "scipy"]
+from tests.conftest import REPO, heavy_imports_of
 
 
 def test_importing_the_cli_pulls_in_no_heavy_library():
-    code = f"import sys, cli; print([m for m in {HEAVY!r} if m in sys.modules])"
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert heavy_imports_of([], REPO) == []
 
 
 def test_metadata_commands_import_no_heavy_library(tmp_path):
-    code = (
-        "import sys\nfrom typer.testing import CliRunner\nfrom cli import app\n"
-        "for args in (['--help'], ['list'], ['explain', '0'], ['diff', '0', '1', '--stat'], ['run', '--help']):\n"
-        "    r = CliRunner().invoke(app, args)\n"
-        "    assert r.exit_code in (0, 1, 2) and 'Traceback' not in r.output, (args, r.output)\n"
-        f"print([m for m in {HEAVY!r} if m in sys.modules])"
-    )
-    env = {"MLOPS_LEVELS_WORKSPACE": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    commands = [["--help"], ["list"], ["explain", "0"], ["diff", "0", "1", "--stat"], ["run", "--help"]]
+    assert heavy_imports_of(commands, tmp_path) == []
 
 
 def test_help_lists_every_command(invoke):
