@@ -22,7 +22,7 @@ STAMP = VENV / ".mlops-levels-installed"
 
 def _install_fingerprint() -> str:
     digest = hashlib.sha256()
-    for name in ("pyproject.toml", "constraints.txt"):
+    for name in ("pyproject.toml", "constraints.txt", "common/pyproject.toml"):
         digest.update((ROOT / name).read_bytes())
     return digest.hexdigest()
 
@@ -38,7 +38,10 @@ def setup() -> None:
     print("installing pinned dependencies (first time: a few minutes) …", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "pip==25.3"], check=True)
-    subprocess.run([*pip, "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev]"], check=True)
+    # common/ is a package of its own (each level depends on it); the toolkit installs it beside itself.
+    subprocess.run(
+        [*pip, "-c", str(ROOT / "constraints.txt"), "-e", str(ROOT / "common"), "-e", f"{ROOT}[dev]"], check=True
+    )
     STAMP.write_text(_install_fingerprint())
 
 
@@ -65,9 +68,25 @@ def check() -> int:
     return 0
 
 
+def level_projects() -> list[Path]:
+    """Levels that are projects of their own: each has its suite in its folder (same package name in each)."""
+    return sorted(folder for folder in (ROOT / "levels").glob("level_*") if (folder / "pyproject.toml").is_file())
+
+
 def test(extra: list[str]) -> int:
-    """The README's test command, and CI's: every check, then the whole suite."""
-    return check() or run("-m", "pytest", *extra)
+    """The README's test command, and CI's: every check, then the toolkit's suite, then each level's own
+    suite in its folder (a process each: every level's package is named taxi_duration)."""
+    if check():
+        return 1
+    failed = []
+    for name, folder in [("toolkit", ROOT), *((f.name, f) for f in level_projects())]:
+        print(f"== tests: {name}", flush=True)
+        code = subprocess.run([str(PYTHON), "-m", "pytest", *extra], cwd=folder).returncode
+        if code != 0:
+            failed.append(f"{name} (exit {code})")
+    if failed:
+        print(f"== failed: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
 
 
 TASKS = {

@@ -28,7 +28,7 @@ RIDE = {"PULocationID": 74, "DOLocationID": 75, "trip_distance": 1.8}
 BODY_MB = 200
 _SERVE = """
 import socket, sys, uvicorn
-from levels.level_1.serve import create_app
+from taxi_duration.serve import create_app
 listener = socket.socket()
 listener.bind(("127.0.0.1", 0))
 listener.listen(64)  # connections wait in the backlog until uvicorn accepts them
@@ -107,7 +107,10 @@ def main() -> None:
         [sys.executable, "-c", _TRAIN, str(folder)], cwd=ROOT, check=True, capture_output=True, text=True
     )  # a model file of its own, so the server process holds only the service
     server = subprocess.Popen(
-        [sys.executable, "-c", _SERVE, str(folder / "model.bin")], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _SERVE, str(folder / "model.bin")],
+        cwd=ROOT / "levels" / "level_1",
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         port = int(server.stdout.readline())

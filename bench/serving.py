@@ -52,8 +52,12 @@ def prepare_models(folder: Path) -> tuple[Path, Path]:
     return pickle_path, mlflow_path
 
 
+LEVEL_1 = ROOT / "levels" / "level_1"
+
+
 def start(command: list[str], url: str, env: dict) -> subprocess.Popen:
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # In level 1's folder: the level is a project of its own, its package importable from there.
+    process = subprocess.Popen(command, env=env, cwd=LEVEL_1, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -141,7 +145,7 @@ def main() -> None:
     pickle_path, mlflow_path = prepare_models(folder)
     env = {
         **os.environ,
-        "MLOPS_LEVELS_MODEL_PATH": str(pickle_path),
+        "MODEL_PATH": str(pickle_path),
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "DO_NOT_TRACK": "true",
     }
@@ -152,7 +156,7 @@ def main() -> None:
         "level 1 FastAPI": (
             [
                 str(bin_dir / "uvicorn"),
-                "levels.level_1.serve:app_from_env",
+                "taxi_duration.serve:app_from_env",
                 "--factory",
                 "--host",
                 "127.0.0.1",

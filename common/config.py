@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from common.datasource import COLORS, SOURCES, TLC_BASE_URL, DataSource
 from common.errors import UsageError
 from common.workspace import Workspace
 
-TLC_BASE_URL = "https://d37ci6vzurychx.cloudfront.net"
-SOURCES = ("synthetic", "tlc")
-COLORS = ("green", "yellow")
 # Names the CLI validates before importing sklearn; common/model.py builds exactly these (a test checks).
 MODEL_NAMES = ("linear_regression", "lasso", "ridge", "gradient_boosting")
 FEATURE_SETS = ("pu_do", "pu_and_do")
@@ -132,6 +130,20 @@ class Settings:
     @property
     def data_dir(self) -> Path:
         return self.layout.data
+
+    @property
+    def data(self) -> DataSource:
+        """Where this run's months come from, as a level reads it (common/sources.py)."""
+        return DataSource(
+            cache=self.data_dir,
+            source=self.source,
+            folder=self.data_folder,
+            color=self.color,
+            scenario=self.scenario,
+            seed=self.seed,
+            synthetic_rows=self.synthetic_rows,
+            tlc_base_url=self.tlc_base_url,
+        )
 
     def as_plain(self) -> dict[str, object]:
         """JSON-ready values (Prefect records flow parameters as JSON); Settings(**plain) rebuilds it."""

@@ -33,12 +33,44 @@ class CarriedFile:
 
     @property
     def origin_path(self) -> Path:
-        return self.root / f"level_{self.origin}" / self.name
+        folder = self.root / f"level_{self.origin}"
+        if not (folder / self.name).exists() and (folder / PACKAGE / self.name).exists():
+            return folder / PACKAGE / self.name  # the origin became a project; the carrier not yet
+        return folder / self.name
+
+    @property
+    def origin_name(self) -> str:
+        """The file as its origin level lists it (inside its package, once the origin is a project)."""
+        return self.origin_path.relative_to(self.root / f"level_{self.origin}").as_posix()
 
 
-def as_carried(text: str, origin: int, level: int) -> str:
+# The package every level that is a project of its own names its code with. Levels still being moved
+# import themselves as `levels.level_N`: a file they carry from a project has that name put back.
+PACKAGE = "taxi_duration"
+
+
+def as_carried(text: str, origin: int, level: int, carrier_is_project: bool = True) -> str:
     """The origin's text as the carrying level holds it: only the level's own name changes."""
+    if not carrier_is_project:
+        text = re.sub(rf"\b{PACKAGE}\.", f"levels.level_{level}.", text)
     return re.sub(rf"\blevel([_-]){origin}\b", rf"level\g<1>{level}", text)
+
+
+def _carrier_is_project(root: Path, level: int) -> bool:
+    return (root / f"level_{level}" / PACKAGE).is_dir()
+
+
+def _expected(carried: CarriedFile) -> str:
+    text = carried.origin_path.read_text(encoding="utf-8")
+    return as_carried(text, carried.origin, carried.level, _carrier_is_project(carried.root, carried.level))
+
+
+def lock_copies(root: Path = LEVELS_DIR) -> list[Path]:
+    """Each level that is a project pins its install with a copy of the course's lock file."""
+    return [folder / LOCK for folder in sorted(root.glob("level_*")) if (folder / PACKAGE).is_dir()]
+
+
+LOCK = "constraints.txt"
 
 
 def carried_files(root: Path = LEVELS_DIR) -> list[CarriedFile]:
@@ -58,18 +90,23 @@ def drifted(root: Path = LEVELS_DIR) -> list[CarriedFile]:
     """Carried files whose text is not their origin's (or that are missing)."""
     out = []
     for carried in carried_files(root):
-        expected = as_carried(carried.origin_path.read_text(encoding="utf-8"), carried.origin, carried.level)
-        if not carried.path.exists() or carried.path.read_text(encoding="utf-8") != expected:
+        if not carried.path.exists() or carried.path.read_text(encoding="utf-8") != _expected(carried):
             out.append(carried)
     return out
+
+
+def drifted_locks(root: Path = LEVELS_DIR) -> list[Path]:
+    lock = (root.parent / LOCK).read_bytes()
+    return [path for path in lock_copies(root) if not path.exists() or path.read_bytes() != lock]
 
 
 def sync(root: Path = LEVELS_DIR) -> list[CarriedFile]:
     """Rewrite every drifted copy from its origin; returns what was rewritten."""
     rewritten = drifted(root)
     for carried in rewritten:
-        text = carried.origin_path.read_text(encoding="utf-8")
-        carried.path.write_text(as_carried(text, carried.origin, carried.level), encoding="utf-8")
+        carried.path.write_text(_expected(carried), encoding="utf-8")
+    for path in drifted_locks(root):
+        path.write_bytes((root.parent / LOCK).read_bytes())
     return rewritten
 
 
@@ -81,7 +118,10 @@ def main(argv: list[str]) -> int:
     drift = drifted()
     for carried in drift:
         print(f"levels/level_{carried.level}/{carried.name} differs from level {carried.origin}'s")
-    return 1 if drift else 0
+    locks = drifted_locks()
+    for path in locks:
+        print(f"{path.relative_to(LEVELS_DIR.parent)} differs from the course's {LOCK}")
+    return 1 if drift or locks else 0
 
 
 if __name__ == "__main__":

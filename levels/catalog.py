@@ -70,11 +70,15 @@ class LevelInfo:
     slug: str
     title: str
     summary: str
-    entrypoint: str
     files: tuple[str, ...]
     practices: tuple[Practice, ...]
     lineage: dict[str, str] = field(default_factory=dict)
-    serve: str | None = None  # "module:function" that serves the level until Ctrl-C
+    # A level that is a project of its own names its package (the same at every level: taxi_duration);
+    # the toolkit runs its commands in its folder (teaching/drive/). A level not yet moved names instead
+    # the "module:function" the toolkit imports to run it and to serve it.
+    package: str | None = None
+    entrypoint: str | None = None
+    serve: str | None = None
     services: tuple[str, ...] = ()
     still_manual: tuple[str, ...] = ()
     exercises: tuple[Exercise, ...] = ()
@@ -122,10 +126,11 @@ def _parse(path: Path) -> LevelInfo:
         slug=raw["slug"],
         title=raw["title"],
         summary=raw["summary"],
-        entrypoint=raw["entrypoint"],
         files=tuple(raw["files"]),
         practices=practices,
         lineage=dict(raw.get("lineage", {})),
+        package=raw.get("package"),
+        entrypoint=raw.get("entrypoint"),
         serve=raw.get("serve"),
         services=tuple(raw.get("services", [])),
         still_manual=tuple(raw.get("still_manual", [])),

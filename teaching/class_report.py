@@ -163,7 +163,7 @@ def _page(
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}
 th{{background:#f0f0f0}}img{{max-width:100%}}code{{background:#f4f4f4;padding:0 .2rem}}</style></head>
 <body><h1>One taxi-duration model, five maturity levels</h1>
-<p>Data: {html.escape(describe_source(settings))}; months {html.escape(months[0])} to {html.escape(months[-1])}.
+<p>Data: {html.escape(describe_source(settings.data))}; months {html.escape(months[0])} to {html.escape(months[-1])}.
 Levels 0–3 keep serving the model they trained on {html.escape(months[0])}; level 4 watches every month and
 retrains when the data moves.</p>
 <table id="comparison"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
@@ -192,7 +192,7 @@ def write_class_report(
         for d in r["details"]["month_by_month"]
         if d["then"].startswith("retrained")
     ]
-    png = plot_story(curves, retrains, f"RMSE of the model each level serves · {describe_source(settings)}")
+    png = plot_story(curves, retrains, f"RMSE of the model each level serves · {describe_source(settings.data)}")
     write_bytes_atomic(folder / "story.png", png)
     write_text_atomic(folder / "index.html", _page(settings, table, png, reports, months, folder))
     return {"figure": str(folder / "story.png"), "class report": str(folder / "index.html")}

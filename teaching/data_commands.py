@@ -33,7 +33,7 @@ def fetch(settings: Settings, months: str, progress_bar: Callable[[str], Any]) -
 
     fetched = []
     for month in month_range(months):
-        target = tlc_month_path(settings, month)
+        target = tlc_month_path(settings.data, month)
         with progress_bar(f"{settings.color} {month}") as hook:
             download(trip_url(settings.tlc_base_url, settings.color, month), target, hook)
         fetched.append({"month": month, "file": str(target)})
@@ -44,5 +44,5 @@ def show(settings: Settings, data: str) -> dict[str, Any]:
     from common.describe import describe_trips
     from common.sources import resolve_data
 
-    ref = resolve_data(data, settings)
+    ref = resolve_data(data, settings.data)
     return {"label": ref.label, "path": str(ref.path), "summary": describe_trips(ref.path)}

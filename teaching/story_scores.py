@@ -50,7 +50,7 @@ def _predictions(settings: Settings, level: int, serving: dict[str, str], trips:
 
 def served_rmse(settings: Settings, reports: list[dict[str, Any]], months: list[str]) -> dict[str, dict[str, float]]:
     """{level: {month: RMSE}}: levels 0-3 keep serving what they trained; level 4 serves what its loop chose."""
-    trips = {month: load_prepared(resolve_data(month, settings).path) for month in months}
+    trips = {month: load_prepared(resolve_data(month, settings.data).path) for month in months}
     curves: dict[str, dict[str, float]] = {}
     for report in reports:
         level = report["level"]

@@ -110,7 +110,7 @@ def measured_rmse(
 
     measured = {} if measured is None else measured
     if (version, sha256) not in measured:
-        path = resolve_data(label, settings).path
+        path = resolve_data(label, settings.data).path
         if not path.is_file() or fingerprint(path) != sha256:
             raise MlopsLevelsError(
                 f"the validation data {label} is not the file v{version} was checked on", where=str(path)

@@ -55,7 +55,7 @@ def _is_transient(task: Any, task_run: Any, state: Any) -> bool:  # [exercise: r
 @task(retries=2, retry_delay_seconds=1, retry_condition_fn=_is_transient, cache_policy=NONE)
 def load_data(spec: str, settings: Settings) -> tuple[pd.DataFrame, dict[str, str]]:
     """A file, a month, or several months ("2021-03..2021-05", "2023-03,2024-01"), stacked."""
-    refs = [resolve_data(one, settings) for one in (month_range(spec) if is_month_list(spec) else [spec])]
+    refs = [resolve_data(one, settings.data) for one in (month_range(spec) if is_month_list(spec) else [spec])]
     frame = pd.concat([read_trips(ref.path, model_columns_only=True) for ref in refs], ignore_index=True)
     digests = [fingerprint(ref.path) for ref in refs]
     sha256 = digests[0] if len(digests) == 1 else hashlib.sha256("".join(digests).encode()).hexdigest()

@@ -71,7 +71,7 @@ def main(request: RunRequest) -> RunReport:
     from levels.level_3.registry import load_version
 
     replay = request.options.get("replay") or next_month(request.val_data if is_month(request.val_data) else "2021-02")
-    replay_ref = resolve_data(replay, settings)
+    replay_ref = resolve_data(replay, settings.data)
     month_rides = load_prepared(replay_ref.path)
     valid = servable(month_rides)  # the API refuses impossible rides with a 422
     rides = month_rides[valid].reset_index(drop=True)
@@ -110,7 +110,7 @@ def main(request: RunRequest) -> RunReport:
         logged = read_log(log_path)
         served = join_ground_truth(logged.records, rides)
         # The reference is the validation month: rides the champion never trained on, as served rides are.
-        reference = load_prepared(resolve_data(request.val_data, settings).path)
+        reference = load_prepared(resolve_data(request.val_data, settings.data).path)
         reference["prediction"] = ml.predict(load_version(settings, champion), reference)
         result = run_monitoring(served, reference, settings.layout.reports(3), replay_name)
         versions = {v["name"]: v["version"] for v in api.get("/deployments").json()["deployed"]}
@@ -143,7 +143,7 @@ def main(request: RunRequest) -> RunReport:
             "audit log": str(settings.level_dir(3) / "audit.jsonl"),
         },
         details={
-            "data": describe_source(settings),
+            "data": describe_source(settings.data),
             "replayed": replay_ref.label,
             "rides_refused_as_invalid": int((~valid).sum()),
             "quality gate": gate_calls,

@@ -73,7 +73,7 @@ def _check(response: httpx.Response) -> dict[str, Any]:
 @task(cache_policy=NONE)
 def serve_month(settings: Settings, month: str, platform_url: str) -> pd.DataFrame:
     """Send the month's rides through the platform, as live traffic would arrive."""
-    rides = load_prepared(resolve_data(month, settings).path)
+    rides = load_prepared(resolve_data(month, settings.data).path)
     rides = rides[servable(rides)].reset_index(drop=True)
     rides["ride_id"] = [f"{month}-{i}" for i in range(len(rides))]
     records = rides[["ride_id", "PULocationID", "DOLocationID", "trip_distance"]].to_dict("records")
@@ -85,7 +85,7 @@ def serve_month(settings: Settings, month: str, platform_url: str) -> pd.DataFra
 
 
 def load_prepared_window(settings: Settings, months: list[str]) -> pd.DataFrame:
-    return pd.concat([load_prepared(resolve_data(m, settings).path) for m in months], ignore_index=True)
+    return pd.concat([load_prepared(resolve_data(m, settings.data).path) for m in months], ignore_index=True)
 
 
 @task(cache_policy=NONE)
@@ -182,7 +182,7 @@ def monthly_cycle(
         rules = fired_rules(measured["drift_share"], month_rmse, champion["baseline_rmse"], Thresholds())
         decision: dict[str, Any] = {
             "month": month,
-            "data": describe_source(settings),
+            "data": describe_source(settings.data),
             "rides": len(rides),
             "served_version": champion["version"],
             "drift_share": measured["drift_share"],

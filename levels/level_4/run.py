@@ -110,7 +110,7 @@ def main(request: RunRequest) -> RunReport:
 
     decisions = [d for d in log.history() if d["month"] in months]
     monthly = [d for d in decisions if "rmse" in d]
-    source = describe_source(settings)
+    source = describe_source(settings.data)
     figure = plot_comparison(
         decisions,
         settings.layout.reports(4) / f"frozen-vs-automated-{months[0]}.png",

@@ -41,12 +41,16 @@ def expect(condition: object, reason: str) -> None:
 class CheckContext:
     exercise_id: str
     level: int
-    copy: Path  # the root of the student's copy (holds levels/level_N/)
+    copy: (
+        Path  # the root of the student's copy: the level's folder (or, for a level not yet a project, levels/level_N/)
+    )
     tmp: Path  # an empty folder for this run: workspaces, stores, files
     cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def level_folder(self) -> Path:
+        if (self.copy / "taxi_duration").is_dir():  # a level that is a project of its own: the copy is its folder
+            return self.copy
         return self.copy / "levels" / f"level_{self.level}"
 
     def once(self, key: str, make: Callable[[], Any]) -> Any:

@@ -2,13 +2,13 @@
 
     <workspace>/exercises/<id>/
         EXERCISE.md                 what to do, which file, how to check
-        levels/__init__.py
-        levels/level_N/…            the whole level; the exercised file starts with a short brief and
-                                    holds a TODO where the practice was
+        taxi_duration/, tests/, …   the whole level, a project of its own; the exercised file starts
+                                    with a short brief and holds a TODO where the practice was
 
-The copy is a complete package named `levels.level_N`, so the level's own imports resolve inside it
-(see harness.py). Every other exercise marker is stripped, so the copy reads like the level itself.
-A copy is written beside its place and renamed into it: a crash never leaves half a copy.
+A level not yet made a project of its own is copied as `levels/level_N/` beside `levels/__init__.py`,
+so its `levels.level_N` imports resolve inside the copy (see harness.py). Every other exercise marker is
+stripped, so the copy reads like the level itself. A copy is written beside its place and renamed into
+it: a crash never leaves half a copy.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from common.workspace import Workspace
-from levels.catalog import LEVELS_DIR, PRACTICES
+from levels.catalog import LEVELS_DIR, PRACTICES, get_level
 from teaching.exercises.catalog import Exercise
 from teaching.exercises.regions import region_code, strip_markers, take_out
 
@@ -30,8 +30,13 @@ def copy_root(workspace: Path, exercise: Exercise) -> Path:
     return Workspace(workspace).exercises / exercise.id
 
 
+def level_in_copy(exercise: Exercise) -> Path:
+    """Where the level's folder sits inside its copy: the copy itself for a level that is a project."""
+    return Path(".") if get_level(exercise.level).package else Path("levels") / f"level_{exercise.level}"
+
+
 def edited_paths(workspace: Path, exercise: Exercise) -> list[Path]:
-    folder = copy_root(workspace, exercise) / "levels" / f"level_{exercise.level}"
+    folder = copy_root(workspace, exercise) / level_in_copy(exercise)
     return [folder / name for name in exercise.files]
 
 
@@ -75,14 +80,19 @@ def write_copy(workspace: Path, exercise: Exercise) -> Path:
     target = copy_root(workspace, exercise)
     staging = target.with_name(f".{exercise.id}.new")
     shutil.rmtree(staging, ignore_errors=True)
-    level = staging / "levels" / f"level_{exercise.level}"
+    level = staging / level_in_copy(exercise)
     shutil.copytree(
-        LEVELS_DIR / f"level_{exercise.level}", level, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        LEVELS_DIR / f"level_{exercise.level}",
+        level,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "*.egg-info"),
+        dirs_exist_ok=True,
     )
-    shutil.copy2(LEVELS_DIR / "__init__.py", staging / "levels" / "__init__.py")
-    for path in level.glob("*.py"):
+    if level != staging:
+        shutil.copy2(LEVELS_DIR / "__init__.py", staging / "levels" / "__init__.py")
+    for path in level.rglob("*.py"):
         path.write_text(strip_markers(path.read_text(encoding="utf-8")), encoding="utf-8")
     for name in exercise.files:
+        (level / name).parent.mkdir(parents=True, exist_ok=True)
         (level / name).write_text(exercised_text(exercise, name), encoding="utf-8")
     (staging / "EXERCISE.md").write_text(exercise_page(exercise), encoding="utf-8")
     if target.exists():
@@ -94,7 +104,7 @@ def write_copy(workspace: Path, exercise: Exercise) -> Path:
 
 
 def exercise_page(exercise: Exercise) -> str:
-    files = "\n".join(f"- `levels/level_{exercise.level}/{name}`" for name in exercise.files)
+    files = "\n".join(f"- `{(level_in_copy(exercise) / name).as_posix()}`" for name in exercise.files)
     return (
         f"# {exercise.title}\n\n"
         f"Exercise `{exercise.id}` · level {exercise.level} · {PRACTICES.get(exercise.practice, exercise.practice)}\n\n"

@@ -2,15 +2,14 @@
 
     python -m teaching.exercises.harness RESULT.json ID=COPY [ID=COPY ...]
 
-Why a process of its own: level code imports itself as `levels.level_N.…`, so the copy must BE
-`levels.level_N` for the check, while `common` and `teaching` stay the installed ones. The runner starts
-this module with the copy as the working directory, and every copy is put first on sys.path before
-anything of `levels` is imported; the copy's `levels/` is a regular package, so Python never mixes it
-with the installed one. A fresh process also means a student's endless loop or crash cannot take the
-CLI down, and a timeout can stop it.
+Why a process of its own: a level's code imports itself as `taxi_duration.…` (a level not yet a project
+of its own: `levels.level_N.…`), so the copy must BE that package for the check, while `common` and
+`teaching` stay the installed ones. The runner starts this module with the copy as the working
+directory, and every copy is put first on sys.path before anything of the level is imported. A fresh
+process also means a student's endless loop or crash cannot take the CLI down, and a timeout can stop it.
 
 Several copies in one process (the test suite, to pay for importing MLflow and Evidently once): before
-each copy, every `levels` module and every check module is forgotten, so each copy is imported anew.
+each copy, every module of a level and every check module is forgotten, so each copy is imported anew.
 """
 
 from __future__ import annotations
@@ -29,7 +28,10 @@ from teaching.exercises.catalog import get_exercise
 
 def _forget_previous_copy(copy: Path) -> None:
     for name in [
-        m for m in sys.modules if m == "levels" or m.startswith(("levels.", "teaching.exercises.checks.level_"))
+        m
+        for m in sys.modules
+        if m in ("levels", "taxi_duration", "test_features")
+        or m.startswith(("levels.", "taxi_duration.", "teaching.exercises.checks.level_"))
     ]:
         del sys.modules[name]
     sys.path[:] = [p for p in sys.path if not _is_copy(Path(p or "."))]
@@ -39,8 +41,9 @@ def _forget_previous_copy(copy: Path) -> None:
 
 
 def _is_copy(folder: Path) -> bool:
-    """A student's copy holds `levels/` alone; the project (or an install) holds `teaching/` beside it."""
-    return (folder / "levels" / "__init__.py").is_file() and not (folder / "teaching").is_dir()
+    """A student's copy holds a level alone; the project (or an install) holds `teaching/` beside it."""
+    level = (folder / "taxi_duration" / "__init__.py").is_file() or (folder / "levels" / "__init__.py").is_file()
+    return level and not (folder / "teaching").is_dir()
 
 
 def run_one(exercise_id: str, copy: Path) -> dict[str, Any]:

@@ -29,17 +29,16 @@ def test_the_test_command_prints_the_command_it_runs(invoke, monkeypatch):
     from teaching import suites
 
     monkeypatch.setattr(suites.subprocess, "run", lambda command, cwd: subprocess.CompletedProcess(command, 0))
-    result = invoke("test", "1")
-    assert "$ python -m pytest -q -m level1" in result.output
+    assert "$ cd levels/level_1 && python -m pytest -q\n" in invoke("test", "1").output  # a project: in its folder
+    assert "$ python -m pytest -q -m level2\n" in invoke("test", "2").output  # a level not yet moved
 
 
 def test_diff_statuses_name_what_happened(invoke):
     files = {f["new"] or f["old"]: f for f in json.loads(invoke("diff", "0", "1", "--json").output)["files"]}
-    assert (
-        files["train.py"]["status"] == "renamed and changed" and files["train.py"]["old"] == "duration_prediction.ipynb"
-    )
-    assert files["serve.py"]["status"] == "added"
-    body = invoke("diff", "0", "1", "--file", "serve.py").output
+    train, serve = files["taxi_duration/train.py"], files["taxi_duration/serve.py"]
+    assert train["status"] == "renamed and changed" and train["old"] == "duration_prediction.ipynb"
+    assert serve["status"] == "added"
+    body = invoke("diff", "0", "1", "--file", "taxi_duration/serve.py").output
     assert "--- /dev/null" in body and "level_0//dev/null" not in body
 
 

@@ -69,9 +69,9 @@ def test_a_cut_download_leaves_no_half_file_in_the_cache(tmp_path, tlc_server):
 
 def test_tlc_source_resolves_a_month_through_the_cache(tmp_path, tlc_server):
     settings = Settings(workspace=tmp_path, source="tlc", tlc_base_url=tlc_server)
-    first = resolve_data("2021-01", settings)
+    first = resolve_data("2021-01", settings.data)
     assert first.path.exists() and first.month == "2021-01"
-    assert resolve_data("2021-01", settings).path == first.path
+    assert resolve_data("2021-01", settings.data).path == first.path
 
 
 def test_unreachable_server_says_how_to_work_offline(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 from levels.catalog import LEVELS_DIR
 from teaching.exercises.catalog import Exercise, get_exercise, load_exercises
-from teaching.exercises.copies import write_copy
+from teaching.exercises.copies import level_in_copy, write_copy
 from teaching.exercises.regions import strip_markers
 
 # Plausible mistakes, each of which one named check must catch: (exercise, file, level's code, mistake, check).
@@ -62,7 +62,7 @@ def level_file(exercise: Exercise, name: str) -> Path:
 
 def solve(copy: Path, exercise: Exercise) -> Path:
     """Put the level's own code (or the reference answer) back into the edited files of a copy."""
-    folder = copy / "levels" / f"level_{exercise.level}"
+    folder = copy / level_in_copy(exercise)
     for name in exercise.files:
         text = exercise.added_text("solution") if name == exercise.adds else level_file(exercise, name).read_text()
         (folder / name).write_text(strip_markers(text))
@@ -74,7 +74,7 @@ def _wrong(root: Path, key: str) -> Path:
     exercise = get_exercise(exercise_id)
     copy = solve(write_copy(root, exercise), exercise)
     name, right, wrong, _ = WRONG_ANSWERS[key]
-    path = copy / "levels" / f"level_{exercise.level}" / name
+    path = copy / level_in_copy(exercise) / name
     text = path.read_text()
     assert text.count(right) == 1, (key, right)
     path.write_text(text.replace(right, wrong))
@@ -97,7 +97,7 @@ def checked(tmp_path_factory) -> dict[str, dict]:
         pairs.append((key.split("/")[0], _wrong(tmp_path_factory.mktemp("wrong"), key)))
         keys.append(key)
     weak = write_copy(tmp_path_factory.mktemp("weak"), get_exercise("feature-test"))
-    (weak / "levels" / "level_1" / "test_features.py").write_text(WEAK_FEATURE_TEST)
+    (weak / level_in_copy(get_exercise("feature-test")) / "tests" / "test_features.py").write_text(WEAK_FEATURE_TEST)
     pairs.append(("feature-test", weak))
     keys.append("feature-test/weak")
     return dict(zip(keys, run_checks(pairs, timeout=600), strict=True))

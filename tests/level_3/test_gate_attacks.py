@@ -44,7 +44,7 @@ def test_a_candidate_cannot_choose_the_data_it_is_judged_on(own_registry, tmp_pa
 
     settings, v1, _, _ = own_registry
     easy = tmp_path / "easy.parquet"
-    pd.read_parquet(resolve_data("2021-02", settings).path).head(120).to_parquet(easy)
+    pd.read_parquet(resolve_data("2021-02", settings.data).path).head(120).to_parquet(easy)
     on_a_file = run_pipeline(settings, str(easy), str(easy), "gradient_boosting")["model_version"]
     on_its_own_month = run_pipeline(settings, "2021-01..2021-02", "2021-02", "ridge")["model_version"]
     with TestClient(_app(settings)) as platform:

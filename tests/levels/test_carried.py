@@ -21,7 +21,7 @@ def test_declarations_point_at_listed_files_of_an_earlier_level():
     for carried in carried_files():
         assert carried.origin < carried.level
         origin, level = LEVELS[carried.origin], LEVELS[carried.level]
-        assert carried.name in origin.files and carried.name in level.files, carried
+        assert carried.origin_name in origin.files and carried.name in level.files, carried
         assert carried.name not in origin.carried, f"{carried}: point at the level that wrote it first"
     for level in LEVELS:
         assert not set(level.carried) & set(level.diverged), level.number
@@ -44,6 +44,7 @@ def test_no_file_is_an_undeclared_copy_of_an_earlier_level(level):
 def test_sync_rewrites_a_drifted_copy_from_its_origin(tmp_path):
     root = tmp_path / "levels"
     shutil.copytree(LEVELS_DIR, root, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(LEVELS_DIR.parent / "constraints.txt", tmp_path / "constraints.txt")
     victim = root / "level_4" / "gate.py"
     victim.write_text(victim.read_text() + "\n# a local edit that should have been made in level 3\n")
     assert [(c.level, c.name) for c in drifted(root)] == [(4, "gate.py")]
@@ -58,3 +59,25 @@ def test_only_the_level_name_is_normalised():
         as_carried(text, 2, 4)
         == "from levels.level_4.tracking import x  # Level 2+ · level_20 stays\nname: taxi-level-4\n"
     )
+
+
+def test_a_file_carried_from_a_project_into_a_level_not_yet_moved_gets_the_old_package_name():
+    text = "from taxi_duration.metrics import ServiceMetrics  # Level 1+\n"
+    assert (
+        as_carried(text, 1, 2, carrier_is_project=False)
+        == "from levels.level_2.metrics import ServiceMetrics  # Level 1+\n"
+    )
+    assert as_carried(text, 1, 2) == text  # between two projects, a carried file is byte-identical
+
+
+def test_every_project_pins_its_install_with_the_courses_lock(tmp_path):
+    from levels.carried import drifted_locks, lock_copies
+
+    assert lock_copies() and drifted_locks() == []
+    root = tmp_path / "levels"
+    shutil.copytree(LEVELS_DIR, root, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(LEVELS_DIR.parent / "constraints.txt", tmp_path / "constraints.txt")
+    (root / "level_1" / "constraints.txt").write_text("pandas==3.0.0\n")
+    assert drifted_locks(root) == [root / "level_1" / "constraints.txt"]
+    sync(root)
+    assert drifted_locks(root) == []

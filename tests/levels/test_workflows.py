@@ -33,7 +33,20 @@ def _needs(job: dict) -> set[str]:
     return {needs} if isinstance(needs, str) else set(needs)
 
 
-@pytest.mark.parametrize("level", SERVING, ids=lambda lv: f"level_{lv.number}")
+@pytest.mark.parametrize("level", [lv for lv in SERVING if lv.package], ids=lambda lv: f"level_{lv.number}")
+def test_a_projects_ci_runs_in_its_folder_with_its_own_make_targets(level):
+    ci = _workflow(level, "ci.yml")
+    assert ci["defaults"]["run"]["working-directory"] == f"levels/level_{level.number}"
+    test = _runs(ci["jobs"]["test"])
+    assert "-e ../../common" in test and "make lint" in test and "make test" in test
+    makefile = (level.folder / "Makefile").read_text()
+    assert re.search(
+        r"^lint:\n\t\$\(PYTHON\) -m ruff check \. && \$\(PYTHON\) -m ruff format --check \.$", makefile, re.M
+    )
+    assert re.search(r"^test:\n\t\$\(PYTHON\) -m pytest$", makefile, re.MULTILINE)
+
+
+@pytest.mark.parametrize("level", [lv for lv in SERVING if not lv.package], ids=lambda lv: f"level_{lv.number}")
 def test_ci_lints_formats_and_runs_the_levels_suite(level):
     ci = _workflow(level, "ci.yml")
     test = _runs(ci["jobs"]["test"])
@@ -65,7 +78,12 @@ def test_ci_releases_the_service_image_on_a_version_tag(level):
     assert release["if"] == "startsWith(github.ref, 'refs/tags/v')"
     assert release["permissions"]["packages"] == "write"
     script = _runs(release)
-    assert f"docker build -f levels/level_{level.number}/Dockerfile" in script and "docker push" in script
+    build = (
+        "docker build --build-context common=../../common"
+        if level.package
+        else f"docker build -f levels/level_{level.number}/Dockerfile"
+    )
+    assert build in script and "docker push" in script
     assert "${{ github.ref_name }}" in script
 
 

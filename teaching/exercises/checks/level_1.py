@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ def _client(ctx: CheckContext) -> Any:
     from fastapi.testclient import TestClient
 
     from common.model import save_model
-    from levels.level_1.serve import create_app
+    from taxi_duration.serve import create_app
 
     path = save_model(fixtures.model(), ctx.tmp / "model.bin")
     client = TestClient(create_app(path), raise_server_exceptions=True)
@@ -124,8 +125,22 @@ def predictions_counted(ctx: CheckContext) -> None:
 # feature-test ---------------------------------------------------------------------------------------
 
 
+def _student_module(ctx: CheckContext) -> Any:
+    """The student's tests/test_features.py, imported once per check run (the checks patch its names)."""
+
+    def load() -> Any:
+        path = ctx.level_folder / "tests" / "test_features.py"
+        spec = importlib.util.spec_from_file_location("test_features", path)
+        expect(spec is not None and spec.loader is not None, f"cannot import {path}")
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        return module
+
+    return ctx.once("student_tests", load)
+
+
 def _student_tests(ctx: CheckContext) -> dict[str, Callable[[], Any]]:
-    module = importlib.import_module("levels.level_1.test_features")
+    module = _student_module(ctx)
     tests = {name: value for name, value in vars(module).items() if name.startswith("test") and callable(value)}
     expect(tests, "test_features.py holds no test: write functions named test_… that assert")
     return tests
@@ -135,7 +150,7 @@ def _failing(ctx: CheckContext, replacement: Callable[..., Any] | None = None) -
     """Run the student's tests (with prepare_features replaced, if given); the ones that fail, and why."""
     import common.features
 
-    module = importlib.import_module("levels.level_1.test_features")
+    module = _student_module(ctx)
     original = common.features.prepare_features
     patched = {name for name, value in vars(module).items() if value is original}
     failures = {}

@@ -72,7 +72,7 @@ def _registry(ctx: CheckContext) -> dict[str, Any]:
         from levels.level_3.tracking import start_tracking
 
         settings = ctx.settings()
-        path = resolve_data("2021-02", settings).path
+        path = resolve_data("2021-02", settings.data).path
         tags = {"train_data": "2021-01", "val_data": "2021-02", "val_data_sha256": fingerprint(path)}
         experiment = start_tracking(settings)
         versions = {}

@@ -1,10 +1,11 @@
-"""Level 1 · versioned_code: train the model from the command line; the model is a file.
+"""Train the model from the command line; the model is a file.
 
-    python levels/level_1/train.py --train-data 2021-01 --val-data 2021-02 --model linear_regression
+    python -m taxi_duration.train --train-data 2021-01 --val-data 2021-02 --model linear_regression
 
 Compared with the level-0 notebook, the code is modules with a CLI, and the ML itself comes from
 `common/`, where it is tested once. Still no experiment tracking: a small JSON file beside the model is
-all anyone will know about how it was made.
+all anyone will know about how it was made. Months come from the data source in the environment
+(synthetic by default, offline: see common/datasource.py); a path to a parquet or csv file works too.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from common import model as ml
-from common.config import FEATURE_SETS, Settings
 from common.data import prepare_trips_counted, read_trips
+from common.datasource import DataSource
 from common.errors import MlopsLevelsError
+from common.features import FEATURE_SETS
 from common.sources import resolve_data
 
 MODEL_FILE = "model.bin"
+DEFAULT_OUTPUT = Path("models") / MODEL_FILE
 
 
 @dataclass
@@ -38,23 +41,24 @@ class TrainResult:
 
 # [versioned_code]
 def train(
-    settings: Settings,
     train_data: str,
     val_data: str,
     model_name: str = "linear_regression",
-    output: Path | None = None,
+    output: Path = DEFAULT_OUTPUT,
     features: str = "pu_do",
+    source: DataSource | None = None,
 ) -> TrainResult:
     """Load both months, fit, evaluate, and write the model file plus a metadata file beside it."""
+    source = source or DataSource.from_env()
     train, val = (
         prepare_trips_counted(read_trips(path, model_columns_only=True), path)
-        for path in (resolve_data(train_data, settings).path, resolve_data(val_data, settings).path)
+        for path in (resolve_data(train_data, source).path, resolve_data(val_data, source).path)
     )
     train_df, val_df = train.trips, val.trips
     model = ml.train(train_df, model_name, feature_set=features)
     rmse_train, rmse_val = ml.evaluate(model, train_df), ml.evaluate(model, val_df)
 
-    output = Path(output or settings.level_dir(1) / MODEL_FILE)
+    output = Path(output)
     ml.save_model(model, output)
     metadata = output.with_suffix(".json")
     # The only record of how the model was made: a file a person may or may not keep next to it.
@@ -84,10 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--features", default="pu_do", choices=FEATURE_SETS, help="pu_do, or pu_and_do (the course's first try)"
     )
-    parser.add_argument("--output", type=Path, default=None, help="model file (default: workspace)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"model file (default: {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
     try:
-        result = train(Settings(), args.train_data, args.val_data, args.model, args.output, args.features)
+        result = train(args.train_data, args.val_data, args.model, args.output, args.features)
     except MlopsLevelsError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code

@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from common import model as ml
 from common.http import install_http_hygiene
 from common.schemas import BatchPrediction, Prediction, Ride, RideBatch
-from levels.level_1.metrics import MetricsMiddleware, ServiceMetrics
+from taxi_duration.metrics import MetricsMiddleware, ServiceMetrics
 
 
 async def get_model(request: Request) -> Any:

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from levels.level_1.routes import get_model
+from taxi_duration.routes import get_model
 
 RIDE = {"PULocationID": 74, "DOLocationID": 75, "trip_distance": 1.8}
 
@@ -106,7 +106,7 @@ def test_a_missing_model_file_fails_at_start_with_a_clear_error(tmp_path):
     from fastapi.testclient import TestClient
 
     from common.errors import DataError
-    from levels.level_1.serve import create_app
+    from taxi_duration.serve import create_app
 
     with pytest.raises(DataError, match="model file not found"), TestClient(create_app(tmp_path / "none.bin")):
         pass

@@ -1,6 +1,6 @@
-"""Level 0 · entry point of `mlops-levels run 0`: execute the notebook as its author would, top to bottom.
+"""`mlops-levels run 0`: execute level 0's notebook as its author would, top to bottom.
 
-Not part of the lesson: this is how the CLI runs the notebook (a real Jupyter kernel, the parameters
+This is how the CLI runs the notebook (a real Jupyter kernel, the parameters
 cell overridden), after checking the data files so that a bad file is one clear line rather than a
 traceback from cell 5. The executed notebook, outputs included, lands in the workspace.
 """
@@ -13,13 +13,16 @@ from common.data import prepare_trips, read_trips
 from common.errors import DataError
 from common.runs import RunReport, RunRequest
 from common.sources import resolve_data
+from levels.catalog import get_level
 from levels.notebook import run_notebook
 
-NOTEBOOK = Path(__file__).with_name("duration_prediction.ipynb")
+
+def notebook() -> Path:
+    return get_level(0).folder / "duration_prediction.ipynb"
 
 
 def _green_parquet(spec: str, request: RunRequest) -> str:
-    ref = resolve_data(spec, request.settings)
+    ref = resolve_data(spec, request.settings.data)
     trips = read_trips(ref.path)  # a clear error for a bad file, before the notebook trips over it
     if "lpep_pickup_datetime" not in trips.columns or ref.path.suffix != ".parquet":
         raise DataError(
@@ -43,7 +46,7 @@ def main(request: RunRequest) -> RunReport:
     }
     request.on_step("run the notebook in a Jupyter kernel")
     executed = settings.level_dir(0) / "duration_prediction.executed.ipynb"
-    values, printed = run_notebook(NOTEBOOK, parameters, ["rmse_train", "rmse_val"], executed)
+    values, printed = run_notebook(notebook(), parameters, ["rmse_train", "rmse_val"], executed)
     return request.report(
         0,
         metrics=values,
