@@ -50,9 +50,11 @@ PACKAGE = "taxi_duration"
 
 
 def as_carried(text: str, origin: int, level: int, carrier_is_project: bool = True) -> str:
-    """The origin's text as the carrying level holds it: only the level's own name changes."""
-    if not carrier_is_project:
-        text = re.sub(rf"\b{PACKAGE}\.", f"levels.level_{level}.", text)
+    """The origin's text as the carrying level holds it: the same bytes between two projects (every
+    project names its package taxi_duration); a level not yet moved gets its own package name."""
+    if carrier_is_project:
+        return text
+    text = re.sub(rf"\b{PACKAGE}\.", f"levels.level_{level}.", text)
     return re.sub(rf"\blevel([_-]){origin}\b", rf"level\g<1>{level}", text)
 
 

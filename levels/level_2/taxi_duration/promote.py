@@ -1,0 +1,42 @@
+"""Level 2 · model_registry: the manual step. A person reads the runs and promotes a version.
+
+    python -m taxi_duration.promote --list          # versions, newest first, with their RMSE
+    python -m taxi_duration.promote --version 3     # version 3 becomes `champion`
+
+Then restart the service (`python -m taxi_duration.serve`) so it loads the new champion. Level 3
+replaces this file with a quality gate and a deploy API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from common.errors import MlopsLevelsError
+from taxi_duration.config import Config
+from taxi_duration.registry import CHAMPION, latest_versions, promote, registry_client
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--version", help="registered version to promote")
+    parser.add_argument("--alias", default=CHAMPION)
+    parser.add_argument("--list", action="store_true", help="show the versions")
+    args = parser.parse_args(argv)
+    config = Config.from_env()
+    try:
+        if args.list or not args.version:
+            for version in latest_versions(config):
+                rmse = registry_client(config).get_run(version.run_id).data.metrics.get("rmse_val", float("nan"))
+                print(f"v{version.version}  val RMSE {rmse:.4f}  aliases: {', '.join(version.aliases) or '-'}")
+            return 0
+        promote(config, args.version, args.alias)
+    except MlopsLevelsError as exc:
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    print(f"{config.model_name} v{args.version} is now @{args.alias}; restart the service to serve it.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Level 4 · orchestrated_pipeline: the monthly cycle deployed to a work pool, beside `flow.serve`.
+
+    python -m taxi_duration.schedule    # flow.serve: the process that schedules the cycle also runs it
+    deploy_to_pool("training", "http://platform:8000", "2021-03", "2021-01")   # flow.deploy: a worker runs it
+
+With `flow.serve` the deployment lives and dies with one process on one machine. With `flow.deploy`
+the deployment lives on the Prefect server and any worker polling the pool runs each month's cycle.
+The worker imports the flow by module path, so it needs this project installed; it reads the
+platform's admin token and the stores from its own environment: Prefect stores and shows parameters
+in clear.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prefect import flow
+
+from common.errors import MlopsLevelsError
+from taxi_duration.automation import monthly_cycle
+from taxi_duration.platform_api import TOKEN_ENV, TOKEN_FILE_ENV
+
+POOL_DEPLOYMENT = "level-4-monthly-on-a-pool"
+POOL_CRON = "0 6 1 * *"  # the 1st of each month, 06:00, as schedule.py
+
+
+# [orchestrated_pipeline]
+@flow(name="level-4-monthly-cycle-on-a-pool")
+def pooled_cycle(month: str, platform_url: str, first_month: str, model: str = "linear_regression") -> dict[str, Any]:
+    """The monthly cycle, with the admin token from the worker's environment instead of a parameter."""
+    if not (os.environ.get(TOKEN_ENV) or os.environ.get(TOKEN_FILE_ENV)):  # read_admin_token reads them
+        raise MlopsLevelsError(f"the worker has no {TOKEN_ENV}", fix=f"start the worker with {TOKEN_ENV} set")
+    return monthly_cycle.fn(platform_url, first_month, model, month=month)
+
+
+def deploy_to_pool(work_pool: str, platform_url: str, month: str, first_month: str) -> str:
+    """Register the cycle on the Prefect server, for the pool's workers, on the monthly cron; its id."""
+    from prefect.deployments.runner import EntrypointType
+
+    deployment_id = pooled_cycle.deploy(
+        name=POOL_DEPLOYMENT,
+        work_pool_name=work_pool,
+        cron=POOL_CRON,
+        parameters={"month": month, "platform_url": platform_url, "first_month": first_month},
+        entrypoint_type=EntrypointType.MODULE_PATH,
+        build=False,
+        push=False,
+        print_next_steps=False,
+        ignore_warnings=True,
+    )
+    return str(deployment_id)
