@@ -60,9 +60,10 @@ CHECKS = [
 
 
 def check() -> int:
-    for name, args in CHECKS:
+    level_types = [(f"types: {f.name}", ["-m", "mypy"], f) for f in level_projects()]  # each from its folder
+    for name, args, folder in [(name, args, ROOT) for name, args in CHECKS] + level_types:
         print(f"== {name}: {' '.join(args[1:])}", flush=True)
-        if run(*args) != 0:
+        if subprocess.run([str(PYTHON), *args], cwd=folder).returncode != 0:
             print(f"== {name} failed (python3 tasks.py sync / docs rewrite copies and pages)", flush=True)
             return 1
     return 0

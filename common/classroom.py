@@ -98,9 +98,6 @@ def add_student_queue(api_url: str, student: str) -> None:
 
 def join_class(settings: Settings) -> Settings:
     """A laptop's settings for the class at settings.stack_url: its MLflow server, its pool, this student."""
-    import httpx
-    from prefect.exceptions import PrefectHTTPStatusError
-
     if not settings.student:
         raise UsageError("the class server needs to know who you are", fix="set MLOPS_LEVELS_STUDENT=<your name>")
     if not os.environ.get("MLFLOW_TRACKING_USERNAME") or not os.environ.get("MLFLOW_TRACKING_PASSWORD"):
@@ -108,14 +105,24 @@ def join_class(settings: Settings) -> Settings:
             "no MLflow credentials in the environment",
             fix="set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (your instructor's <name>.env file)",
         )
+    info = class_info(str(settings.stack_url))
+    return settings.with_(tracking_uri=info["tracking_uri"], work_pool=info["work_pool"])
+
+
+def class_info(api_url: str) -> dict[str, Any]:
+    """What a class server tells anyone who reaches it: its MLflow server and its work pool."""
+    import httpx
+    from prefect.exceptions import PrefectHTTPStatusError
+
     try:
-        with _client(str(settings.stack_url)) as client:
+        with _client(api_url) as client:
             variable = client.read_variable_by_name(CLASS_VARIABLE)
     except (PrefectHTTPStatusError, httpx.HTTPError, OSError) as exc:
-        raise MlopsLevelsError(f"cannot reach the class server: {exc}", where=str(settings.stack_url)) from None
+        raise MlopsLevelsError(f"cannot reach the class server: {exc}", where=api_url) from None
     if variable is None:
-        raise UsageError("this Prefect server is not a class server", where=str(settings.stack_url))
-    return settings.with_(tracking_uri=variable.value["tracking_uri"], work_pool=variable.value["work_pool"])
+        raise UsageError("this Prefect server is not a class server", where=api_url)
+    value: dict[str, Any] = variable.value
+    return value
 
 
 def worker_command(
@@ -129,7 +136,9 @@ def worker_command(
     env = {**os.environ, **QUIET, "PREFECT_API_URL": api_url, "MLFLOW_DISABLE_TELEMETRY": "true"}
     env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(HEARTBEAT_S)  # the zombie automation listens for these
     env["PREFECT_WORKER_QUERY_SECONDS"] = "2"  # a student waits for the pick-up: poll often (default 10 s)
-    env["MLOPS_LEVELS_WORKSPACE"] = str(settings.workspace)  # data cache and locks of the runs it executes
+    # The runs it executes read their stores and months from here (the levels' config.py), not from parameters.
+    env.update(settings.data.to_env())
+    env["MLFLOW_TRACKING_URI"] = class_info(api_url)["tracking_uri"]
     if not env.get("MLFLOW_TRACKING_USERNAME"):
         if stack is None or not classroom_auth.password_file(stack, classroom_auth.WORKER).exists():
             raise UsageError(

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from common.atomic import write_secret
-from common.config import MODEL_NAME
+from common.config import MODEL_NAME, experiment_name
 from common.errors import MlopsLevelsError, UsageError
 
 ADMIN, WORKER = "admin", "worker"
@@ -61,7 +61,7 @@ def server_env(stack: Path, auth_db_uri: str) -> dict[str, str]:
 
 
 def experiment_names(student: str) -> list[str]:
-    return [f"nyc-taxi-duration-level-{level}-{student}" for level in LEVELS_WITH_TRACKING]
+    return [experiment_name(level, student) for level in LEVELS_WITH_TRACKING]
 
 
 class AdminClient:

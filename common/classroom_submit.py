@@ -1,83 +1,75 @@
 """Submit a level's flow to the class's work pool, wait while a worker runs it, and fetch what it produced.
 
-The flow is deployed by module path (`levels.level_2.pipeline.training_pipeline`), so any worker with
-the toolkit installed can import it; no code is shipped and no image built. Parameters carry data
-months, model and settings, never a credential: the worker logs to MLflow with its own. If the
-worker dies mid-run (its heartbeats stop, the server marks the run Crashed), the run is submitted
-once more and whichever worker is alive takes it. The result is read back from MLflow, where the
-flow tagged its run with the flow run's id.
+The level's flow is deployed from its own folder with Prefect's own command (`prefect deploy
+taxi_duration/pipeline.py:training_pipeline`, run there), the ordinary way: a worker on the class's host
+runs it from that folder; no code is shipped and no image built. Parameters carry data months, model and
+this student's names, never a credential: the worker logs to MLflow with its own. If the worker dies
+mid-run (its heartbeats stop, the server marks the run Crashed), the run is submitted once more and
+whichever worker is alive takes it. The result is read back from MLflow, where the flow tagged its run
+with the flow run's id.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import io
-import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from common.config import Settings
+from common.config import Settings, experiment_name
 from common.errors import MlopsLevelsError
 
 if TYPE_CHECKING:
-    from prefect import Flow
     from prefect.client.schemas.objects import FlowRun, State
 
-RESULT_TAG = "mlops_levels.result"
-FLOW_RUN_TAG = "prefect_flow_run_id"
-# What a worker must not inherit from the laptop: where it keeps files, and whether to submit again.
-LAPTOP_ONLY = ("workspace", "verbose", "stack_url", "work_pool")
+FLOW_RUN_TAG = "prefect_flow_run_id"  # the levels' pipeline tags its run with it (taxi_duration/pipeline.py)
+FLOW = "train-taxi-duration"
+ENTRYPOINT = "taxi_duration/pipeline.py:training_pipeline"
 POLL_S = 1.0
 WAIT_LIMIT_S = 3600
 
 
-def flow_parameters(settings: Settings, **parameters: Any) -> dict[str, Any]:
-    plain = {name: value for name, value in settings.as_plain().items() if name not in LAPTOP_ONLY}
-    return {**parameters, "settings": plain}
-
-
-def deployment_name(flow: Flow[..., Any]) -> str:
-    """One deployment per level: `levels.level_2.pipeline` -> `level-2`."""
-    return flow.fn.__module__.split(".")[1].replace("_", "-")
-
-
-def deploy(flow: Flow[..., Any], work_pool: str) -> str:
-    from prefect.deployments.runner import EntrypointType
-
-    # deploy() prints a table of deployments; the laptop's output is the CLI's own.
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        flow.deploy(
-            name=deployment_name(flow),
-            work_pool_name=work_pool,
-            entrypoint_type=EntrypointType.MODULE_PATH,
-            build=False,
-            push=False,
-            print_next_steps=False,
-            ignore_warnings=True,
+def deploy(number: int, folder: Path, settings: Settings) -> str:
+    """The level's training flow as a deployment of the class's pool; its name."""
+    name = f"level-{number}"
+    command = [sys.executable, "-m", "prefect", "--no-prompt", "deploy", ENTRYPOINT, "--name", name]
+    env = {**os.environ, "PREFECT_API_URL": str(settings.stack_url), "PYTHONPATH": str(folder)}
+    done = subprocess.run(
+        [*command, "--pool", str(settings.work_pool)], cwd=folder, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise MlopsLevelsError(
+            f"cannot deploy level {number}'s flow to the class's pool: {said[-1] if said else done.returncode}",
+            where=str(settings.stack_url),
         )
-    return f"{flow.name}/{deployment_name(flow)}"
+    return f"{FLOW}/{name}"
 
 
 def submit_and_wait(
-    flow: Flow[..., Any],
+    number: int,
+    folder: Path,
     settings: Settings,
-    experiment_id: str,
     parameters: dict[str, Any],
     on_step: Callable[[str], None] = lambda step: None,
     attempts: int = 2,
 ) -> dict[str, Any]:
     from common.classroom import student_queue
 
-    name = deploy(flow, str(settings.work_pool))
+    name = deploy(number, folder, settings)
     queue = student_queue(settings.student) if settings.student else None
+    experiment = experiment_name(number, settings.student)
+    names = {"model_name": settings.model_name, "experiment": experiment}
     for attempt in range(1, attempts + 1):
-        flow_run = _start(name, flow_parameters(settings, **parameters), queue)
+        flow_run = _start(name, {**parameters, **names}, queue)
         state = _wait(flow_run.id, flow_run.name, on_step)
         if state.is_completed():
-            return result_from_mlflow(experiment_id, str(flow_run.id))
+            return result_from_mlflow(str(settings.tracking_uri), experiment, str(flow_run.id))
         if not (state.is_crashed() and attempt < attempts):
             raise MlopsLevelsError(
                 f"flow run {flow_run.name} ended {state.name}: {(state.message or '')[:200]}",
@@ -113,13 +105,41 @@ def _wait(flow_run_id: UUID, label: str, on_step: Callable[[str], None]) -> Stat
     raise MlopsLevelsError(f"flow run {label} did not finish within {WAIT_LIMIT_S} s", fix="is any worker running?")
 
 
-def result_from_mlflow(experiment_id: str, flow_run_id: str) -> dict[str, Any]:
-    """The flow's return value, as it tagged its parent run (the tracking URI is already set)."""
+def result_from_mlflow(tracking_uri: str, experiment: str, flow_run_id: str) -> dict[str, Any]:
+    """What the flow returned, read back from the run it tagged with the flow run's id."""
     from mlflow import MlflowClient
 
-    found = MlflowClient().search_runs([experiment_id], filter_string=f"tags.{FLOW_RUN_TAG} = '{flow_run_id}'")
-    runs = [run for run in found if RESULT_TAG in run.data.tags]  # the parent run; sweep candidates are nested
-    if not runs:
-        raise MlopsLevelsError(f"flow run {flow_run_id} completed but left no tracked run", where=experiment_id)
-    result: dict[str, Any] = json.loads(runs[0].data.tags[RESULT_TAG])
-    return result
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    runs = (
+        client.search_runs([found.experiment_id], filter_string=f"tags.{FLOW_RUN_TAG} = '{flow_run_id}'")
+        if found
+        else []
+    )
+    parents = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]  # sweep candidates are nested
+    versions = client.search_model_versions(f"run_id = '{parents[0].info.run_id}'") if parents else []
+    if not parents or not versions:
+        raise MlopsLevelsError(f"flow run {flow_run_id} completed but left no registered version", where=experiment)
+    run, params = parents[0], parents[0].data.params
+    return {
+        "run_id": run.info.run_id,
+        "experiment_id": run.info.experiment_id,
+        "model_version": str(versions[0].version),
+        "metrics": {name: run.data.metrics[name] for name in ("rmse_train", "rmse_val")},
+        "params": {k: v for k, v in params.items() if k not in LOGGED_FACTS},
+        "candidates": max(1, len(runs) - 1),  # a sweep's parent run holds one nested run per candidate
+        "dropped": {role: {"invalid": int(params.get(f"{role}_rows_dropped_invalid", 0))} for role in ("train", "val")},
+    }
+
+
+# What the pipeline logs as parameters besides the model's own hyperparameters.
+LOGGED_FACTS = {
+    "model",
+    "features",
+    "train_data",
+    "val_data",
+    "train_rows",
+    "val_rows",
+    "train_rows_dropped_invalid",
+    "val_rows_dropped_invalid",
+}

@@ -23,6 +23,11 @@ STUDENT_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 CREDENTIAL_KEYS = {"password", "passwd", "pwd", "pw", "pass", "token", "access_token", "api_key", "apikey", "secret"}
 
 
+def experiment_name(level: int, student: str | None = None) -> str:
+    """One MLflow experiment per level; on a class server, one per level and student."""
+    return f"nyc-taxi-duration-level-{level}" + (f"-{student}" if student else "")
+
+
 def _env(name: str) -> str | None:
     value = os.environ.get(f"MLOPS_LEVELS_{name}")
     return value or None

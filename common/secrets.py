@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets as random_tokens
 from collections.abc import Mapping
+from pathlib import Path
 
 from common.config import Settings, url_holds_credential
 from common.errors import StoreError
@@ -19,11 +20,15 @@ TOKEN_ENV = "MLOPS_LEVELS_ADMIN_TOKEN"
 TOKEN_FILE = "admin-token"
 
 
+def token_file(settings: Settings) -> Path:
+    return settings.layout.secrets / TOKEN_FILE
+
+
 def read_admin_token(settings: Settings) -> str | None:
     """The token the platform accepts: the environment's, else the workspace's token file, else none."""
     if os.environ.get(TOKEN_ENV):
         return os.environ[TOKEN_ENV]
-    path = settings.layout.secrets / TOKEN_FILE
+    path = token_file(settings)
     try:
         return path.read_text(encoding="utf-8").strip() or None
     except FileNotFoundError:

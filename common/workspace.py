@@ -8,8 +8,8 @@
         secrets/              tokens, mode 0600 from their first byte
         exercises/            students' working copies (`mlops-levels exercise start`)
         report/               the class report page of `run all`
-        level_N/              what level N produces: models, mlflow.db, mlartifacts/, reports/,
-                              predictions/, decisions/
+        level_N/              where level N's commands run: models, mlflow.db, mlruns/ (artifacts),
+                              platform/ (audit log, predictions/, reports/, decisions/)
 
 No other module spells these names; `clean` refuses a folder holding anything else.
 """
@@ -61,16 +61,20 @@ class Workspace:
         return self.level(level) / "mlflow.db"
 
     def artifacts(self, level: int) -> Path:
-        return self.level(level) / "mlartifacts"
+        return self.level(level) / "mlruns"  # where MLflow keeps a local store's artifacts, beside the store
+
+    def platform(self, level: int) -> Path:
+        """The platform's state folder (levels 3-4: PLATFORM_STATE_DIR)."""
+        return self.level(level) / "platform"
 
     def reports(self, level: int) -> Path:
-        return self.level(level) / "reports"
+        return self.platform(level) / "reports"
 
     def predictions(self, level: int) -> Path:
-        return self.level(level) / "predictions"
+        return self.platform(level) / "predictions"
 
     def decisions(self, level: int) -> Path:
-        return self.level(level) / "decisions"
+        return self.platform(level) / "decisions"
 
     def strangers(self) -> list[str]:
         """Entries at the top of the folder the toolkit did not write (so `clean` must not delete it)."""

@@ -16,7 +16,7 @@ from common.data import load_prepared
 from common.errors import MlopsLevelsError
 from common.runs import RunReport, RunRequest
 from common.sources import resolve_data
-from teaching.levelproc import level_env, level_folder, level_server, run_json
+from teaching.levelproc import level_server, run_json, serve_command
 
 LEVEL = 1
 SAMPLE_RIDES = 25
@@ -81,17 +81,11 @@ def main(request: RunRequest) -> RunReport:
 
 def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> None:
     """`mlops-levels serve 1`: the level's own serve command on the model `run 1` trained, until Ctrl-C."""
-    from common.processes import run_owned
-    from teaching.levelproc import command
-
     path = str(options.get("model_path") or model_path(settings))
     if not Path(path).is_file():
         fix = "pass the model file --model-path names" if options.get("model_path") else "run: mlops-levels run 1"
         raise MlopsLevelsError("no model to serve yet", where=path, fix=fix)
-    args = ["--model-path", str(path), "--host", host, "--port", str(port)]
-    code = run_owned(command("taxi_duration.serve", args), level_env(settings), cwd=level_folder(LEVEL))
-    if code not in (0, -2, -15, 130, 143):
-        raise MlopsLevelsError(f"level 1's service stopped with exit code {code}", fix="see its output above")
+    serve_command(LEVEL, settings, "taxi_duration.serve", host, port, ["--model-path", path])
 
 
 def _sum_metric(prometheus_text: str, name: str) -> float:
