@@ -2,9 +2,10 @@
 
 Each level is a complete project a student can open alone, so a practice that level 2 introduced is a
 file in levels 3 and 4 as well. Those copies are a teaching device only while they stay true copies:
-`[carried] "gate.py" = 3` in level 4's level.toml says level 4's gate.py is level 3's, with the level's
-own package name (`level_3` -> `level_4`) as the only difference. A test fails on any drift, and
-`python3 tasks.py sync` rewrites every carried file from its origin.
+`[carried] "taxi_duration/gate.py" = 3` in level 4's level.toml says level 4's gate.py is level 3's,
+byte for byte (every level names its package taxi_duration). A test fails on any drift, and
+`python3 tasks.py sync` rewrites every carried file from its origin. Each project also pins its
+install with a copy of the course's lock file (constraints.txt), kept the same way.
 
     python -m levels.carried            # list drifted copies (exit 1 if any)
     python -m levels.carried --write    # rewrite them from their origin
@@ -12,7 +13,6 @@ own package name (`level_3` -> `level_4`) as the only difference. A test fails o
 
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,46 +33,16 @@ class CarriedFile:
 
     @property
     def origin_path(self) -> Path:
-        folder = self.root / f"level_{self.origin}"
-        if not (folder / self.name).exists() and (folder / PACKAGE / self.name).exists():
-            return folder / PACKAGE / self.name  # the origin became a project; the carrier not yet
-        return folder / self.name
-
-    @property
-    def origin_name(self) -> str:
-        """The file as its origin level lists it (inside its package, once the origin is a project)."""
-        return self.origin_path.relative_to(self.root / f"level_{self.origin}").as_posix()
+        return self.root / f"level_{self.origin}" / self.name
 
 
-# The package every level that is a project of its own names its code with. Levels still being moved
-# import themselves as `levels.level_N`: a file they carry from a project has that name put back.
+LOCK = "constraints.txt"
 PACKAGE = "taxi_duration"
-
-
-def as_carried(text: str, origin: int, level: int, carrier_is_project: bool = True) -> str:
-    """The origin's text as the carrying level holds it: the same bytes between two projects (every
-    project names its package taxi_duration); a level not yet moved gets its own package name."""
-    if carrier_is_project:
-        return text
-    text = re.sub(rf"\b{PACKAGE}\.", f"levels.level_{level}.", text)
-    return re.sub(rf"\blevel([_-]){origin}\b", rf"level\g<1>{level}", text)
-
-
-def _carrier_is_project(root: Path, level: int) -> bool:
-    return (root / f"level_{level}" / PACKAGE).is_dir()
-
-
-def _expected(carried: CarriedFile) -> str:
-    text = carried.origin_path.read_text(encoding="utf-8")
-    return as_carried(text, carried.origin, carried.level, _carrier_is_project(carried.root, carried.level))
 
 
 def lock_copies(root: Path = LEVELS_DIR) -> list[Path]:
     """Each level that is a project pins its install with a copy of the course's lock file."""
     return [folder / LOCK for folder in sorted(root.glob("level_*")) if (folder / PACKAGE).is_dir()]
-
-
-LOCK = "constraints.txt"
 
 
 def carried_files(root: Path = LEVELS_DIR) -> list[CarriedFile]:
@@ -92,7 +62,7 @@ def drifted(root: Path = LEVELS_DIR) -> list[CarriedFile]:
     """Carried files whose text is not their origin's (or that are missing)."""
     out = []
     for carried in carried_files(root):
-        if not carried.path.exists() or carried.path.read_text(encoding="utf-8") != _expected(carried):
+        if not carried.path.exists() or carried.path.read_bytes() != carried.origin_path.read_bytes():
             out.append(carried)
     return out
 
@@ -106,7 +76,7 @@ def sync(root: Path = LEVELS_DIR) -> list[CarriedFile]:
     """Rewrite every drifted copy from its origin; returns what was rewritten."""
     rewritten = drifted(root)
     for carried in rewritten:
-        carried.path.write_text(_expected(carried), encoding="utf-8")
+        carried.path.write_bytes(carried.origin_path.read_bytes())
     for path in drifted_locks(root):
         path.write_bytes((root.parent / LOCK).read_bytes())
     return rewritten

@@ -73,12 +73,9 @@ class LevelInfo:
     files: tuple[str, ...]
     practices: tuple[Practice, ...]
     lineage: dict[str, str] = field(default_factory=dict)
-    # A level that is a project of its own names its package (the same at every level: taxi_duration);
-    # the toolkit runs its commands in its folder (teaching/drive/). A level not yet moved names instead
-    # the "module:function" the toolkit imports to run it and to serve it.
+    # A level with code names its package (the same at every level: taxi_duration); the toolkit runs the
+    # level's commands from outside (teaching/drive/level_N.py). Level 0 is a notebook: no package.
     package: str | None = None
-    entrypoint: str | None = None
-    serve: str | None = None
     services: tuple[str, ...] = ()
     still_manual: tuple[str, ...] = ()
     exercises: tuple[Exercise, ...] = ()
@@ -130,8 +127,6 @@ def _parse(path: Path) -> LevelInfo:
         practices=practices,
         lineage=dict(raw.get("lineage", {})),
         package=raw.get("package"),
-        entrypoint=raw.get("entrypoint"),
-        serve=raw.get("serve"),
         services=tuple(raw.get("services", [])),
         still_manual=tuple(raw.get("still_manual", [])),
         exercises=tuple(Exercise(**e) for e in raw.get("try", [])),

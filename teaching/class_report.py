@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import math
 import os
 import shutil
@@ -113,10 +114,9 @@ def _links(reports: list[dict[str, Any]], months: list[str], page_dir: Path) -> 
 
 def _report_files(report: dict[str, Any], months: list[str]) -> list[tuple[str, str]]:
     files = dict(report["details"].get("report_files") or {})
-    if report["level"] == 4:
-        from levels.level_4.decisions import DecisionLog
-
-        for decision in DecisionLog(Path(report["artifacts"]["decisions"])).history():
+    if report["level"] == 4:  # each month's reports are named in level 4's decision log, one JSON a line
+        log = Path(report["artifacts"]["decisions"]).read_text(encoding="utf-8")
+        for decision in (json.loads(line) for line in log.splitlines() if line.strip()):
             if decision["month"] in months:
                 files |= decision.get("reports") or {}
     return [(name, path) for name, path in files.items() if name.endswith(".html")]

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common.errors import UsageError
-from levels.carried import as_carried
 from levels.catalog import LevelInfo, Practice, get_level
 from levels.notebook import as_script
 from teaching.exercises.regions import strip_markers
@@ -103,9 +102,6 @@ def compare_levels(a: int, b: int, context: int = 3, only_file: str | None = Non
 def _pair(level_a: LevelInfo, level_b: LevelInfo, old: str | None, new: str, context: int) -> FilePair:
     new_lines = _read(level_b, new)
     old_lines = _read(level_a, old) if old else []
-    if old == new and new in level_b.carried:
-        # A carried file differs only by the level's own name: that is not a change a student should read.
-        old_lines = as_carried("".join(old_lines), level_a.number, level_b.number).splitlines(keepends=True)
     diff = list(
         difflib.unified_diff(
             old_lines,

@@ -159,12 +159,18 @@ def level_server(
 
 
 def require_store(number: int, settings: Settings) -> None:
-    """A level that serves from its registry needs one: say how to make it, before any server starts."""
+    """A level that serves from its registry needs a whole one: say so before any server starts (MLflow,
+    handed a damaged store, would start migrating it, or serve from an empty one)."""
+    if settings.tracking_uri:
+        return
+    from common.stores import check_sqlite_store
+
     store = settings.layout.mlflow_store(number)
-    if not settings.tracking_uri and not store.exists():
+    if not store.exists():
         raise MlopsLevelsError(
             f"level {number} has no registry yet", where=str(store), fix=f"run it first: mlops-levels run {number}"
         )
+    check_sqlite_store(store, thorough=True)
 
 
 def serve_command(

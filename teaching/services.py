@@ -19,16 +19,12 @@ def serve_level(settings: Settings, level: int, host: str, port: int, options: d
     from common.serving import port_is_free
 
     info = get_level(level)
-    if not info.serve and not info.package or level == 0:
+    if not info.package:
         raise UsageError(f"level {level} has no service", fix="levels 1 to 4 serve predictions")
     if not port_is_free(port, host):
         raise UsageError(f"port {port} on {host} is taken", fix="pass --port with a free port")
-    if info.serve:  # a level not yet a project of its own serves from inside
-        module_name, _, function = info.serve.partition(":")
-        serve = getattr(importlib.import_module(f"levels.level_{level}.{module_name}"), function)
-        print(f"Serving level {level} on http://{host}:{port} (Ctrl-C stops)", flush=True)
-    else:  # the level's own serve command, which says its address once it listens
-        serve = importlib.import_module(f"teaching.drive.level_{level}").serve
+    # The level's own serve command, run by teaching/drive/level_N.py: it says its address once it listens.
+    serve = importlib.import_module(f"teaching.drive.level_{level}").serve
     try:
         with signals_as_interrupt():  # SIGTERM and SIGHUP end it as Ctrl-C does: cleanly, children too
             serve(settings, host, port, options)

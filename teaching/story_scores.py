@@ -42,10 +42,9 @@ def _predictions(settings: Settings, level: int, serving: dict[str, str], trips:
         from common.model import load_model
 
         return predict(load_model(Path(serving["path"])), trips)
-    import importlib
+    from teaching.drive.training import load_registered
 
-    registry = importlib.import_module(f"levels.level_{level}.registry")
-    return predict(registry.load_version(settings, serving["version"]), trips)
+    return predict(load_registered(level, settings, serving["version"]), trips)
 
 
 def served_rmse(settings: Settings, reports: list[dict[str, Any]], months: list[str]) -> dict[str, dict[str, float]]:

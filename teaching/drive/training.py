@@ -82,3 +82,18 @@ def registry_versions(number: int, settings: Settings, limit: int = 5) -> list[d
             {"version": str(full.version), "aliases": ", ".join(full.aliases) or "—", "run": (full.run_id or "")[:8]}
         )
     return rows
+
+
+def load_registered(number: int, settings: Settings, version: str) -> Any:
+    """A version from level NUMBER's registry, loaded by the toolkit itself (to score it on later months)."""
+    import mlflow.artifacts
+    import mlflow.sklearn
+    from mlflow import MlflowClient
+
+    # A client of its own, not mlflow.set_tracking_uri: that would leave MLFLOW_TRACKING_URI set in this
+    # process, for the next command to take for the person's choice.
+    uri = tracking_uri(number, settings)
+    source = MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_download_uri(
+        settings.model_name, version
+    )
+    return mlflow.sklearn.load_model(mlflow.artifacts.download_artifacts(artifact_uri=source, tracking_uri=uri))

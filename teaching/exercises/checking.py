@@ -41,17 +41,9 @@ def expect(condition: object, reason: str) -> None:
 class CheckContext:
     exercise_id: str
     level: int
-    copy: (
-        Path  # the root of the student's copy: the level's folder (or, for a level not yet a project, levels/level_N/)
-    )
-    tmp: Path  # an empty folder for this run: workspaces, stores, files
+    copy: Path  # the root of the student's copy: the level's folder, a project of its own
+    tmp: Path  # an empty folder for this run: stores, months, the platform's state
     cache: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def level_folder(self) -> Path:
-        if (self.copy / "taxi_duration").is_dir():  # a level that is a project of its own: the copy is its folder
-            return self.copy
-        return self.copy / "levels" / f"level_{self.level}"
 
     def once(self, key: str, make: Callable[[], Any]) -> Any:
         """Set-up shared by the checks of one run (a trained model, a registry), built on first use."""
@@ -59,10 +51,28 @@ class CheckContext:
             self.cache[key] = make()
         return self.cache[key]
 
-    def settings(self, name: str = "ws", **changes: Any) -> Any:
-        from common.config import Settings
+    @property
+    def data(self) -> Any:
+        """Small synthetic months, generated into this run's folder."""
+        from common.datasource import DataSource
 
-        return Settings(workspace=self.tmp / name, synthetic_rows=SMALL_ROWS, source="synthetic", **changes)
+        return DataSource(cache=self.tmp / "data", synthetic_rows=SMALL_ROWS)
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"sqlite:///{self.tmp / 'mlflow.db'}"
+
+    def config(self, **changes: Any) -> Any:
+        """The level's own Config (taxi_duration/config.py of the copy) on this run's store and months."""
+        from taxi_duration.config import Config
+
+        return Config(tracking_uri=self.tracking_uri, data=self.data, **changes)
+
+    def environment(self) -> dict[str, str]:
+        """The same, as a level reads it from its environment (Config.from_env(), the platform's state dir):
+        the harness sets it while the checks run, so what a level builds for itself lands in `tmp` too."""
+        data = {name: value for name, value in self.data.to_env().items() if value}
+        return {**data, "MLFLOW_TRACKING_URI": self.tracking_uri, "PLATFORM_STATE_DIR": str(self.tmp / "platform")}
 
 
 def describe_failure(exc: BaseException, copy: Path) -> str:

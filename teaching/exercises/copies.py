@@ -5,10 +5,8 @@
         taxi_duration/, tests/, …   the whole level, a project of its own; the exercised file starts
                                     with a short brief and holds a TODO where the practice was
 
-A level not yet made a project of its own is copied as `levels/level_N/` beside `levels/__init__.py`,
-so its `levels.level_N` imports resolve inside the copy (see harness.py). Every other exercise marker is
-stripped, so the copy reads like the level itself. A copy is written beside its place and renamed into
-it: a crash never leaves half a copy.
+Every other exercise marker is stripped, so the copy reads like the level itself. A copy is written
+beside its place and renamed into it: a crash never leaves half a copy.
 """
 
 from __future__ import annotations
@@ -17,9 +15,10 @@ import shutil
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 from common.workspace import Workspace
-from levels.catalog import LEVELS_DIR, PRACTICES, get_level
+from levels.catalog import LEVELS_DIR, PRACTICES
 from teaching.exercises.catalog import Exercise
 from teaching.exercises.regions import region_code, strip_markers, take_out
 
@@ -30,14 +29,13 @@ def copy_root(workspace: Path, exercise: Exercise) -> Path:
     return Workspace(workspace).exercises / exercise.id
 
 
-def level_in_copy(exercise: Exercise) -> Path:
-    """Where the level's folder sits inside its copy: the copy itself for a level that is a project."""
-    return Path(".") if get_level(exercise.level).package else Path("levels") / f"level_{exercise.level}"
+def level_source(exercise: Exercise) -> Path:
+    """The level's own folder, which a copy starts from."""
+    return LEVELS_DIR / f"level_{exercise.level}"
 
 
 def edited_paths(workspace: Path, exercise: Exercise) -> list[Path]:
-    folder = copy_root(workspace, exercise) / level_in_copy(exercise)
-    return [folder / name for name in exercise.files]
+    return [copy_root(workspace, exercise) / name for name in exercise.files]
 
 
 def brief_header(exercise: Exercise) -> str:
@@ -58,7 +56,7 @@ def exercised_text(exercise: Exercise, name: str) -> str:
     """The starting text of an edited file: the brief, then the level's code with the region(s) taken out."""
     if name == exercise.adds:
         return brief_header(exercise) + exercise.added_text("start")
-    source = LEVELS_DIR / f"level_{exercise.level}" / name
+    source = level_source(exercise) / name
     stubs = [(r.todo, r.stub) for r in exercise.regions if r.file == name]
     return brief_header(exercise) + take_out(source.read_text(encoding="utf-8"), exercise.id, stubs, str(source))
 
@@ -69,7 +67,7 @@ def solution_code(exercise: Exercise) -> list[dict[str, object]]:
         return [{"file": exercise.adds, "line": 1, "code": exercise.added_text("solution")}]
     found = []
     for name in dict.fromkeys(r.file for r in exercise.regions):
-        source = LEVELS_DIR / f"level_{exercise.level}" / name
+        source = level_source(exercise) / name
         for line, code in region_code(source.read_text(encoding="utf-8"), exercise.id, str(source)):
             found.append({"file": name, "line": line, "code": code})
     return found
@@ -80,20 +78,12 @@ def write_copy(workspace: Path, exercise: Exercise) -> Path:
     target = copy_root(workspace, exercise)
     staging = target.with_name(f".{exercise.id}.new")
     shutil.rmtree(staging, ignore_errors=True)
-    level = staging / level_in_copy(exercise)
-    shutil.copytree(
-        LEVELS_DIR / f"level_{exercise.level}",
-        level,
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".venv", "*.egg-info"),
-        dirs_exist_ok=True,
-    )
-    if level != staging:
-        shutil.copy2(LEVELS_DIR / "__init__.py", staging / "levels" / "__init__.py")
-    for path in level.rglob("*.py"):
+    shutil.copytree(level_source(exercise), staging, ignore=_not_copied(level_source(exercise)))
+    for path in staging.rglob("*.py"):
         path.write_text(strip_markers(path.read_text(encoding="utf-8")), encoding="utf-8")
     for name in exercise.files:
-        (level / name).parent.mkdir(parents=True, exist_ok=True)
-        (level / name).write_text(exercised_text(exercise, name), encoding="utf-8")
+        (staging / name).parent.mkdir(parents=True, exist_ok=True)
+        (staging / name).write_text(exercised_text(exercise, name), encoding="utf-8")
     (staging / "EXERCISE.md").write_text(exercise_page(exercise), encoding="utf-8")
     if target.exists():
         retired = target.with_name(f".{exercise.id}.old-{time.time_ns()}")
@@ -103,8 +93,16 @@ def write_copy(workspace: Path, exercise: Exercise) -> Path:
     return target
 
 
+def _not_copied(folder: Path) -> Any:
+    """What git leaves out of the level (its .gitignore: stores, months, venv) and the tools' caches."""
+    ignored = folder / ".gitignore"
+    lines = ignored.read_text(encoding="utf-8").splitlines() if ignored.is_file() else []
+    patterns = [line.strip().rstrip("/") for line in lines if line.strip() and not line.startswith(("#", "!"))]
+    return shutil.ignore_patterns("__pycache__", "*.pyc", ".*_cache", *patterns)
+
+
 def exercise_page(exercise: Exercise) -> str:
-    files = "\n".join(f"- `{(level_in_copy(exercise) / name).as_posix()}`" for name in exercise.files)
+    files = "\n".join(f"- `{name}`" for name in exercise.files)
     return (
         f"# {exercise.title}\n\n"
         f"Exercise `{exercise.id}` · level {exercise.level} · {PRACTICES.get(exercise.practice, exercise.practice)}\n\n"

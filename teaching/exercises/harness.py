@@ -2,20 +2,23 @@
 
     python -m teaching.exercises.harness RESULT.json ID=COPY [ID=COPY ...]
 
-Why a process of its own: a level's code imports itself as `taxi_duration.…` (a level not yet a project
-of its own: `levels.level_N.…`), so the copy must BE that package for the check, while `common` and
-`teaching` stay the installed ones. The runner starts this module with the copy as the working
-directory, and every copy is put first on sys.path before anything of the level is imported. A fresh
-process also means a student's endless loop or crash cannot take the CLI down, and a timeout can stop it.
+Why a process of its own: a level's code imports itself as `taxi_duration.…`, so the copy must BE that
+package for the check, while `common` and `teaching` stay the installed ones. The runner starts this
+module with the copy as the working directory, and every copy is put first on sys.path before anything
+of the level is imported. The level's environment (MLFLOW_TRACKING_URI, TAXI_*, PLATFORM_STATE_DIR) points
+into the run's own folder while its checks run, so nothing the level builds from `Config.from_env()`
+lands in the student's copy. A fresh process also means a student's endless loop or crash cannot take
+the CLI down, and a timeout can stop it.
 
 Several copies in one process (the test suite, to pay for importing MLflow and Evidently once): before
-each copy, every module of a level and every check module is forgotten, so each copy is imported anew.
+each copy, `taxi_duration` and every check module is forgotten, so each copy is imported anew.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -30,8 +33,8 @@ def _forget_previous_copy(copy: Path) -> None:
     for name in [
         m
         for m in sys.modules
-        if m in ("levels", "taxi_duration", "test_features")
-        or m.startswith(("levels.", "taxi_duration.", "teaching.exercises.checks.level_"))
+        if m in ("taxi_duration", "test_features")
+        or m.startswith(("taxi_duration.", "teaching.exercises.checks.level_"))
     ]:
         del sys.modules[name]
     sys.path[:] = [p for p in sys.path if not _is_copy(Path(p or "."))]
@@ -42,8 +45,7 @@ def _forget_previous_copy(copy: Path) -> None:
 
 def _is_copy(folder: Path) -> bool:
     """A student's copy holds a level alone; the project (or an install) holds `teaching/` beside it."""
-    level = (folder / "taxi_duration" / "__init__.py").is_file() or (folder / "levels" / "__init__.py").is_file()
-    return level and not (folder / "teaching").is_dir()
+    return (folder / "taxi_duration").is_dir() and not (folder / "teaching").is_dir()
 
 
 def run_one(exercise_id: str, copy: Path) -> dict[str, Any]:
@@ -51,22 +53,33 @@ def run_one(exercise_id: str, copy: Path) -> dict[str, Any]:
     _forget_previous_copy(copy)
     started = time.perf_counter()
     importlib.import_module(exercise.check_module)
-    results = []
     with tempfile.TemporaryDirectory(prefix=f"check-{exercise_id}-") as tmp:
         context = checking.CheckContext(exercise_id, exercise.level, copy, Path(tmp))
-        for name, function in checking.REGISTRY.get(exercise_id, []):
-            try:
-                function(context)
-            except (Exception, SystemExit) as exc:  # anything the student's code raises is a finding, not a crash
-                results.append({"name": name, "passed": False, "reason": checking.describe_failure(exc, copy)})
-            else:
-                results.append({"name": name, "passed": True, "reason": ""})
+        saved = dict(os.environ)
+        os.environ.update(context.environment())
+        try:
+            results = _run_checks(context, exercise_id, copy)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
     return {
         "exercise": exercise_id,
         "passed": bool(results) and all(r["passed"] for r in results),
         "checks": results,
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def _run_checks(context: checking.CheckContext, exercise_id: str, copy: Path) -> list[dict[str, Any]]:
+    results = []
+    for name, function in checking.REGISTRY.get(exercise_id, []):
+        try:
+            function(context)
+        except (Exception, SystemExit) as exc:  # anything the student's code raises is a finding, not a crash
+            results.append({"name": name, "passed": False, "reason": checking.describe_failure(exc, copy)})
+        else:
+            results.append({"name": name, "passed": True, "reason": ""})
+    return results
 
 
 def main(argv: list[str]) -> int:

@@ -1,7 +1,7 @@
 """Copies of every exercise, fresh and solved (plus a few wrong answers), checked once per session.
 
 The CLI checks one copy per process; here every copy goes through one harness process (the harness
-forgets `levels` between copies), so MLflow, Prefect and Evidently are imported once, not 30 times.
+forgets `taxi_duration` between copies), so MLflow, Prefect and Evidently are imported once, not 30 times.
 """
 
 from __future__ import annotations
@@ -10,40 +10,39 @@ from pathlib import Path
 
 import pytest
 
-from levels.catalog import LEVELS_DIR
 from teaching.exercises.catalog import Exercise, get_exercise, load_exercises
-from teaching.exercises.copies import level_in_copy, write_copy
+from teaching.exercises.copies import level_source, write_copy
 from teaching.exercises.regions import strip_markers
 
 # Plausible mistakes, each of which one named check must catch: (exercise, file, level's code, mistake, check).
 WRONG_ANSWERS = {
     "gate-rule/strict": (
-        "gate.py",
+        "taxi_duration/gate.py",
         "passed = candidate_rmse <= limit",
         "passed = candidate_rmse < limit",
         "better, or worse within the tolerance, passes",
     ),
     "stable-ab/python-hash": (
-        "ab.py",
+        "taxi_duration/ab.py",
         'return int.from_bytes(digest, "big") / 2**64',
         "return (hash(ride_id) % 2**32) / 2**32",
         "the same ride gets the same bucket in another process",
     ),
     "degradation-trigger/at-the-limit": (
-        "triggers.py",
+        "taxi_duration/triggers.py",
         "if month_rmse > champion_rmse",
         "if month_rmse >= champion_rmse",
         "degradation fires beyond the tolerance only",
     ),
     "resume-from-log/skips-bad-lines": (
-        "decisions.py",
+        "taxi_duration/decisions.py",
         'raise ValueError("not a decision")',
         "continue",
         "a damaged line stops the loop, naming file and line",
     ),
     "register-champion/no-existence-check": (
-        "registry.py",
-        '    resolve_version(settings, version, fix="list them with: python levels/level_2/promote.py --list")\n',
+        "taxi_duration/promote.py",
+        '    resolve_version(config, version, fix="list them with: python -m taxi_duration.promote --list")\n',
         "",
         "promoting a version that does not exist is refused",
     ),
@@ -56,16 +55,11 @@ def test_pair_only():
 """
 
 
-def level_file(exercise: Exercise, name: str) -> Path:
-    return LEVELS_DIR / f"level_{exercise.level}" / name
-
-
 def solve(copy: Path, exercise: Exercise) -> Path:
     """Put the level's own code (or the reference answer) back into the edited files of a copy."""
-    folder = copy / level_in_copy(exercise)
     for name in exercise.files:
-        text = exercise.added_text("solution") if name == exercise.adds else level_file(exercise, name).read_text()
-        (folder / name).write_text(strip_markers(text))
+        text = exercise.added_text("solution") if name == exercise.adds else (level_source(exercise) / name).read_text()
+        (copy / name).write_text(strip_markers(text))
     return copy
 
 
@@ -74,7 +68,7 @@ def _wrong(root: Path, key: str) -> Path:
     exercise = get_exercise(exercise_id)
     copy = solve(write_copy(root, exercise), exercise)
     name, right, wrong, _ = WRONG_ANSWERS[key]
-    path = copy / level_in_copy(exercise) / name
+    path = copy / name
     text = path.read_text()
     assert text.count(right) == 1, (key, right)
     path.write_text(text.replace(right, wrong))
@@ -97,7 +91,7 @@ def checked(tmp_path_factory) -> dict[str, dict]:
         pairs.append((key.split("/")[0], _wrong(tmp_path_factory.mktemp("wrong"), key)))
         keys.append(key)
     weak = write_copy(tmp_path_factory.mktemp("weak"), get_exercise("feature-test"))
-    (weak / level_in_copy(get_exercise("feature-test")) / "tests" / "test_features.py").write_text(WEAK_FEATURE_TEST)
+    (weak / "tests" / "test_features.py").write_text(WEAK_FEATURE_TEST)
     pairs.append(("feature-test", weak))
     keys.append("feature-test/weak")
     return dict(zip(keys, run_checks(pairs, timeout=600), strict=True))

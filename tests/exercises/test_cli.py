@@ -8,7 +8,7 @@ import json
 from levels.catalog import LEVELS_DIR
 from teaching.exercises.regions import strip_markers
 
-GATE = "levels/level_3/gate.py"
+GATE = "taxi_duration/gate.py"
 
 
 def _rows(invoke, *args: str) -> dict[str, dict]:
@@ -44,7 +44,7 @@ def test_start_check_fail_then_pass_records_attempts_and_the_first_pass(invoke, 
     assert any("NotImplementedError" in c["reason"] and "gate.py" in c["reason"] for c in failed["checks"])
     assert _rows(invoke)["gate-rule"]["status"] == "started"
 
-    edited.write_text(strip_markers((LEVELS_DIR / "level_3" / "gate.py").read_text()))
+    edited.write_text(strip_markers((LEVELS_DIR / "level_3" / GATE).read_text()))
     code, passed = _check(invoke, "gate-rule")
     assert code == 0 and passed["passed"] and passed["attempts"] == 2
     assert passed["next"] == "mlops-levels exercise start deploy-gate"
@@ -59,7 +59,7 @@ def test_start_check_fail_then_pass_records_attempts_and_the_first_pass(invoke, 
 
 def test_start_never_overwrites_work_and_reset_starts_over_after_confirmation(invoke, workspace):
     invoke("exercise", "start", "stable-ab")
-    edited = workspace / "exercises" / "stable-ab" / "levels" / "level_3" / "ab.py"
+    edited = workspace / "exercises" / "stable-ab" / "taxi_duration" / "ab.py"
     edited.write_text(edited.read_text() + "\n# my work\n")
     again = json.loads(invoke("exercise", "start", "stable-ab", "--json").output)
     assert again["already_started"] and "# my work" in edited.read_text()
@@ -140,7 +140,7 @@ def test_explain_lists_the_exercises_and_walkthrough_ends_by_pointing_at_them(in
 
 def test_a_file_that_does_not_compile_is_named_with_its_line(invoke, workspace):
     invoke("exercise", "start", "degradation-trigger")
-    edited = workspace / "exercises" / "degradation-trigger" / "levels" / "level_4" / "triggers.py"
+    edited = workspace / "exercises" / "degradation-trigger" / "taxi_duration" / "triggers.py"
     lines = edited.read_text().splitlines()
     todo = next(i for i, line in enumerate(lines) if "TODO(exercise" in line)
     lines[todo + 1] = "    rules = [  # an unclosed bracket"
@@ -148,7 +148,7 @@ def test_a_file_that_does_not_compile_is_named_with_its_line(invoke, workspace):
     code, result = _check(invoke, "degradation-trigger")
     assert code == 1
     reasons = {c["reason"] for c in result["checks"]}
-    assert any(r.startswith("SyntaxError") and "levels/level_4/triggers.py:" in r for r in reasons), reasons
+    assert any(r.startswith("SyntaxError") and "taxi_duration/triggers.py:" in r for r in reasons), reasons
 
 
 def test_listing_exercises_imports_no_heavy_library(tmp_path):

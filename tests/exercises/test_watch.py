@@ -21,7 +21,7 @@ DEADLINE = 60  # seconds for a whole test; each wait below ends as soon as its e
 def test_a_save_during_the_first_check_is_not_missed(tmp_path):
     from teaching.exercises.watch import watch_checks
 
-    edited = tmp_path / "levels" / "level_3" / "gate.py"
+    edited = tmp_path / "taxi_duration" / "gate.py"
     edited.parent.mkdir(parents=True)
     edited.write_text("x = 1\n")
     stop, shown, calls = threading.Event(), queue.Queue(), []
@@ -64,7 +64,7 @@ def _next_result(lines: queue.Queue, deadline: float) -> dict:
 
 def test_watch_checks_again_when_the_file_is_saved_and_stops_on_ctrl_c(invoke, workspace):
     assert invoke("exercise", "start", "gate-rule").exit_code == 0
-    edited = workspace / "exercises" / "gate-rule" / "levels" / "level_3" / "gate.py"
+    edited = workspace / "exercises" / "gate-rule" / "taxi_duration" / "gate.py"
     env = {**os.environ, "MLOPS_LEVELS_WORKSPACE": str(workspace)}
     command = [sys.executable, "-m", "cli", "exercise", "check", "gate-rule", "--watch", "--json"]
     watcher = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -74,7 +74,7 @@ def test_watch_checks_again_when_the_file_is_saved_and_stops_on_ctrl_c(invoke, w
     try:
         first = _next_result(lines, deadline)
         assert first["passed"] is False and "NotImplementedError" in first["checks"][0]["reason"]
-        edited.write_text(strip_markers((LEVELS_DIR / "level_3" / "gate.py").read_text()))
+        edited.write_text(strip_markers((LEVELS_DIR / "level_3" / "taxi_duration" / "gate.py").read_text()))
         assert _next_result(lines, deadline)["passed"] is True
         watcher.send_signal(signal.SIGINT)
         assert watcher.wait(timeout=max(1, deadline - time.monotonic())) == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
 from tests.conftest import SMALL_MONTH_ROWS
@@ -13,11 +11,11 @@ from tests.conftest import SMALL_MONTH_ROWS
 def registries(prefect_api, tmp_path_factory):
     """Settings of a workspace where levels 2, 3 and 4 each registered v1 (linear regression)."""
     from common.config import Settings
+    from teaching.drive.training import train
 
     settings = Settings(workspace=tmp_path_factory.mktemp("faults"), synthetic_rows=SMALL_MONTH_ROWS)
-    for level in (2, 3, 4):
-        pipeline = importlib.import_module(f"levels.level_{level}.pipeline")
-        pipeline.run_pipeline(settings, "2021-01", "2021-02", "linear_regression")
+    for level in (2, 3, 4):  # each level's own pipeline command, as `run N` runs it
+        train(level, settings, "2021-01", "2021-02", "linear_regression")
     return settings
 
 

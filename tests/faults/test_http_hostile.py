@@ -4,7 +4,6 @@ of 500 or more, and no connection dropped without a status line (tests/faults/ho
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +12,6 @@ import httpx
 import pytest
 
 from common.http import MAX_BODY_BYTES
-from common.serving import background_server
 from tests.faults.hostile import hostile_requests
 from tests.faults.rawhttp import Outcome, send
 
@@ -21,28 +19,29 @@ REQUESTS_PER_SERVICE = 1100
 SEED = 12
 
 
+# How each level's service is started by its own command (teaching/levelproc.py), and what it needs.
+SERVICES = {
+    2: ("taxi_duration.serve", ["--version", "1"], {}),
+    3: ("taxi_duration.platform_api", [], {"PLATFORM_ADMIN_TOKEN": "secret"}),
+    4: ("taxi_duration.platform_api", [], {"PLATFORM_ADMIN_TOKEN": "secret"}),
+}
+
+
 @contextlib.contextmanager
 def _serving(level: int, request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    if level == 1:  # a project of its own: its service runs by its own command, in its own process
+    """The level's service as the toolkit starts it: its own command, in a process of its own."""
+    from teaching.levelproc import level_server
+
+    if level == 1:
         from common.model import save_model
-        from teaching.levelproc import level_server
 
         model = save_model(request.getfixturevalue("trained_model"), tmp_path / "model.bin")
-        with level_server(
-            1, "taxi_duration.serve", ["--model-path", str(model)], request.getfixturevalue("settings")
-        ) as url:
-            yield url
-        return
-    with background_server(_app(level, request, tmp_path)) as url:
+        module, args, extra = "taxi_duration.serve", ["--model-path", str(model)], {}
+        settings = request.getfixturevalue("settings")
+    else:
+        (module, args, extra), settings = SERVICES[level], request.getfixturevalue("registries")
+    with level_server(level, module, args, settings, extra) as url:
         yield url
-
-
-def _app(level: int, request: pytest.FixtureRequest, tmp_path):
-    settings = request.getfixturevalue("registries")
-    module = importlib.import_module(f"levels.level_{level}.{'serve' if level == 2 else 'platform_api'}")
-    if level == 2:
-        return module.create_app(settings, version="1")
-    return module.create_app(settings, admin_token="secret", log_path=tmp_path / "predictions" / "log.jsonl")
 
 
 @pytest.mark.slow

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from common.serving import free_port
+
 
 def _one_line(result) -> str:
     lines = result.output.strip().splitlines()
@@ -85,33 +87,20 @@ def test_ui_refuses_a_damaged_mlflow_schema_before_starting_a_server(invoke, wor
     assert _sha256(store) == before
 
 
-@pytest.mark.parametrize("damage", ["a table dropped", "a newer MLflow's schema"])
-def test_the_platform_refuses_a_damaged_schema_and_leaves_the_file_as_it_was(registries, tmp_path, damage):
-    from common.config import Settings
-    from common.errors import StoreError
-    from levels.level_3.registry import registry_client
-
-    copy = tmp_path / "ws"
-    shutil.copytree(registries.workspace, copy, ignore=shutil.ignore_patterns("prefect"))
-    store = copy / "level_3" / "mlflow.db"
-    _damage_schema(store, damage)
+@pytest.mark.parametrize("damage", ["a table dropped", "a newer MLflow's schema", "cut short"])
+def test_serve_3_refuses_a_damaged_store_and_leaves_the_file_as_it_was(invoke, workspace, registries, damage):
+    """The platform must never start on a damaged store: MLflow would migrate it, or serve from an empty one."""
+    shutil.copytree(registries.workspace, workspace, ignore=shutil.ignore_patterns("prefect"))
+    store = workspace / "level_3" / "mlflow.db"
+    if damage == "cut short":
+        store.write_bytes(store.read_bytes()[:4096])
+    else:
+        _damage_schema(store, damage)
     before = _sha256(store)
-    with pytest.raises(StoreError, match="tracking store"):
-        registry_client(Settings(workspace=copy))
+    result = invoke("serve", "3", "--port", str(free_port()))
+    assert result.exit_code == 3, result.output
+    assert "tracking store" in _one_line(result) and "Traceback" not in result.output
     assert _sha256(store) == before
-
-
-def test_the_platform_refuses_a_damaged_store_instead_of_serving_from_an_empty_one(registries, tmp_path):
-    from common.config import Settings
-    from common.errors import StoreError
-    from levels.level_3.registry import registry_client
-
-    copy = tmp_path / "ws"
-    shutil.copytree(registries.workspace, copy, ignore=shutil.ignore_patterns("prefect"))
-    store = copy / "level_3" / "mlflow.db"
-    store.write_bytes(store.read_bytes()[:4096])
-    with pytest.raises(StoreError, match="tracking store"):
-        registry_client(Settings(workspace=copy))
 
 
 @pytest.mark.parametrize(
@@ -119,7 +108,7 @@ def test_the_platform_refuses_a_damaged_store_instead_of_serving_from_an_empty_o
     [('{"month": "2021-02", "act', "torn"), ("%%% garbage %%%", "garbage"), ('{"month": "2021-02"}', "json but wrong")],
 )
 def test_a_decision_log_line_the_loop_did_not_write_stops_it_at_that_line(invoke, workspace, line, why):
-    folder = workspace / "level_4" / "decisions"
+    folder = workspace / "level_4" / "platform" / "decisions"
     folder.mkdir(parents=True)
     log = folder / "synthetic-mild-seed42-2021-01-linear_regression.jsonl"
     first = {"month": "2021-01", "action": "initial training", "champion": {"version": "1", "train": "2021-01"}}
@@ -139,7 +128,7 @@ def test_a_decision_log_line_the_loop_did_not_write_stops_it_at_that_line(invoke
     ids=["invalid-utf8", "month-twice"],
 )
 def test_a_decision_log_that_was_edited_stops_the_loop_at_its_line(invoke, workspace, second, why):
-    folder = workspace / "level_4" / "decisions"
+    folder = workspace / "level_4" / "platform" / "decisions"
     folder.mkdir(parents=True)
     log = folder / "synthetic-mild-seed42-2021-01-linear_regression.jsonl"
     first = {"month": "2021-01", "action": "initial training", "champion": {"version": "1", "train": "2021-01"}}
@@ -150,7 +139,7 @@ def test_a_decision_log_that_was_edited_stops_the_loop_at_its_line(invoke, works
 
 
 def test_a_month_before_the_last_decided_one_is_refused_not_decided_with_a_later_model(invoke, workspace):
-    folder = workspace / "level_4" / "decisions"
+    folder = workspace / "level_4" / "platform" / "decisions"
     folder.mkdir(parents=True)
     log = folder / "synthetic-mild-seed42-2021-01-linear_regression.jsonl"
     champion = {"version": "1", "train": "2021-01"}

@@ -46,16 +46,6 @@ def test_a_projects_ci_runs_in_its_folder_with_its_own_make_targets(level):
     assert re.search(r"^test:\n\t\$\(PYTHON\) -m pytest$", makefile, re.MULTILINE)
 
 
-@pytest.mark.parametrize("level", [lv for lv in SERVING if not lv.package], ids=lambda lv: f"level_{lv.number}")
-def test_ci_lints_formats_and_runs_the_levels_suite(level):
-    ci = _workflow(level, "ci.yml")
-    test = _runs(ci["jobs"]["test"])
-    assert "ruff check" in test and "ruff format --check" in test
-    assert f"make -f levels/level_{level.number}/Makefile test" in test
-    makefile = (level.folder / "Makefile").read_text()
-    assert re.search(rf"^test:\n\t\$\(PYTHON\) -m pytest -m level{level.number}$", makefile, re.MULTILINE)
-
-
 @pytest.mark.parametrize("level", SERVING, ids=lambda lv: f"level_{lv.number}")
 def test_ci_grows_with_what_the_level_adds(level):
     jobs = _workflow(level, "ci.yml")["jobs"]
@@ -63,9 +53,9 @@ def test_ci_grows_with_what_the_level_adds(level):
     expected = {"test", "image", "release"} | {job for n, job in added_by_level.items() if n <= level.number}
     assert set(jobs) == expected
     if level.number >= 2:
-        assert f"python levels/level_{level.number}/pipeline.py" in _runs(jobs["pipeline"])
+        assert "python -m taxi_duration.pipeline" in _runs(jobs["pipeline"])
     if level.number >= 3:
-        assert f"-m level{level.number} -k gate" in _runs(jobs["gate"])
+        assert "python -m pytest -k gate" in _runs(jobs["gate"])
     for name, job in jobs.items():
         assert name == "test" or "test" in _needs(job), name
 
@@ -78,12 +68,7 @@ def test_ci_releases_the_service_image_on_a_version_tag(level):
     assert release["if"] == "startsWith(github.ref, 'refs/tags/v')"
     assert release["permissions"]["packages"] == "write"
     script = _runs(release)
-    build = (
-        "docker build --build-context common=../../common"
-        if level.package
-        else f"docker build -f levels/level_{level.number}/Dockerfile"
-    )
-    assert build in script and "docker push" in script
+    assert "docker build --build-context common=../../common" in script and "docker push" in script
     assert "${{ github.ref_name }}" in script
 
 
@@ -94,13 +79,13 @@ def test_cd_trains_evaluates_gates_then_deploys_with_the_token_from_secrets(leve
     assert list(jobs) == ["train", "evaluate", "gate", "deploy"]
     assert _needs(jobs["evaluate"]) == {"train"}
     assert "evaluate" in _needs(jobs["gate"]) and "gate" in _needs(jobs["deploy"])
-    script = f"levels/level_{level.number}/cd.py"
+    assert cd["defaults"]["run"]["working-directory"] == f"levels/level_{level.number}"
     for step_name in ("train", "evaluate", "gate", "deploy"):
-        assert f"python {script} {step_name}" in _runs(jobs[step_name])
+        assert f"python -m taxi_duration.cd {step_name}" in _runs(jobs[step_name])
     assert "${{ needs.train.outputs.version }}" in _runs(jobs["deploy"])
     for name in ("evaluate", "gate", "deploy"):  # the token comes from the repository's secrets, never an input
         env = next(step.get("env", {}) for step in jobs[name]["steps"] if "run" in step)
-        assert env["MLOPS_LEVELS_ADMIN_TOKEN"] == "${{ secrets.MLOPS_LEVELS_ADMIN_TOKEN }}"
+        assert env["PLATFORM_ADMIN_TOKEN"] == "${{ secrets.PLATFORM_ADMIN_TOKEN }}"
     assert "token" not in str(cd["on"]).lower()
 
 

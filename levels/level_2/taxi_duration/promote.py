@@ -11,10 +11,31 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
+
+from mlflow.exceptions import MlflowException
 
 from common.errors import MlopsLevelsError
 from taxi_duration.config import Config
-from taxi_duration.registry import CHAMPION, latest_versions, promote, registry_client
+from taxi_duration.registry import CHAMPION, registry_client, resolve_version
+
+
+# [model_registry]
+def promote(config: Config, version: str, alias: str = CHAMPION) -> None:  # [exercise: register-champion]
+    client = registry_client(config)
+    resolve_version(config, version, fix="list them with: python -m taxi_duration.promote --list")
+    client.set_registered_model_alias(config.model_name, alias, version)
+
+
+def latest_versions(config: Config, limit: int = 10) -> list[Any]:
+    client = registry_client(config)
+    try:
+        versions = client.search_model_versions(f"name='{config.model_name}'")
+    except MlflowException:
+        return []
+    newest = sorted(versions, key=lambda v: int(v.version), reverse=True)[:limit]
+    # search results leave the aliases out; fetching each version brings them
+    return [client.get_model_version(config.model_name, str(v.version)) for v in newest]
 
 
 def main(argv: list[str] | None = None) -> int:

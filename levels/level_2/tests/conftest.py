@@ -1,23 +1,11 @@
-"""Level 2 tests: the session's Prefect server, and an MLflow client on the workspace's store."""
+"""Fixtures of level 2's suite: training_fixtures.py (a Prefect API, MLflow stores, versions trained once)."""
 
-from __future__ import annotations
-
-import pytest
-
-
-@pytest.fixture(autouse=True)
-def _prefect(prefect_api):
-    """Every level-2 test talks to the session's Prefect server."""
-
-
-@pytest.fixture
-def store(workspace):
-    """An MlflowClient on the workspace's level-2 store."""
-    import mlflow
-    from mlflow import MlflowClient
-
-    def _client() -> MlflowClient:
-        mlflow.set_tracking_uri(f"sqlite:///{workspace / 'level_2' / 'mlflow.db'}")
-        return MlflowClient()
-
-    return _client
+from training_fixtures import (  # noqa: F401 (fixtures and hooks, found by pytest through this module)
+    no_network,
+    own_registry,
+    prefect_api,
+    project,
+    pytest_configure,
+    pytest_unconfigure,
+    registry,
+)

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-
 from levels.level_2.tracking import EXPERIMENT
+
 from tests.conftest import REPO, VALIDATED_REAL_RMSE, real_rmse
 
 MODEL = "nyc-taxi-duration"
@@ -62,9 +62,10 @@ def test_sweep_logs_nested_runs_and_registers_the_best(invoke, store):
 
 
 def test_a_failed_download_is_retried(workspace, monkeypatch):
+    from levels.level_2 import pipeline
+
     from common.config import Settings
     from common.errors import DownloadError
-    from levels.level_2 import pipeline
 
     real_resolve, calls = pipeline.resolve_data, []
 
@@ -109,8 +110,9 @@ def test_two_runs_at_once_do_not_corrupt_the_store(workspace, store):
 
 @pytest.mark.slow
 def test_mlflow_projects_runs_the_same_pipeline(workspace, store):
-    from common.config import Settings
     from levels.level_2.tracking import start_tracking
+
+    from common.config import Settings
 
     uri = f"sqlite:///{workspace / 'level_2' / 'mlflow.db'}"
     start_tracking(Settings())  # as after a first `run 2`: the experiment keeps its artifacts in the workspace

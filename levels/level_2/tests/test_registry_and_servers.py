@@ -9,12 +9,12 @@ import time
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from levels.level_2 import promote
+from levels.level_2.serve import create_app
 
 from common.config import Settings
 from common.errors import MlopsLevelsError
 from common.serving import free_port
-from levels.level_2 import promote
-from levels.level_2.serve import create_app
 from tests.conftest import REPO
 
 RIDE = {"PULocationID": 74, "DOLocationID": 75, "trip_distance": 1.8}

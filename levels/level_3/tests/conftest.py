@@ -12,8 +12,9 @@ from tests.conftest import SMALL_MONTH_ROWS
 @pytest.fixture(scope="session")
 def registered(prefect_api, tmp_path_factory):
     """A workspace whose level-3 registry holds v1 (linear regression) and v2 (ridge), close to each other."""
-    from common.config import Settings
     from levels.level_3.pipeline import run_pipeline
+
+    from common.config import Settings
 
     settings = Settings(workspace=tmp_path_factory.mktemp("level3"), synthetic_rows=SMALL_MONTH_ROWS)
     v1 = run_pipeline(settings, "2021-01", "2021-02", "linear_regression")
@@ -47,7 +48,6 @@ def own_registry(registered, worse, tmp_path):
 def platform(registered):
     """A TestClient on the platform with admin token 'secret' (its lifespan runs)."""
     from fastapi.testclient import TestClient
-
     from levels.level_3.platform_api import create_app
 
     settings, _, _ = registered

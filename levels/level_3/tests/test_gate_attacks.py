@@ -14,7 +14,6 @@ import sqlite3
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-
 from tests.level_3.conftest import ADMIN
 
 
@@ -39,8 +38,9 @@ def _audit(settings) -> list[dict]:
 
 
 def test_a_candidate_cannot_choose_the_data_it_is_judged_on(own_registry, tmp_path):
-    from common.sources import resolve_data
     from levels.level_3.pipeline import run_pipeline
+
+    from common.sources import resolve_data
 
     settings, v1, _, _ = own_registry
     easy = tmp_path / "easy.parquet"

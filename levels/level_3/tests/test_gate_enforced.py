@@ -14,9 +14,9 @@ import threading
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from tests.level_3.conftest import ADMIN
 
 from common.serving import background_server
-from tests.level_3.conftest import ADMIN
 
 
 def _app(settings, **kwargs):

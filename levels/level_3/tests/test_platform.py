@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.level_3.conftest import ADMIN
 
 from common.serving import background_server
-from tests.level_3.conftest import ADMIN
 
 RIDE = {"PULocationID": 74, "DOLocationID": 75, "trip_distance": 1.8}
 
@@ -35,7 +35,6 @@ def test_admin_endpoints_refuse_without_the_token(platform, path, body):
 
 def test_admin_endpoints_are_off_when_no_token_is_configured(registered, monkeypatch):
     from fastapi.testclient import TestClient
-
     from levels.level_3.platform_api import TOKEN_ENV, create_app
 
     monkeypatch.delenv(TOKEN_ENV, raising=False)
@@ -46,7 +45,6 @@ def test_admin_endpoints_are_off_when_no_token_is_configured(registered, monkeyp
 
 def test_deploy_two_versions_and_every_answer_names_version_and_variant(own_registry):
     from fastapi.testclient import TestClient
-
     from levels.level_3.platform_api import create_app
 
     settings, v1, v2, _ = own_registry
@@ -76,7 +74,6 @@ def test_bad_deployments_get_4xx(platform):
 
 def test_promote_moves_the_champion_alias(own_registry):
     from fastapi.testclient import TestClient
-
     from levels.level_3.platform_api import create_app
     from levels.level_3.registry import registry_client
 
@@ -92,7 +89,6 @@ def test_promote_moves_the_champion_alias(own_registry):
 
 def test_predictions_are_logged_for_monitoring(own_registry, tmp_path):
     from fastapi.testclient import TestClient
-
     from levels.level_3.platform_api import create_app
     from levels.level_3.prediction_log import read_log
 

@@ -6,11 +6,11 @@ import os
 
 import numpy as np
 import pytest
+from tests.carried import each_carrier, module
 
 from common import model as ml
 from common.data import prepare_trips
 from common.synthetic import generate_month
-from tests.carried import each_carrier, module
 
 
 @each_carrier(3, "gate.py")

@@ -1,8 +1,8 @@
 """Level 2+ · model_registry: every run adds a version of one registered model; aliases name the roles.
 
 Stages (Staging/Production) are deprecated in MLflow 3: a version is `champion` because an alias says
-so. At level 2 a person decides which version is champion (`python -m taxi_duration.promote`); level 3
-automates that. Every client gets the configured tracking URI explicitly, never whatever an earlier
+so. At level 2 a person decides which version is champion (promote.py); level 3 automates that. Every
+client gets the configured tracking URI explicitly, never whatever an earlier
 call left global.
 """
 
@@ -31,6 +31,7 @@ def registry_client(config: Config) -> MlflowClient:
     return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
 
 
+# [model_registry]
 def register_version(config: Config, model_uri: str, run_id: str, model_id: str | None) -> str:
     """Add the logged model as the next version of the registered model (created on first use)."""
     client = registry_client(config)  # [exercise: register-champion]
@@ -41,13 +42,6 @@ def register_version(config: Config, model_uri: str, run_id: str, model_id: str 
             raise
     created = client.create_model_version(config.model_name, model_uri, run_id=run_id, model_id=model_id)
     return str(created.version)  # [/exercise: register-champion]
-
-
-# [model_registry]
-def promote(config: Config, version: str, alias: str = CHAMPION) -> None:  # [exercise: register-champion]
-    client = registry_client(config)
-    resolve_version(config, version, fix="list them with: python -m taxi_duration.promote --list")
-    client.set_registered_model_alias(config.model_name, alias, version)
 
 
 def resolve_version(config: Config, version_or_alias: str | None, fix: str | None = None) -> Any:
@@ -62,17 +56,6 @@ def resolve_version(config: Config, version_or_alias: str | None, fix: str | Non
         raise UnknownVersion(
             f"model {config.model_name} has no version {wanted!r}", fix=fix or f"train one: {TRAIN}"
         ) from None
-
-
-def latest_versions(config: Config, limit: int = 10) -> list[Any]:
-    client = registry_client(config)
-    try:
-        versions = client.search_model_versions(f"name='{config.model_name}'")
-    except MlflowException:
-        return []
-    newest = sorted(versions, key=lambda v: int(v.version), reverse=True)[:limit]
-    # search results leave the aliases out; fetching each version brings them
-    return [client.get_model_version(config.model_name, str(v.version)) for v in newest]
 
 
 def model_location(config: Config, version: Any) -> str:

@@ -1,7 +1,7 @@
 """Data the checks share: small synthetic months and models trained on them.
 
 Only `common` is used here, never the student's copy, so what is cached stays valid from one copy to
-the next when several copies are checked in one process (the harness forgets `levels` between copies,
+the next when several copies are checked in one process (the harness forgets `taxi_duration` between copies,
 not this module).
 """
 

@@ -18,7 +18,7 @@ DATA = {
 
 
 def _tags(data: dict[str, dict[str, str]] = DATA) -> dict[str, str]:
-    from levels.level_2.tracking import run_tags
+    from taxi_duration.tracking import run_tags
 
     tags = run_tags(data)
     expect(isinstance(tags, dict), f"run_tags should return a dict of tags, not {type(tags).__name__}")
@@ -37,7 +37,7 @@ def data_tags(ctx: CheckContext) -> None:
 
 @check("run-tags", "the git commit names the code")
 def commit_tags(ctx: CheckContext) -> None:
-    from levels.level_2 import tracking
+    from taxi_duration import tracking
 
     expected = tracking.git_commit()
     if shutil.which("git"):  # a repository of its own, so the commit is known (not the one of the project)
@@ -48,21 +48,19 @@ def commit_tags(ctx: CheckContext) -> None:
         for command in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "v1"]):
             subprocess.run(git + command, check=True, capture_output=True)
         expected = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-        tracking.REPO = repo
+        tracking.PROJECT = repo
     tags = _tags()
     expect(tags.get("git_commit") == expected, f"tag git_commit should be {expected!r}, got {tags.get('git_commit')!r}")
     got = tags.get("mlflow.source.git.commit")
     expect(got == expected, f"MLflow shows the commit from tag mlflow.source.git.commit: {expected!r}, got {got!r}")
 
 
-@check("run-tags", "the level and the source file")
-def level_tags(ctx: CheckContext) -> None:
-    tags = _tags()
-    expect(tags.get("level") == "2", f"tag level should be '2', got {tags.get('level')!r}")
-    source = tags.get("mlflow.source.name")
+@check("run-tags", "the source file")
+def source_tag(ctx: CheckContext) -> None:
+    source = _tags().get("mlflow.source.name")
     expect(
-        source == "levels/level_2/pipeline.py",
-        f"tag mlflow.source.name should be levels/level_2/pipeline.py, got {source!r}",
+        source == "taxi_duration/pipeline.py",
+        f"tag mlflow.source.name should be taxi_duration/pipeline.py (the file that trains), got {source!r}",
     )
 
 
@@ -70,13 +68,13 @@ def level_tags(ctx: CheckContext) -> None:
 def tags_on_run(ctx: CheckContext) -> None:
     import mlflow
 
-    from levels.level_2.tracking import start_tracking, tracking_uri
+    from taxi_duration.tracking import start_tracking
 
-    settings = ctx.settings()
+    config = ctx.config()
     tags = _tags()
-    with mlflow.start_run(experiment_id=start_tracking(settings), tags=tags) as run:
+    with mlflow.start_run(experiment_id=start_tracking(config), tags=tags) as run:
         pass
-    stored = mlflow.MlflowClient(tracking_uri(settings)).get_run(run.info.run_id).data.tags
+    stored = mlflow.MlflowClient(config.tracking_uri).get_run(run.info.run_id).data.tags
     missing = [k for k in ("git_commit", "val_data", "val_data_sha256") if stored.get(k) != tags.get(k)]
     expect(not missing, f"the run in MLflow lacks the tags {missing}")
 
@@ -88,54 +86,55 @@ def _logged(ctx: CheckContext) -> dict[str, Any]:
     """A level-2 store holding two logged (not yet registered) models."""
 
     def log() -> dict[str, Any]:
-        from levels.level_2.tracking import start_tracking
+        from taxi_duration.tracking import start_tracking
 
-        settings = ctx.settings()
-        experiment = start_tracking(settings)
+        config = ctx.config()
+        experiment = start_tracking(config)
         models = [fixtures.log_model(fixtures.model(), {}, experiment) for _ in range(2)]
-        return {"settings": settings, "models": models}
+        return {"config": config, "models": models}
 
     return dict(ctx.once("logged", log))
 
 
 def _registered(ctx: CheckContext) -> tuple[Any, list[str]]:
-    from levels.level_2.registry import register_version
+    from taxi_duration.registry import register_version
 
     logged = _logged(ctx)
-    versions = ctx.once("versions", lambda: [register_version(logged["settings"], *m) for m in logged["models"]])
-    return logged["settings"], list(versions)
+    versions = ctx.once("versions", lambda: [register_version(logged["config"], *m) for m in logged["models"]])
+    return logged["config"], list(versions)
 
 
 @check("register-champion", "each logged model becomes the next version")
 def versions_numbered(ctx: CheckContext) -> None:
-    from levels.level_2.registry import registry_client
+    from taxi_duration.registry import registry_client
 
-    settings, versions = _registered(ctx)
+    config, versions = _registered(ctx)
     expect(versions == ["1", "2"], f"registering two models should return '1' then '2' (strings), got {versions}")
-    found = registry_client(settings).search_model_versions(f"name='{settings.model_name}'")
-    expect(len(found) == 2, f"the registry should hold 2 versions of {settings.model_name}, it holds {len(found)}")
+    found = registry_client(config).search_model_versions(f"name='{config.model_name}'")
+    expect(len(found) == 2, f"the registry should hold 2 versions of {config.model_name}, it holds {len(found)}")
 
 
 @check("register-champion", "promote points the champion alias at the version")
 def alias_moves(ctx: CheckContext) -> None:
-    from levels.level_2.registry import promote, registry_client
+    from taxi_duration.promote import promote
+    from taxi_duration.registry import registry_client
 
-    settings, versions = _registered(ctx)
-    client = registry_client(settings)
+    config, versions = _registered(ctx)
+    client = registry_client(config)
     for version in (versions[1], versions[0]):
-        promote(settings, version)
-        got = client.get_model_version_by_alias(settings.model_name, "champion").version
-        expect(str(got) == version, f"after promote(settings, {version!r}), champion points at v{got}")
+        promote(config, version)
+        got = client.get_model_version_by_alias(config.model_name, "champion").version
+        expect(str(got) == version, f"after promote(config, {version!r}), champion points at v{got}")
 
 
 @check("register-champion", "promoting a version that does not exist is refused")
 def unknown_refused(ctx: CheckContext) -> None:
     from common.errors import MlopsLevelsError
-    from levels.level_2.registry import promote
+    from taxi_duration.promote import promote
 
-    settings, _ = _registered(ctx)
+    config, _ = _registered(ctx)
     try:
-        promote(settings, "99")
+        promote(config, "99")
     except MlopsLevelsError:
         return
-    raise CheckFailed("promote(settings, '99') should raise UnknownVersion (resolve_version) before touching the alias")
+    raise CheckFailed("promote(config, '99') should raise UnknownVersion (resolve_version) before touching the alias")

@@ -12,7 +12,7 @@ from teaching.exercises.checking import CheckContext, CheckFailed, check, expect
 
 def _grid() -> dict[str, dict[str, list[Any]]]:
     from common.model import model_names
-    from levels.level_2.pipeline import SWEEP_GRID
+    from taxi_duration.pipeline import SWEEP_GRID
 
     for name in model_names():
         grid = SWEEP_GRID.get(name) or {}
@@ -25,7 +25,7 @@ def _grid() -> dict[str, dict[str, list[Any]]]:
 
 @check("sweep-grid", "without --sweep, only the given parameters")
 def no_sweep(ctx: CheckContext) -> None:
-    from levels.level_2.pipeline import _candidates
+    from taxi_duration.pipeline import _candidates
 
     got = _candidates("ridge", {"alpha": 3.0}, False)
     expect(
@@ -41,7 +41,7 @@ def every_model(ctx: CheckContext) -> None:
 
 @check("sweep-grid", "every combination of the grid is a candidate, once")
 def every_combination(ctx: CheckContext) -> None:
-    from levels.level_2.pipeline import _candidates
+    from taxi_duration.pipeline import _candidates
 
     for name, grid in _grid().items():
         candidates = _candidates(name, {}, True)
@@ -56,7 +56,7 @@ def every_combination(ctx: CheckContext) -> None:
 def real_hyperparameters(ctx: CheckContext) -> None:
     from common.errors import UsageError
     from common.model import build_model
-    from levels.level_2.pipeline import _candidates
+    from taxi_duration.pipeline import _candidates
 
     for name, grid in _grid().items():
         defaults = build_model(name).named_steps["model"].get_params()
@@ -77,7 +77,7 @@ def real_hyperparameters(ctx: CheckContext) -> None:
 def _retried(error: Exception) -> bool:
     from prefect.states import Failed
 
-    from levels.level_2.pipeline import _is_transient
+    from taxi_duration.pipeline import _is_transient
 
     return bool(_is_transient(None, None, Failed(data=error)))
 

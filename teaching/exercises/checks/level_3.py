@@ -17,14 +17,14 @@ RIDES = [f"2021-03-{i}" for i in range(20_000)]
 
 
 def _variants(*weights: float) -> list[Any]:
-    from levels.level_3.ab import Variant
+    from taxi_duration.ab import Variant
 
     return [Variant(f"v{i}", str(i), weight) for i, weight in enumerate(weights)]
 
 
 @check("stable-ab", "a bucket is a number in [0, 1) that spreads evenly")
 def bucket_range(ctx: CheckContext) -> None:
-    from levels.level_3.ab import bucket
+    from taxi_duration.ab import bucket
 
     points = [bucket(ride) for ride in RIDES]
     expect(all(isinstance(p, float) and 0 <= p < 1 for p in points), "bucket() should return floats in [0, 1)")
@@ -34,11 +34,9 @@ def bucket_range(ctx: CheckContext) -> None:
 
 @check("stable-ab", "the same ride gets the same bucket in another process")
 def stable_across_processes(ctx: CheckContext) -> None:
-    from levels.level_3.ab import bucket
+    from taxi_duration.ab import bucket
 
-    code = (
-        "import json, sys; from levels.level_3.ab import bucket; print(json.dumps([bucket(r) for r in sys.argv[1:]]))"
-    )
+    code = "import json, sys; from taxi_duration.ab import bucket; print(json.dumps([bucket(r) for r in sys.argv[1:]]))"
     here = [bucket(ride) for ride in RIDES[:20]]
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
@@ -53,7 +51,7 @@ def stable_across_processes(ctx: CheckContext) -> None:
 
 @check("stable-ab", "the split follows the weights")
 def split_follows_weights(ctx: CheckContext) -> None:
-    from levels.level_3.ab import choose_variant
+    from taxi_duration.ab import choose_variant
 
     for weights in ((0.5, 0.5), (0.9, 0.1)):
         variants = _variants(*weights)
@@ -65,7 +63,7 @@ def split_follows_weights(ctx: CheckContext) -> None:
 
 @check("stable-ab", "weights that add up to 0.999… still route every ride")
 def rounding(ctx: CheckContext) -> None:
-    from levels.level_3.ab import choose_variant
+    from taxi_duration.ab import choose_variant
 
     variants = _variants(0.4995, 0.4995)
     chosen = [choose_variant(variants, ride) for ride in RIDES]
@@ -90,7 +88,7 @@ def _traffic() -> tuple[Any, Any]:
 
 
 def _monitor(ctx: CheckContext, label: str, longer_trips: bool) -> Any:
-    from levels.level_3.monitor import run_monitoring
+    from taxi_duration.monitor import run_monitoring
 
     reference, served = _traffic()
     if longer_trips:

@@ -13,7 +13,7 @@ from teaching.exercises.checks import fixtures
 
 
 def _gate(candidate: float, champion: float | None, **options: Any) -> Any:
-    from levels.level_3.gate import quality_gate
+    from taxi_duration.gate import quality_gate
 
     return quality_gate("7", candidate, None if champion is None else "3", champion, "2021-02", **options)
 
@@ -68,72 +68,72 @@ def _registry(ctx: CheckContext) -> dict[str, Any]:
     def build() -> dict[str, Any]:
         from common.data import fingerprint
         from common.sources import resolve_data
-        from levels.level_3.registry import register_version
-        from levels.level_3.tracking import start_tracking
+        from taxi_duration.registry import register_version
+        from taxi_duration.tracking import start_tracking
 
-        settings = ctx.settings()
-        path = resolve_data("2021-02", settings.data).path
+        config = ctx.config()
+        path = resolve_data("2021-02", config.data).path
         tags = {"train_data": "2021-01", "val_data": "2021-02", "val_data_sha256": fingerprint(path)}
-        experiment = start_tracking(settings)
+        experiment = start_tracking(config)
         versions = {}
         for name, fitted in (("good", fixtures.model()), ("bad", fixtures.model("ridge", alpha=1e6))):
-            versions[name] = register_version(settings, *fixtures.log_model(fitted, tags, experiment))
-        return {"settings": settings, **versions}
+            versions[name] = register_version(config, *fixtures.log_model(fitted, tags, experiment))
+        return {"config": config, **versions}
 
     return dict(ctx.once("registry", build))
 
 
 def _with_champion(ctx: CheckContext, version: str) -> tuple[Any, Any]:
-    from levels.level_3.deployer import Platform
-    from levels.level_3.registry import CHAMPION, registry_client
+    from taxi_duration.deployer import Platform
+    from taxi_duration.registry import CHAMPION, registry_client
 
     registry = _registry(ctx)
-    settings = registry["settings"]
-    platform = Platform(settings)
+    config = registry["config"]
+    platform = Platform(config, ctx.tmp / "platform")
     # A platform with no history yet, so the alias set here is the champion it starts from (a platform
     # with history would put its own champion back).
     platform.audit.path.unlink(missing_ok=True)
-    registry_client(settings).set_registered_model_alias(settings.model_name, CHAMPION, version)
-    return settings, platform
+    registry_client(config).set_registered_model_alias(config.model_name, CHAMPION, version)
+    return config, platform
 
 
-def _champion(settings: Any) -> str:
-    from levels.level_3.registry import CHAMPION, resolve_version
+def _champion(config: Any) -> str:
+    from taxi_duration.registry import CHAMPION, resolve_version
 
-    return str(resolve_version(settings, CHAMPION).version)
+    return str(resolve_version(config, CHAMPION).version)
 
 
 @check("deploy-gate", "a better candidate is promoted")
 def better_promoted(ctx: CheckContext) -> None:
-    from levels.level_3.deployer import PromoteSpec
+    from taxi_duration.deployer import PromoteSpec
 
     registry = _registry(ctx)
-    settings, platform = _with_champion(ctx, registry["bad"])
+    config, platform = _with_champion(ctx, registry["bad"])
     decision = asyncio.run(platform.promote(PromoteSpec(version=registry["good"])))
     expect(decision.passed, f"v{registry['good']} is better than the champion: the gate should pass it")
-    expect(_champion(settings) == registry["good"], "after a passed promote, the champion alias should move")
+    expect(_champion(config) == registry["good"], "after a passed promote, the champion alias should move")
 
 
 @check("deploy-gate", "a worse candidate is refused, and the refusal audited")
 def worse_candidate_refused(ctx: CheckContext) -> None:
-    from levels.level_3.deployer import GateRefused, PromoteSpec
+    from taxi_duration.deployer import GateRefused, PromoteSpec
 
     registry = _registry(ctx)
-    settings, platform = _with_champion(ctx, registry["good"])
+    config, platform = _with_champion(ctx, registry["good"])
     try:
         asyncio.run(platform.promote(PromoteSpec(version=registry["bad"])))
     except GateRefused:
         pass
     else:
         raise CheckFailed(f"promoting v{registry['bad']}, far worse than the champion, should raise GateRefused")
-    expect(_champion(settings) == registry["good"], "a refused promote must leave the champion where it was")
+    expect(_champion(config) == registry["good"], "a refused promote must leave the champion where it was")
     audit = platform.audit.path.read_text() if platform.audit.path.exists() else ""
     expect('"refused"' in audit, "the refusal should be recorded in the audit log (outcome: refused)")
 
 
 @check("deploy-gate", "a deploy goes through the gate too")
 def deploy_gated(ctx: CheckContext) -> None:
-    from levels.level_3.deployer import DeploymentSpec, GateRefused
+    from taxi_duration.deployer import DeploymentSpec, GateRefused
 
     registry = _registry(ctx)
     _, platform = _with_champion(ctx, registry["good"])
@@ -149,23 +149,23 @@ def deploy_gated(ctx: CheckContext) -> None:
 
 @check("deploy-gate", "an override passes and is recorded on the version")
 def override_recorded(ctx: CheckContext) -> None:
-    from levels.level_3.deployer import PromoteSpec
-    from levels.level_3.registry import resolve_version
+    from taxi_duration.deployer import PromoteSpec
+    from taxi_duration.registry import resolve_version
 
     registry = _registry(ctx)
-    settings, platform = _with_champion(ctx, registry["good"])
+    config, platform = _with_champion(ctx, registry["good"])
     spec = PromoteSpec(version=registry["bad"], force=True, reason="rollback drill, ticket 12")
     decision = asyncio.run(platform.promote(spec))
     expect(decision.passed is False, "a forced promote still returns the gate's own verdict (passed: False)")
-    expect(_champion(settings) == registry["bad"], "a forced promote should move the champion alias")
-    tags = resolve_version(settings, registry["bad"]).tags
+    expect(_champion(config) == registry["bad"], "a forced promote should move the champion alias")
+    tags = resolve_version(config, registry["bad"]).tags
     expect("gate.override" in tags, "the override should be recorded on the version (tag gate.override)")
 
 
 @check("deploy-gate", "an unknown version is refused before any gate talk")
 def unknown_version(ctx: CheckContext) -> None:
-    from levels.level_3.deployer import PromoteSpec
-    from levels.level_3.registry import UnknownVersion
+    from taxi_duration.deployer import PromoteSpec
+    from taxi_duration.registry import UnknownVersion
 
     registry = _registry(ctx)
     _, platform = _with_champion(ctx, registry["good"])

@@ -10,7 +10,7 @@ from teaching.exercises.checking import CheckContext, CheckFailed, check, expect
 
 
 def _rules(share: float, rmse: float, champion: float, **thresholds: float) -> list[str]:
-    from levels.level_4.triggers import Thresholds, fired_rules
+    from taxi_duration.triggers import Thresholds, fired_rules
 
     fired = fired_rules(share, rmse, champion, Thresholds(**thresholds))
     expect(isinstance(fired, list), f"fired_rules should return a list of lines, not {type(fired).__name__}")
@@ -62,7 +62,7 @@ def _decision(month: str) -> dict[str, object]:
 
 @check("resume-from-log", "no log yet means no decision")
 def empty_log(ctx: CheckContext) -> None:
-    from levels.level_4.decisions import DecisionLog
+    from taxi_duration.decisions import DecisionLog
 
     log = DecisionLog(ctx.tmp / "never-written.jsonl")
     expect(log.read() == [], "a log that does not exist yet should read as no decisions ([])")
@@ -71,7 +71,7 @@ def empty_log(ctx: CheckContext) -> None:
 
 @check("resume-from-log", "a restarted loop sees the months already decided")
 def restart_resumes(ctx: CheckContext) -> None:
-    from levels.level_4.decisions import DecisionLog
+    from taxi_duration.decisions import DecisionLog
 
     path = ctx.tmp / "story.jsonl"
     first = DecisionLog(path)
@@ -88,7 +88,7 @@ def restart_resumes(ctx: CheckContext) -> None:
 @check("resume-from-log", "a damaged line stops the loop, naming file and line")
 def damaged_line(ctx: CheckContext) -> None:
     from common.errors import StoreError
-    from levels.level_4.decisions import DecisionLog
+    from taxi_duration.decisions import DecisionLog
 
     for label, bad in (("not JSON", "{half a line"), ("a decision without a month", '{"action": "none"}')):
         path = ctx.tmp / f"damaged-{len(bad)}.jsonl"
@@ -109,7 +109,7 @@ def damaged_line(ctx: CheckContext) -> None:
 
 @check("schedule-month", "06:00 on the 1st serves the month that just ended")
 def previous_month(ctx: CheckContext) -> None:
-    from levels.level_4.automation import month_of_schedule
+    from taxi_duration.automation import month_of_schedule
 
     got = month_of_schedule(datetime(2021, 3, 1, 6, 0))
     expect(got == "2021-02", f"a run scheduled 2021-03-01 06:00 should serve 2021-02, got {got!r}")
@@ -117,7 +117,7 @@ def previous_month(ctx: CheckContext) -> None:
 
 @check("schedule-month", "January serves the December before")
 def across_the_year(ctx: CheckContext) -> None:
-    from levels.level_4.automation import month_of_schedule
+    from taxi_duration.automation import month_of_schedule
 
     got = month_of_schedule(datetime(2022, 1, 1, 6, 0))
     expect(got == "2021-12", f"a run scheduled 2022-01-01 should serve 2021-12, got {got!r}")
@@ -127,7 +127,7 @@ def across_the_year(ctx: CheckContext) -> None:
 def prefect_time(ctx: CheckContext) -> None:
     from prefect.types._datetime import DateTime
 
-    from levels.level_4.automation import month_of_schedule
+    from taxi_duration.automation import month_of_schedule
 
     scheduled = DateTime(2021, 7, 1, 6, 0, tzinfo=timezone(timedelta(hours=-4)))
     got = month_of_schedule(scheduled)

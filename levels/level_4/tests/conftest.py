@@ -1,0 +1,210 @@
+"""Fixtures of level 4's suite: each test in a project folder of its own (stores, platform state and months
+from the environment, as config.py reads them), one Prefect server for the session, and the platform
+started by its own command (`python -m taxi_duration.platform_api`) on a free port of 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+SMALL_MONTH_ROWS = 4000
+LEVEL_DIR = Path(__file__).resolve().parents[1]
+# Real TLC months, for the checks on real data; skipped where they are not present.
+REAL_DATA = Path(os.environ.get("TAXI_REAL_DATA", LEVEL_DIR.parents[2] / "shared" / "data" / "real"))
+TOKEN = "tok-" + "e" * 20 + "-known-to-the-test"  # the platform's admin token: searched for where it must not be
+
+# Quiet, and no telemetry: a test run never phones home. Set before Prefect or MLflow is first imported.
+os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ["DO_NOT_TRACK"] = "true"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def project_env(folder: Path, scenario: str | None = None) -> dict[str, str]:
+    """What a project folder's commands read: its stores, its platform state, the admin token, its months."""
+    env = {
+        "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
+        "PLATFORM_STATE_DIR": str(folder / "platform"),
+        "PLATFORM_ADMIN_TOKEN": TOKEN,
+        "TAXI_SYNTHETIC_ROWS": str(SMALL_MONTH_ROWS),
+    }
+    if scenario:
+        env["TAXI_SCENARIO"] = scenario
+    return env
+
+
+UNSET = (
+    "TAXI_DATA_SOURCE",
+    "TAXI_DATA_DIR",
+    "TAXI_SCENARIO",
+    "TAXI_SEED",
+    "TAXI_COLOR",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_RUN_ID",
+    "MODEL_NAME",
+    "PLATFORM_ADMIN_TOKEN_FILE",
+    "PLATFORM_URL",
+)
+
+
+def enter_project(mp: pytest.MonkeyPatch, folder: Path, cache: Path, scenario: str | None = None) -> Path:
+    """Make `folder` the working folder of the level's code in this process, as `cd folder` would."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in UNSET:
+        mp.delenv(name, raising=False)
+    for name, value in {**project_env(folder, scenario), "TAXI_DATA_CACHE": str(cache)}.items():
+        mp.setenv(name, value)
+    mp.chdir(folder)  # MLflow's default artifact root (./mlruns) and anything relative land here
+    return folder
+
+
+@pytest.fixture(scope="session")
+def month_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generated months, shared by the session (deterministic per month, scenario, seed and size)."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(autouse=True)
+def project(tmp_path: Path, month_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test works in a fresh project folder: its own MLflow store, platform state and decisions."""
+    return enter_project(monkeypatch, tmp_path / "project", month_cache)
+
+
+_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> None:
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
+        if not (host.startswith("127.") or host in ("localhost", "::1")):
+            raise RuntimeError(f"tests must not touch the network (tried {address})")
+    return _connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    """Until `url` answers at all (a platform with nothing deployed says 503, and is up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"{url} did not come up; its log:\n{log.read_text()[-3000:]}") from None
+            time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def level_command(module: str, args: list[str], folder: Path, env: dict[str, str], log: Path) -> Iterator[Any]:
+    """`python -m MODULE ARGS` run from `folder` as the level's own command (this project on PYTHONPATH)."""
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            cwd=folder,
+            env={**os.environ, **env, "PYTHONPATH": str(LEVEL_DIR)},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One `prefect server start` for the whole session (~20 s); every flow of the suite reports to it."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    env = {"PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "false", "PREFECT_API_URL": url}
+    command = ["-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    log = home / "server.log"
+    with open(log, "wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, *command], cwd=home, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT
+        )
+    saved = os.environ.get("PREFECT_API_URL")
+    try:
+        wait_for(f"{url}/health", server, log, timeout=120)
+        os.environ["PREFECT_API_URL"] = url  # for every command the suite starts
+        with temporary_settings(updates={PREFECT_API_URL: url}):  # Prefect read its settings when imported
+            yield url
+    finally:
+        stop(server)
+        if saved is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = saved
+
+
+@contextmanager
+def running_platform(folder: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The platform of the project in `folder`, started by its own command; its URL until the block ends."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = folder / f"platform-{port}.log"
+    with level_command("taxi_duration.platform_api", ["--port", str(port)], folder, env or {}, log) as process:
+        wait_for(f"{url}/health", process, log, timeout=120)
+        yield url
+
+
+@pytest.fixture
+def platform(project: Path) -> Iterator[str]:
+    """The platform of this test's project folder, on a free port."""
+    with running_platform(project) as url:
+        yield url
+
+
+StoryRunner = Callable[..., dict[str, Any]]
+
+
+def run_story(folder: Path, cache: Path, months: list[str], scenario: str | None = None) -> dict[str, Any]:
+    """The closed loop over `months` (`python -m taxi_duration.automation`'s work, in this process), against
+    a platform started for the story and stopped after it."""
+    from taxi_duration import automation
+
+    with pytest.MonkeyPatch.context() as mp:
+        enter_project(mp, folder, cache, scenario)
+        with running_platform(folder) as url:
+            return automation.run_months(months, url)
+
+
+def real_month(name: str) -> Path:
+    path = REAL_DATA / name
+    if not path.exists():
+        pytest.skip(f"real data sample not present ({path})")
+    return path
