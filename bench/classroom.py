@@ -96,15 +96,16 @@ def submit_class(students: list[str], api_url: str, tracking_uri: str) -> list[f
     from prefect.deployments import run_deployment
 
     from common.classroom import POOL, student_queue
-    from common.classroom_submit import deploy, flow_parameters
-    from common.config import Settings
-    from levels.level_2.pipeline import training_pipeline
+    from common.classroom_submit import deploy
+    from common.config import Settings, experiment_name
 
-    name = deploy(training_pipeline, POOL)
+    folder = ROOT / "levels" / "level_2"
+    name = deploy(2, folder, Settings(stack_url=api_url, work_pool=POOL))
     submitted = {}
     for student in students:
         settings = Settings(student=student, synthetic_rows=ROWS, tracking_uri=tracking_uri)
-        parameters = flow_parameters(settings, train_data="2021-01", val_data="2021-02", model="linear_regression")
+        parameters = {"train_data": "2021-01", "val_data": "2021-02", "model": "linear_regression"}
+        parameters |= {"model_name": settings.model_name, "experiment": experiment_name(2, student)}
         run = run_deployment(name, parameters=parameters, timeout=0, work_queue_name=student_queue(student))
         submitted[run.id] = (student, time.time())
     with get_client(sync_client=True) as client:
@@ -129,6 +130,7 @@ def main(sizes: list[int]) -> None:
     root.chmod(0o755)  # as root, PostgreSQL runs as `postgres`, who must reach the workspace
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "MLFLOW_TRACKING", "MLOPS_LEVELS"))}
     env["MLOPS_LEVELS_WORKSPACE"] = str(root / "ws")
+    env["MLOPS_LEVELS_SYNTHETIC_ROWS"] = str(ROWS)  # the workers read the months' size from their environment
     workers: list[subprocess.Popen] = []
     try:
         started = time.perf_counter()

@@ -64,7 +64,11 @@ def submit_and_wait(
     name = deploy(number, folder, settings)
     queue = student_queue(settings.student) if settings.student else None
     experiment = experiment_name(number, settings.student)
-    names = {"model_name": settings.model_name, "experiment": experiment}
+    data = settings.data
+    months = {"source": data.source, "color": data.color, "scenario": data.scenario, "seed": data.seed}
+    names = {"model_name": settings.model_name, "experiment": experiment, "months": months}
+    if data.synthetic_rows:
+        months["synthetic_rows"] = data.synthetic_rows
     for attempt in range(1, attempts + 1):
         flow_run = _start(name, {**parameters, **names}, queue)
         state = _wait(flow_run.id, flow_run.name, on_step)

@@ -22,9 +22,18 @@ ADDED = HERE / "added"  # starting text and reference answer of files an exercis
 
 @dataclass(frozen=True)
 class RegionSpec:
-    file: str  # a file of the level, holding `# [exercise: ID]` markers
+    where: str  # "taxi_duration/file.py::function" (or Class.method, or a literal's name): see regions.py
     stub: str  # what replaces the region in the copy (after a TODO line)
     todo: str
+    part: str = ""  # "" (the whole body), "finally", or "first..last" statements of the body
+
+    @property
+    def file(self) -> str:
+        return self.where.split("::")[0]
+
+    @property
+    def name(self) -> str:
+        return self.where.partition("::")[2]
 
 
 @dataclass(frozen=True)
@@ -58,8 +67,12 @@ class Exercise:
 def _parse(raw: dict[str, Any], where: Path) -> Exercise:
     try:
         regions = tuple(
-            RegionSpec(r["file"], r.get("stub", ""), r.get("todo", raw.get("todo", ""))) for r in raw.get("region", [])
+            RegionSpec(r["where"], r.get("stub", ""), r.get("todo", raw.get("todo", "")), r.get("part", ""))
+            for r in raw.get("region", [])
         )
+        unnamed = [r.where for r in regions if not r.name]
+        if unnamed:
+            raise ValueError(f"a region names a function, as file.py::function, not {unnamed[0]!r}")
         return Exercise(
             id=raw["id"],
             level=int(raw["level"]),

@@ -19,8 +19,8 @@ from typing import Any
 
 from common.workspace import Workspace
 from levels.catalog import LEVELS_DIR, PRACTICES
-from teaching.exercises.catalog import Exercise
-from teaching.exercises.regions import region_code, strip_markers, take_out
+from teaching.exercises.catalog import Exercise, RegionSpec
+from teaching.exercises.regions import Region, find_region, region_code, strip_markers, take_out
 
 RULE = "# " + "─" * 98
 
@@ -57,8 +57,9 @@ def exercised_text(exercise: Exercise, name: str) -> str:
     if name == exercise.adds:
         return brief_header(exercise) + exercise.added_text("start")
     source = level_source(exercise) / name
-    stubs = [(r.todo, r.stub) for r in exercise.regions if r.file == name]
-    return brief_header(exercise) + take_out(source.read_text(encoding="utf-8"), exercise.id, stubs, str(source))
+    text = source.read_text(encoding="utf-8")
+    regions = [(_region(text, r, source), r.todo, r.stub) for r in exercise.regions if r.file == name]
+    return brief_header(exercise) + take_out(text, exercise.id, regions, str(source))
 
 
 def solution_code(exercise: Exercise) -> list[dict[str, object]]:
@@ -66,11 +67,16 @@ def solution_code(exercise: Exercise) -> list[dict[str, object]]:
     if exercise.adds:
         return [{"file": exercise.adds, "line": 1, "code": exercise.added_text("solution")}]
     found = []
-    for name in dict.fromkeys(r.file for r in exercise.regions):
-        source = level_source(exercise) / name
-        for line, code in region_code(source.read_text(encoding="utf-8"), exercise.id, str(source)):
-            found.append({"file": name, "line": line, "code": code})
-    return found
+    for spec in exercise.regions:
+        source = level_source(exercise) / spec.file
+        text = source.read_text(encoding="utf-8")
+        region = _region(text, spec, source)
+        found.append({"file": spec.file, "line": region.start + 1, "code": region_code(text, region)})
+    return sorted(found, key=lambda f: (exercise.files.index(str(f["file"])), int(str(f["line"]))))
+
+
+def _region(text: str, spec: RegionSpec, source: Path) -> Region:
+    return find_region(text, spec.name, spec.part, str(source))
 
 
 def write_copy(workspace: Path, exercise: Exercise) -> Path:

@@ -30,7 +30,7 @@ def test_the_test_command_prints_the_command_it_runs(invoke, monkeypatch):
 
     monkeypatch.setattr(suites.subprocess, "run", lambda command, cwd: subprocess.CompletedProcess(command, 0))
     assert "$ cd levels/level_1 && python -m pytest -q\n" in invoke("test", "1").output  # a project: in its folder
-    assert "$ python -m pytest -q -m level2\n" in invoke("test", "2").output  # a level not yet moved
+    assert "$ python -m pytest -q -m level0\n" in invoke("test", "0").output  # the notebook: the toolkit runs it
 
 
 def test_diff_statuses_name_what_happened(invoke):

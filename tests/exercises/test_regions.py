@@ -1,4 +1,4 @@
-"""Regions are marked in the levels, taken out of copies whole, and never shown by diff, explain or walkthrough."""
+"""Regions are named by function, taken out of copies whole; a marker left in a level is never shown."""
 
 from __future__ import annotations
 
@@ -8,45 +8,92 @@ import re
 
 import pytest
 
-from levels.catalog import LEVELS_DIR, PRACTICES, get_level, load_levels
+from common.errors import MlopsLevelsError
+from levels.catalog import PRACTICES, get_level, load_levels
 from teaching.exercises.catalog import load_exercises
 from teaching.exercises.copies import exercised_text, solution_code
-from teaching.exercises.regions import MARKER, find_regions, region_code, strip_markers, take_out
+from teaching.exercises.regions import MARKER, find_region, marked_regions, region_code, strip_markers, take_out
 
 EXERCISES = load_exercises()
 
-SAMPLE = '''def rule(a, b):  # [exercise: demo]
+SAMPLE = '''"""A module."""
+
+LIMITS = {
+    "a": 1,  # the first
+    "b": 2,
+}
+
+
+def rule(a, b):
     """The contract stays."""
+    # a comment of the body goes with it
     if a > b:
         return a
 
     return b
 
 
-def other():
-    total = 1  # [exercise: demo]
-    total += 1
-    return total  # [/exercise: demo]
+class Box:
+    def open(self):
+        total = 1
+        try:
+            total += 1
+        finally:
+            total += 2
+            self.note = total
+        kept = total
+        first = kept
+        middle = first
+        last = middle
+        return last
 '''
 
 
-def test_a_block_keeps_its_docstring_and_a_span_runs_between_its_markers():
-    regions = find_regions(SAMPLE, "demo")
-    lines = SAMPLE.splitlines()
-    assert [lines[i] for i in range(regions[0].start, regions[0].end)][0].strip() == "if a > b:"
-    assert lines[regions[0].end - 1].strip() == "return b"
-    assert (regions[1].start, regions[1].end) == (9, 12)
-    out = take_out(SAMPLE, "demo", [("write it", "raise NotImplementedError"), ("and this", "return 0")])
+def _lines(region) -> list[str]:
+    return [line.strip() for line in SAMPLE.splitlines()[region.start : region.end]]
+
+
+def test_a_region_is_a_body_a_literal_a_finally_clause_or_a_run_of_statements():
+    assert _lines(find_region(SAMPLE, "rule")) == [
+        "# a comment of the body goes with it",
+        "if a > b:",
+        "return a",
+        "",
+        "return b",
+    ]
+    assert _lines(find_region(SAMPLE, "LIMITS")) == ['"a": 1,  # the first', '"b": 2,']
+    assert _lines(find_region(SAMPLE, "Box.open", "finally")) == ["total += 2", "self.note = total"]
+    assert _lines(find_region(SAMPLE, "Box.open", "first..last")) == ["first = kept", "middle = first", "last = middle"]
+    regions = [
+        (find_region(SAMPLE, "rule"), "write it", "raise NotImplementedError"),
+        (find_region(SAMPLE, "LIMITS"), "fill it", ""),
+    ]
+    out = take_out(SAMPLE, "demo", regions)
     ast.parse(out)
-    assert '"""The contract stays."""' in out and "TODO(exercise demo): write it" in out
-    assert "a > b" not in out and "total += 1" not in out and "[exercise" not in out
-    assert [line for _, code in region_code(SAMPLE, "demo") for line in code.splitlines()][0].strip() == "if a > b:"
+    assert '"""The contract stays."""' in out and "TODO(exercise demo): write it" in out and "LIMITS = {" in out
+    assert "a > b" not in out and '"b": 2' not in out and "return b" not in out
+    assert region_code(SAMPLE, find_region(SAMPLE, "Box.open", "finally")).splitlines()[0] == "            total += 2"
+
+
+@pytest.mark.parametrize(
+    ("name", "part", "says"),
+    [
+        ("nothing", "", "no nothing"),
+        ("Box.shut", "", "no shut"),
+        ("rule", "finally", "no try"),
+        ("Box.open", "last..first", "no statements"),
+    ],
+)
+def test_a_region_that_is_not_there_is_a_clear_error(name, part, says):
+    with pytest.raises(MlopsLevelsError, match=says):
+        find_region(SAMPLE, name, part, "sample.py")
 
 
 def test_stripping_markers_keeps_every_line_in_its_place():
-    stripped = strip_markers(SAMPLE)
-    assert len(stripped.splitlines()) == len(SAMPLE.splitlines())
-    assert "def rule(a, b):\n" in stripped and "total = 1\n" in stripped and "#" not in stripped.split("other")[1]
+    marked = "def rule(a, b):  # [exercise: demo]\n    total = 1  # [exercise: demo]\n"
+    marked += "    return total  # [/exercise: demo]\n"
+    stripped = strip_markers(marked)
+    assert stripped == "def rule(a, b):\n    total = 1\n    return total\n" and marked_regions(marked, "demo")
     assert strip_markers("x = 1  # keep this note [exercise: demo]\n") == "x = 1  # keep this note\n"
 
 
@@ -60,14 +107,29 @@ def _markers() -> list[tuple[int, str, str]]:
     return found
 
 
-def test_every_marker_in_the_levels_belongs_to_an_exercise_of_the_level_or_its_copy():
+def test_every_marker_left_in_the_levels_belongs_to_an_exercise_of_the_level_or_its_copy():
     by_id = {e.id: e for e in EXERCISES}
     markers = _markers()
-    assert markers, "no exercise markers in the levels"
     for number, name, exercise_id in markers:
         assert exercise_id in by_id, (number, name, exercise_id)
         origin = by_id[exercise_id].level
         assert number == origin or get_level(number).carried.get(name) == origin, (number, name, exercise_id)
+
+
+@pytest.mark.parametrize("exercise", [e for e in EXERCISES if e.regions], ids=lambda e: e.id)
+def test_a_region_named_by_function_is_the_one_its_markers_marked_and_needs_no_marker(exercise):
+    """Naming a region by function takes out the lines its markers marked (while the levels still hold
+    markers), and the same lines once the markers are deleted."""
+    for name in exercise.files:
+        text = (get_level(exercise.level).folder / name).read_text()
+        specs = [r for r in exercise.regions if r.file == name]
+        named = sorted((find_region(text, r.name, r.part, name) for r in specs), key=lambda r: r.start)
+        unmarked = sorted(
+            (find_region(strip_markers(text), r.name, r.part, name) for r in specs), key=lambda r: r.start
+        )
+        assert named and named == unmarked, name
+        marked = marked_regions(text, exercise.id)
+        assert not marked or [(r.start, r.end) for r in named] == [(r.start, r.end) for r in marked], name
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
@@ -91,10 +153,6 @@ def test_at_least_twelve_exercises_cover_levels_one_to_four():
 
 
 def test_diff_explain_and_walkthrough_never_show_a_marker(invoke):
-    assert (
-        any(n == 3 for n, _, _ in _markers())
-        and "[exercise:" in (LEVELS_DIR / "level_3" / "taxi_duration" / "gate.py").read_text()
-    )
     outputs = [invoke("diff", a, b, "--json").output for a, b in ((0, 1), (1, 2), (2, 3), (3, 4), (0, 4))]
     outputs += [invoke("explain", n, "--json").output for n in range(5)]
     from teaching.walkthrough import build_steps

@@ -90,6 +90,19 @@ def log_and_register(
     return register_version(config, info.model_uri, info.run_id, info.model_id)
 
 
+# What a run's parameters may change about the months: the generator's story, never where files are read.
+MONTH_CHOICES = ("source", "color", "scenario", "seed", "synthetic_rows")
+
+
+def chosen_months(source: DataSource, months: dict[str, Any]) -> DataSource:
+    unknown = set(months) - set(MONTH_CHOICES)
+    if unknown:
+        raise MlopsLevelsError(
+            f"months cannot choose {sorted(unknown)}", fix=f"choose among {', '.join(MONTH_CHOICES)}"
+        )
+    return replace(source, **months)
+
+
 def _candidates(model_name: str, params: dict[str, Any], sweep: bool) -> list[dict[str, Any]]:  # [exercise: sweep-grid]
     if not sweep:
         return [params]
@@ -108,11 +121,14 @@ def training_pipeline(
     features: str = "pu_do",
     model_name: str | None = None,
     experiment: str | None = None,
+    months: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Stores and months come from the environment (config.py), never from a parameter: Prefect keeps
-    parameters in clear. `model_name` and `experiment` let one shared server hold several people's."""
+    """Stores and months come from the environment (config.py): Prefect keeps parameters in clear, and
+    anyone who reaches it can pass them. For a run on a shared worker, `model_name` and `experiment`
+    name the person's own, and `months` may choose which generated months (never a path or a store)."""
     config = Config.from_env()
     config = replace(config, model_name=model_name or config.model_name, experiment=experiment or config.experiment)
+    config = replace(config, data=chosen_months(config.data, months or {}))
     ml.build_model(model)  # an unknown model name fails here, before any data is loaded
     # Data first: a bad file fails before the tracking store is even created, so nothing is left behind.
     (train_raw, train_info), (val_raw, val_info) = load_data(train_data, config.data), load_data(val_data, config.data)

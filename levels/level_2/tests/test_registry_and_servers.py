@@ -1,7 +1,9 @@
+"""The registry's manual step (a person promotes a version) and the service that serves the champion."""
+
 from __future__ import annotations
 
-import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -9,101 +11,104 @@ import time
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from levels.level_2 import promote
-from levels.level_2.serve import create_app
-
-from common.config import Settings
-from common.errors import MlopsLevelsError
-from common.serving import free_port
-from tests.conftest import REPO
-
-RIDE = {"PULocationID": 74, "DOLocationID": 75, "trip_distance": 1.8}
+from training_fixtures import LEVEL_DIR, MODEL_NAME, RIDE
 
 
-@pytest.fixture
-def two_versions(invoke):
-    assert invoke("run", "2").exit_code == 0
-    assert invoke("run", "2", "--model", "ridge").exit_code == 0
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
-def test_without_a_champion_serving_says_how_to_promote(two_versions, invoke):
-    result = invoke("serve", "2", "--port", str(free_port()))
-    assert result.exit_code == 1 and "promote.py --version" in result.output
+def test_without_a_champion_serving_says_how_to_promote(own_registry, capsys):
+    from taxi_duration.serve import main
+
+    assert main(["--port", str(_free_port())]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1
+    assert "no version 'champion'" in err and "python -m taxi_duration.promote --version N" in err
 
 
-def test_promoted_champion_is_served_and_named_in_every_answer(two_versions, workspace, capsys):
-    assert promote.main(["--version", "2"]) == 0
-    assert promote.main(["--list"]) == 0
-    assert "aliases: champion" in capsys.readouterr().out
-    with TestClient(create_app(Settings())) as client:
+def test_promoted_champion_is_served_and_named_in_every_answer(own_registry, capsys):
+    from taxi_duration.promote import main
+    from taxi_duration.serve import create_app
+
+    assert main(["--version", "2"]) == 0
+    assert "v2 is now @champion" in capsys.readouterr().out
+    assert main(["--list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].startswith("v2 ") and listed[0].endswith("aliases: champion")
+    assert listed[1].startswith("v1 ") and listed[1].endswith("aliases: -")
+    with TestClient(create_app(own_registry.config())) as client:
         answer = client.post("/predict", json=RIDE).json()
         assert answer["model_version"] == "2" and answer["duration_minutes"] > 0
+        assert client.get("/health").json() == {"status": "ok", "model_version": "2"}
         assert client.post("/predict", json={**RIDE, "DOLocationID": 0}).status_code == 422
-    with TestClient(create_app(Settings(), version="1")) as client:
+    with TestClient(create_app(own_registry.config(), version="1")) as client:
         assert client.post("/predict", json=RIDE).json()["model_version"] == "1"
 
 
-def test_promoting_a_missing_version_fails_clearly(two_versions, capsys):
-    assert promote.main(["--version", "9"]) == 1
-    assert "has no version '9'" in capsys.readouterr().err
+def test_promoting_a_missing_version_fails_clearly_and_moves_nothing(own_registry, capsys):
+    from taxi_duration.promote import main
+
+    assert main(["--version", "1"]) == 0
+    assert main(["--version", "9"]) == 1
+    err = capsys.readouterr().err
+    assert "has no version '9'" in err and "python -m taxi_duration.promote --list" in err
+    champion = own_registry.client().get_model_version_by_alias(MODEL_NAME, "champion")
+    assert str(champion.version) == "1"
 
 
-def test_resolve_unknown_alias_is_a_toolkit_error(two_versions):
-    from levels.level_2.registry import resolve_version
+def test_resolve_unknown_alias_is_a_project_error(registry):
+    from common.errors import MlopsLevelsError
+    from taxi_duration.registry import resolve_version
 
+    config = registry[0].config()
     with pytest.raises(MlopsLevelsError, match="no version 'challenger'"):
-        resolve_version(Settings(), "challenger")
+        resolve_version(config, "challenger")
+    assert str(resolve_version(config, "2").version) == "2"
+
+
+def test_a_version_whose_files_are_gone_is_a_clear_artifact_error(own_registry):
+    import shutil
+
+    from common.errors import ArtifactError
+    from taxi_duration.registry import load_version, model_location, resolve_version
+
+    config = own_registry.config()
+    location = model_location(config, resolve_version(config, "1"))
+    assert location.startswith(str(own_registry.folder))  # the copy's own files, not the session's
+    shutil.rmtree(location)
+    with pytest.raises(ArtifactError, match=r"nyc-taxi-duration v1\b") as caught:
+        load_version(config, "1")
+    assert caught.value.where == location and caught.value.exit_code == 3
+    assert load_version(config, "2") is not None
 
 
 @pytest.mark.slow
-@pytest.mark.server
-def test_ui_serves_the_runs_and_takes_runs_from_a_remote_client(invoke, workspace):
-    """`mlops-levels ui 2` is a real `mlflow server`: read it over REST, and send a run to it."""
-    assert invoke("run", "2").exit_code == 0
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli", "ui", "2", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+def test_serve_command_answers_over_http_with_the_champion(own_registry):
+    from taxi_duration.promote import main
+
+    assert main(["--version", "1"]) == 0
+    port = _free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": own_registry.uri}
+    command = [sys.executable, "-m", "taxi_duration.serve", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=LEVEL_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 120
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
         while True:
             try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{url}/health").status_code == 200:
                     break
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "mlflow server did not start"
-            time.sleep(0.5)
-        experiment = httpx.get(
-            f"{base}/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": "nyc-taxi-duration-level-2"}
-        ).json()["experiment"]
-        runs = httpx.post(
-            f"{base}/api/2.0/mlflow/runs/search", json={"experiment_ids": [experiment["experiment_id"]]}
-        ).json()["runs"]
-        assert len(runs) == 1
-
-        remote = invoke("run", "2", "--tracking-uri", base, "--json")
-        assert remote.exit_code == 0, remote.output
-        assert json.loads(remote.output)["artifacts"]["tracking uri"] == base
-        runs = httpx.post(
-            f"{base}/api/2.0/mlflow/runs/search", json={"experiment_ids": [experiment["experiment_id"]]}
-        ).json()["runs"]
-        versions = httpx.get(
-            f"{base}/api/2.0/mlflow/registered-models/get", params={"name": "nyc-taxi-duration"}
-        ).json()
-        assert len(runs) == 2 and versions["registered_model"]["name"] == "nyc-taxi-duration"
+                assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+                assert time.monotonic() < deadline, "the service did not start within 90 s"
+                time.sleep(0.2)
+        answer = httpx.post(f"{url}/predict", json=RIDE)
+        assert answer.status_code == 200 and answer.json()["model_version"] == "1"
+        assert httpx.post(f"{url}/predict", json={**RIDE, "trip_distance": -2.0}).status_code == 422
+        assert 'status="422"' in httpx.get(f"{url}/metrics").text
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
-
-
-def test_ui_refuses_a_level_without_a_store(invoke):
-    result = invoke("ui", "2", "--port", str(free_port()))
-    assert result.exit_code == 2 and "run it first" in result.output
+        process.terminate()
+        process.wait(timeout=20)

@@ -1,58 +1,108 @@
-"""Level 3 tests: registered versions in a level-3 store, trained once per session, and private copies."""
+"""Fixtures of level 3's suite: level 2's (training_fixtures.py, carried unchanged), then the platform's."""
 
 from __future__ import annotations
 
-import shutil
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from training_fixtures import (  # noqa: F401 (fixtures and hooks, found by pytest through this module)
+    LEVEL_DIR,
+    Store,
+    data_cache,
+    no_network,
+    prefect_api,
+    project,
+    pytest_configure,
+    pytest_unconfigure,
+    registry,
+    train_into,
+)
 
-from tests.conftest import SMALL_MONTH_ROWS
+ADMIN_TOKEN = "secret"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+V1, V2, V3 = "1", "2", "3"  # linear regression, ridge (close to v1), a ridge far worse than both
 
 
 @pytest.fixture(scope="session")
-def registered(prefect_api, tmp_path_factory):
-    """A workspace whose level-3 registry holds v1 (linear regression) and v2 (ridge), close to each other."""
-    from levels.level_3.pipeline import run_pipeline
-
-    from common.config import Settings
-
-    settings = Settings(workspace=tmp_path_factory.mktemp("level3"), synthetic_rows=SMALL_MONTH_ROWS)
-    v1 = run_pipeline(settings, "2021-01", "2021-02", "linear_regression")
-    v2 = run_pipeline(settings, "2021-01", "2021-02", "ridge")
-    return settings, v1, v2
-
-
-@pytest.fixture(scope="session")
-def worse(registered):
-    """v3: a ridge so regularised it predicts the mean, far worse than v1 and v2."""
-    from levels.level_3.pipeline import run_pipeline
-
-    settings, v1, _ = registered
-    v3 = run_pipeline(settings, "2021-01", "2021-02", "ridge", params={"alpha": 1e6})
-    assert v3["metrics"]["rmse_val"] > 1.1 * v1["metrics"]["rmse_val"]
+def worse(registry: tuple[Store, dict, dict], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """v3 in the session's store: a ridge so regularised it predicts the mean, far worse than v1 and v2."""
+    store, v1, _ = registry
+    params = {"train_data": "2021-01", "val_data": "2021-02", "model": "ridge", "params": {"alpha": 1e6}}
+    [v3] = train_into(store.folder, data_cache(tmp_path_factory), [params])
+    assert v3["model_version"] == V3 and v3["metrics"]["rmse_val"] > 1.1 * v1["metrics"]["rmse_val"]
     return v3
 
 
 @pytest.fixture
-def own_registry(registered, worse, tmp_path):
-    """A private copy of the session's workspace, for tests that promote, delete or move things."""
-    from common.config import Settings
+def own_registry(registry: tuple[Store, dict, dict], worse: dict, project: Path, monkeypatch) -> Store:
+    """A private copy of the session's store (v1, v2, v3) as this test's project; nothing promoted yet."""
+    import shutil
 
-    settings, v1, v2 = registered
-    copy = tmp_path / "ws"
-    shutil.copytree(settings.workspace, copy, ignore=shutil.ignore_patterns("prefect"))
-    return Settings(workspace=copy, synthetic_rows=SMALL_MONTH_ROWS), v1, v2, worse
+    shutil.rmtree(project)
+    copy = registry[0].copy_to(project)
+    monkeypatch.chdir(project)
+    return copy
+
+
+def platform_app(store: Store, state_dir: Path | None = None, **kwargs: Any) -> Any:
+    """The platform on a store, its state in the store's folder unless told; admin token `secret`."""
+    from taxi_duration.platform_api import create_app
+
+    return create_app(store.config(), state_dir or store.folder / "platform", admin_token=ADMIN_TOKEN, **kwargs)
 
 
 @pytest.fixture
-def platform(registered):
-    """A TestClient on the platform with admin token 'secret' (its lifespan runs)."""
+def platform(registry: tuple[Store, dict, dict], tmp_path: Path) -> Iterator[Any]:
+    """A TestClient on the platform over the session's store (its lifespan runs): for calls that change nothing."""
     from fastapi.testclient import TestClient
-    from levels.level_3.platform_api import create_app
 
-    settings, _, _ = registered
-    with TestClient(create_app(settings, admin_token="secret"), raise_server_exceptions=False) as client:
+    with TestClient(platform_app(registry[0], tmp_path / "platform"), raise_server_exceptions=False) as client:
         yield client
 
 
-ADMIN = {"Authorization": "Bearer secret"}
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def platform_process(store: Store, state_dir: Path, timeout: float = 120) -> Iterator[str]:
+    """The platform by its own command (`python -m taxi_duration.platform_api`), a real uvicorn on 127.0.0.1."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": store.uri,
+        "PLATFORM_STATE_DIR": str(state_dir),
+        "PLATFORM_ADMIN_TOKEN": ADMIN_TOKEN,
+    }
+    command = [sys.executable, "-m", "taxi_duration.platform_api", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=LEVEL_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                httpx.get(f"{url}/health")  # 503 until something is deployed: an answer is enough
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+                assert time.monotonic() < deadline, f"the platform did not start within {timeout:.0f} s"
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)

@@ -129,7 +129,7 @@ def _student_module(ctx: CheckContext) -> Any:
     """The student's tests/test_features.py, imported once per check run (the checks patch its names)."""
 
     def load() -> Any:
-        path = ctx.level_folder / "tests" / "test_features.py"
+        path = ctx.copy / "tests" / "test_features.py"
         spec = importlib.util.spec_from_file_location("test_features", path)
         expect(spec is not None and spec.loader is not None, f"cannot import {path}")
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]

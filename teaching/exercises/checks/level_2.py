@@ -20,7 +20,7 @@ DATA = {
 def _tags(data: dict[str, dict[str, str]] = DATA) -> dict[str, str]:
     from taxi_duration.tracking import run_tags
 
-    tags = run_tags(data)
+    tags: dict[str, str] = run_tags(data)
     expect(isinstance(tags, dict), f"run_tags should return a dict of tags, not {type(tags).__name__}")
     return tags
 

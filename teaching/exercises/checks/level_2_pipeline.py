@@ -14,13 +14,14 @@ def _grid() -> dict[str, dict[str, list[Any]]]:
     from common.model import model_names
     from taxi_duration.pipeline import SWEEP_GRID
 
+    grids: dict[str, dict[str, list[Any]]] = SWEEP_GRID
     for name in model_names():
-        grid = SWEEP_GRID.get(name) or {}
+        grid = grids.get(name) or {}
         expect(
             any(len(set(map(repr, values))) >= 2 for values in grid.values()),
             f"SWEEP_GRID[{name!r}] needs a hyperparameter with two values or more, got {grid}",
         )
-    return SWEEP_GRID
+    return grids
 
 
 @check("sweep-grid", "without --sweep, only the given parameters")

@@ -12,7 +12,7 @@ from teaching.exercises.checking import CheckContext, CheckFailed, check, expect
 def _rules(share: float, rmse: float, champion: float, **thresholds: float) -> list[str]:
     from taxi_duration.triggers import Thresholds, fired_rules
 
-    fired = fired_rules(share, rmse, champion, Thresholds(**thresholds))
+    fired: list[str] = fired_rules(share, rmse, champion, Thresholds(**thresholds))
     expect(isinstance(fired, list), f"fired_rules should return a list of lines, not {type(fired).__name__}")
     return fired
 
