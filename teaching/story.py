@@ -17,6 +17,7 @@ from common.config import Settings
 from common.errors import UsageError
 from common.months import month_range
 from levels.catalog import load_levels
+from teaching.choices import check_choices, left_running, make_request, prefixed, preflight, run_settings
 
 STORY_MONTHS = "2021-01..2021-06"
 STORY_SCENARIO = "traffic-returns"
@@ -39,8 +40,6 @@ def _warm_up_prefect(settings: Settings) -> threading.Thread:
 
 
 def _plans(choices: Any, months: list[str]) -> list[tuple[Any, dict[str, Any]]]:
-    from teaching.runs import check_choices
-
     plans = []
     for level in load_levels():
         given = {k: v for k, v in choices.given.items() if k in level.run_options and k != "months"}
@@ -55,7 +54,6 @@ def _plans(choices: Any, months: list[str]) -> list[tuple[Any, dict[str, Any]]]:
 def run_story(settings: Settings, choices: Any, on_step: Callable[[str], None]) -> dict[str, Any]:
     from levels.runner import run_level
     from teaching.class_report import write_class_report
-    from teaching.runs import _request, left_running, prefixed, preflight, run_settings
     from teaching.state import record_run
     from teaching.story_scores import comparison, served_rmse
 
@@ -78,7 +76,7 @@ def run_story(settings: Settings, choices: Any, on_step: Callable[[str], None]) 
     reports = []
     for level, chosen in plans:
         report = run_level(
-            level.number, _request(settings, chosen, prefixed(on_step, f"level {level.number}"))
+            level.number, make_request(settings, chosen, prefixed(on_step, f"level {level.number}"))
         ).to_dict()
         record_run(settings.workspace, level.number, report)
         reports.append(report)

@@ -17,7 +17,7 @@ from typing import Any
 
 from common.errors import UsageError
 from levels.catalog import get_level
-from teaching.runs import level_numbers
+from teaching.choices import level_numbers
 
 REPO = Path(__file__).resolve().parents[1]
 

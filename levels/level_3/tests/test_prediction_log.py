@@ -9,15 +9,16 @@ import sys
 
 import pytest
 
+from conftest import LEVEL_DIR
+
 from common.errors import DataError, StoreError
-from levels.level_3.prediction_log import PredictionLog, read_log
-from tests.conftest import REPO
+from taxi_duration.prediction_log import PredictionLog, read_log
 
 # Runs in a child process: RLIMIT_FSIZE makes the kernel cut a write at the limit (a short write), then
 # refuse the next one with EFBIG, the same path a filling disk takes. The parent stays unlimited.
 _APPEND_UNTIL_REFUSED = """
 import json, resource, signal, sys
-from levels.level_3.prediction_log import PredictionLog
+from taxi_duration.prediction_log import PredictionLog
 from common.errors import StoreError
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), resource.RLIM_INFINITY))
@@ -40,7 +41,7 @@ def test_a_write_cut_short_is_rolled_back_and_refused(tmp_path):
         [sys.executable, "-c", _APPEND_UNTIL_REFUSED, str(path), "6000"],
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=LEVEL_DIR,
         check=True,
     )
     result = json.loads(out.stdout)
