@@ -215,7 +215,7 @@ def _from_environment(ctx: typer.Context, parameter: str) -> bool:
 
 
 def _settings(ctx: typer.Context, **overrides: Any) -> Any:
-    from common.config import Settings
+    from teaching.infra.config import Settings
 
     cli: CliContext = ctx.obj or CliContext()
     return Settings().with_(workspace=cli.workspace, verbose=cli.verbose, **overrides)
@@ -335,7 +335,8 @@ def run(
 ) -> Outcome:
     """Run a level end to end on the embedded synthetic data (or your months, files or folder)."""
     from teaching import render
-    from teaching.runs import RunChoices, run_levels
+    from teaching.choices import RunChoices
+    from teaching.runs import run_levels
 
     # MLFLOW_TRACKING_URI in a student's shell is a setting, not an option to refuse at levels 0 and 1.
     from_environment = _from_environment(ctx, "tracking_uri")
@@ -452,8 +453,8 @@ def ui(
 @_command(app)
 def stop(ctx: typer.Context) -> Outcome:
     """Stop the background servers of the workspace (the local Prefect server)."""
-    from common.services import stop_workspace_server
     from teaching import render
+    from teaching.infra.services import stop_workspace_server
 
     return Outcome(stop_workspace_server(_settings(ctx)), render.stop_view)
 
@@ -523,8 +524,8 @@ def stack_up_command(
     ] = False,
 ) -> Outcome:
     """Start PostgreSQL, an mlflow server on it, and the Prefect server (takes ~30 s the first time)."""
-    from common.stack import stack_status, stack_up
     from teaching import render
+    from teaching.infra.stack import stack_status, stack_up
 
     settings = _settings(ctx)
     with render.status(_consoles()[1], "starting PostgreSQL, MLflow and Prefect…"):
@@ -536,8 +537,8 @@ def stack_up_command(
 @_command(stack_app, "status")
 def stack_status_command(ctx: typer.Context) -> Outcome:
     """Show which stack services are up."""
-    from common.stack import stack_status
     from teaching import render
+    from teaching.infra.stack import stack_status
 
     return Outcome({"services": stack_status(_settings(ctx))}, render.stack_view)
 
@@ -553,9 +554,9 @@ def stack_users_add_command(
     roster: Annotated[Path | None, typer.Option("--roster", help="A file with one student name per line.")] = None,
 ) -> Outcome:
     """Add students to the class server: a login, their experiments and model, and a <name>.env to hand out."""
-    from common.classroom import enrol, read_roster
-    from common.stack import class_state, stack_dir
     from teaching import render
+    from teaching.infra.classroom import enrol, read_roster
+    from teaching.infra.stack import class_state, stack_dir
 
     settings = _settings(ctx)
     students = [*(names or []), *(read_roster(roster) if roster else [])]
@@ -570,10 +571,10 @@ def stack_users_passwd_command(
     name: Annotated[str, typer.Argument(help="A student, `worker`, or `admin`.", show_default=False)],
 ) -> Outcome:
     """Give a user of the class server a new password (rewrites its file, and a student's .env)."""
-    from common.classroom import write_student_env
-    from common.classroom_auth import ADMIN, WORKER, rotate_password
-    from common.stack import class_state, stack_dir
     from teaching import render
+    from teaching.infra.classroom import write_student_env
+    from teaching.infra.classroom_auth import ADMIN, WORKER, rotate_password
+    from teaching.infra.stack import class_state, stack_dir
 
     settings = _settings(ctx)
     state = class_state(settings)
@@ -592,9 +593,9 @@ def stack_worker_command(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Flow runs at once on this machine.")] = 2,
 ) -> None:
     """Run a Prefect worker for the class's pool in the foreground until Ctrl-C (here or on any machine)."""
-    from common.classroom import worker_command
-    from common.processes import run_owned
-    from common.stack import read_state, stack_dir
+    from teaching.infra.classroom import worker_command
+    from teaching.infra.processes import run_owned
+    from teaching.infra.stack import read_state, stack_dir
 
     settings = _settings(ctx)
     state = read_state(settings) or {}
@@ -614,8 +615,8 @@ def stack_worker_command(
 @_command(stack_app, "down")
 def stack_down_command(ctx: typer.Context) -> Outcome:
     """Stop the stack's services (data stays in the workspace)."""
-    from common.stack import stack_down
     from teaching import render
+    from teaching.infra.stack import stack_down
 
     return Outcome({"stopped": stack_down(_settings(ctx))}, render.stack_down_view)
 

@@ -95,9 +95,9 @@ def submit_class(students: list[str], api_url: str, tracking_uri: str) -> list[f
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
 
-    from common.classroom import POOL, student_queue
-    from common.classroom_submit import deploy
-    from common.config import Settings, experiment_name
+    from teaching.infra.classroom import POOL, student_queue
+    from teaching.infra.classroom_submit import deploy
+    from teaching.infra.config import Settings, experiment_name
 
     folder = ROOT / "levels" / "level_2"
     name = deploy(2, folder, Settings(stack_url=api_url, work_pool=POOL))

@@ -39,8 +39,9 @@ def timed(command: list[str], env: dict) -> tuple[float, str]:
 def ui_cost(env: dict) -> dict:
     """Seconds to a healthy workspace Prefect server with its UI and without, each in a fresh workspace."""
     code = (
-        "import time; from common.config import Settings; from common.services import ensure_prefect_api, "
-        "stop_prefect_server; s = Settings(); t = time.perf_counter(); ensure_prefect_api(s); "
+        "import time; from teaching.infra.config import Settings; "
+        "from teaching.infra.services import ensure_prefect_api, stop_prefect_server; "
+        "s = Settings(); t = time.perf_counter(); ensure_prefect_api(s); "
         "print(time.perf_counter() - t); stop_prefect_server(s)"
     )
     seconds = {}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 import time
 
-from common.runs import RunReport, RunRequest
 from levels.catalog import get_level
+from teaching.infra.runs import RunReport, RunRequest
 
 
 def run_level(number: int, request: RunRequest) -> RunReport:

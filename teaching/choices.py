@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.config import FEATURE_SETS, MODEL_NAMES, Settings
 from common.errors import MlopsLevelsError, UsageError
 from common.months import is_month_list, month_range
-from common.runs import RunRequest
 from levels.catalog import LevelInfo, load_levels
+from teaching.infra.config import FEATURE_SETS, MODEL_NAMES, Settings
+from teaching.infra.runs import RunRequest
 
 DEFAULTS = {"train-data": "2021-01", "val-data": "2021-02", "model": "linear_regression", "features": "pu_do"}
 
@@ -76,11 +76,11 @@ def run_settings(settings: Settings, choices: RunChoices) -> Settings:
         )
     settings = settings.with_(**data, tracking_uri=choices.tracking_uri, stack_url=choices.stack_url)
     if choices.given.get("stack"):
-        from common.stack import stack_settings
+        from teaching.infra.stack import stack_settings
 
         settings = stack_settings(settings)
     if settings.stack_url:  # a class server: its MLflow, its work pool, this student's names
-        from common.classroom import join_class
+        from teaching.infra.classroom import join_class
 
         settings = join_class(settings)
     _check_tracking_server(settings)
@@ -89,7 +89,7 @@ def run_settings(settings: Settings, choices: RunChoices) -> Settings:
 
 def _check_tracking_server(settings: Settings) -> None:
     """A tracking server nobody runs: say so now, not after MLflow's retries (over four minutes)."""
-    from common.serving import answers
+    from teaching.infra.serving import answers
 
     uri = settings.tracking_uri or ""
     if uri.lower().startswith(("http://", "https://")) and not answers(f"{uri.rstrip('/')}/health"):

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from common.atomic import write_bytes_atomic, write_text_atomic
-from common.config import Settings
 from common.sources import describe_source
 from levels.catalog import get_level
+from teaching.infra.config import Settings
 
 COLORS = {"0": "#9e9e9e", "1": "#b39ddb", "2": "#90caf9", "3": "#ffcc80", "4": "#2e7d32"}
 
@@ -139,7 +139,7 @@ def _page(
     months: list[str],
     page_dir: Path,
 ) -> str:
-    from common.services import running_prefect_api
+    from teaching.infra.services import running_prefect_api
 
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table[0])
     rows = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row.values()) + "</tr>" for row in table)

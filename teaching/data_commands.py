@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from common.config import Settings
 from common.months import month_range
+from teaching.infra.config import Settings
 
 
 def generate(settings: Settings, months: str) -> list[dict[str, Any]]:

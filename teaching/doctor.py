@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from common.serving import http_ok, port_is_free
-from common.workspace import Workspace
+from teaching.infra.serving import http_ok, port_is_free
+from teaching.infra.workspace import Workspace
 
 PINNED = (
     "mlflow",

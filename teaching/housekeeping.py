@@ -6,8 +6,8 @@ import shutil
 from collections.abc import Callable
 from typing import Any
 
-from common.config import Settings
 from common.errors import UsageError
+from teaching.infra.config import Settings
 
 
 def clean_workspace(settings: Settings, confirm: Callable[[], bool]) -> dict[str, Any]:
@@ -22,8 +22,8 @@ def clean_workspace(settings: Settings, confirm: Callable[[], bool]) -> dict[str
         )
     if not confirm():
         raise UsageError("not confirmed, nothing deleted", fix="answer y, or pass --yes")
-    from common.services import stop_prefect_server
-    from common.stack import stack_down
+    from teaching.infra.services import stop_prefect_server
+    from teaching.infra.stack import stack_down
 
     stack_down(settings)
     stop_prefect_server(settings)

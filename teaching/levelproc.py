@@ -21,11 +21,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from common.config import Settings, experiment_name
 from common.errors import MlopsLevelsError
-from common.secrets import TOKEN_ENV, ensure_admin_token, token_file
-from common.serving import LOCALHOST, answers, free_port
 from levels.catalog import get_level
+from teaching.infra.config import Settings, experiment_name
+from teaching.infra.secrets import TOKEN_ENV, ensure_admin_token, token_file
+from teaching.infra.serving import LOCALHOST, answers, free_port
 
 ERROR_PREFIX = "error: "
 
@@ -163,7 +163,7 @@ def require_store(number: int, settings: Settings) -> None:
     handed a damaged store, would start migrating it, or serve from an empty one)."""
     if settings.tracking_uri:
         return
-    from common.stores import check_sqlite_store
+    from teaching.infra.stores import check_sqlite_store
 
     store = settings.layout.mlflow_store(number)
     if not store.exists():
@@ -184,7 +184,7 @@ def serve_command(
 ) -> None:
     """A level's service in the foreground until Ctrl-C (`serve N`); it says its address once it listens,
     and its own one-line error if it cannot start."""
-    from common.processes import run_owned
+    from teaching.infra.processes import run_owned
 
     full = command(module, [*args, "--host", host, "--port", str(port)])
     code = run_owned(full, level_env(number, settings, extra), cwd=workdir(number, settings))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from common.config import Settings
 from levels.catalog import get_level
 from levels.runner import run_level
 from teaching.choices import (
@@ -19,6 +18,7 @@ from teaching.choices import (
     preflight,
     run_settings,
 )
+from teaching.infra.config import Settings
 from teaching.state import record_run
 from teaching.story import run_story
 from teaching.walkthrough import WALKTHROUGH_OPTIONS

@@ -9,14 +9,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from common.config import Settings
 from common.errors import MlopsLevelsError, UsageError
 from levels.catalog import get_level
+from teaching.infra.config import Settings
 
 
 def serve_level(settings: Settings, level: int, host: str, port: int, options: dict[str, Any]) -> None:
-    from common.processes import signals_as_interrupt
-    from common.serving import port_is_free
+    from teaching.infra.processes import signals_as_interrupt
+    from teaching.infra.serving import port_is_free
 
     info = get_level(level)
     if not info.package:
@@ -36,10 +36,10 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
     """The MLflow UI on the level's store, and the address of the workspace's Prefect UI, until Ctrl-C."""
     from filelock import FileLock
 
-    from common.processes import run_owned, signals_as_interrupt
-    from common.services import mlflow_server, running_prefect_api
-    from common.serving import port_is_free
-    from common.stores import check_sqlite_store
+    from teaching.infra.processes import run_owned, signals_as_interrupt
+    from teaching.infra.services import mlflow_server, running_prefect_api
+    from teaching.infra.serving import port_is_free
+    from teaching.infra.stores import check_sqlite_store
 
     store = settings.layout.mlflow_store(level)
     if not store.exists():

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from common.atomic import write_text_atomic
-from common.workspace import Workspace
+from teaching.infra.workspace import Workspace
 
 
 def load_state(workspace: Path) -> dict[str, Any]:

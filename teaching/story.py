@@ -13,11 +13,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from common.config import Settings
 from common.errors import UsageError
 from common.months import month_range
 from levels.catalog import load_levels
 from teaching.choices import check_choices, left_running, make_request, prefixed, preflight, run_settings
+from teaching.infra.config import Settings
 
 STORY_MONTHS = "2021-01..2021-06"
 STORY_SCENARIO = "traffic-returns"
@@ -26,7 +26,7 @@ NOT_FOR_ALL = ("train-data", "val-data", "replay", "sweep")
 
 def _warm_up_prefect(settings: Settings) -> threading.Thread:
     """Start the workspace's Prefect server while levels 0 and 1 run, which do not need it (~15 s saved)."""
-    from common.services import ensure_prefect_api
+    from teaching.infra.services import ensure_prefect_api
 
     def start() -> None:
         try:

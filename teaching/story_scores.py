@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from common.config import Settings
 from common.data import load_prepared
 from common.features import prepare_features
 from common.model import predict, rmse
 from common.sources import resolve_data
 from levels.catalog import get_level
+from teaching.infra.config import Settings
 
 
 def _predictions(settings: Settings, level: int, serving: dict[str, str], trips: Any) -> np.ndarray:

@@ -115,7 +115,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def settings(workspace: Path):
-    from common.config import Settings
+    from teaching.infra.config import Settings
 
     return Settings(workspace=workspace, synthetic_rows=SMALL_MONTH_ROWS)
 
@@ -177,8 +177,8 @@ def prefect_workspace(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def prefect_api(prefect_workspace):
     """One real local Prefect server for the whole session (~10 s to start), for levels 2-4."""
-    from common.config import Settings
-    from common.services import ensure_prefect_api, stop_prefect_server
+    from teaching.infra.config import Settings
+    from teaching.infra.services import ensure_prefect_api, stop_prefect_server
 
     settings = Settings(workspace=prefect_workspace)
     saved = os.environ.get("PREFECT_API_URL")

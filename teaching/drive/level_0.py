@@ -11,10 +11,10 @@ from pathlib import Path
 
 from common.data import prepare_trips, read_trips
 from common.errors import DataError
-from common.runs import RunReport, RunRequest
 from common.sources import resolve_data
 from levels.catalog import get_level
 from levels.notebook import run_notebook
+from teaching.infra.runs import RunReport, RunRequest
 
 
 def notebook() -> Path:

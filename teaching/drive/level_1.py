@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 
-from common.config import Settings
 from common.data import load_prepared
 from common.errors import MlopsLevelsError
-from common.runs import RunReport, RunRequest
 from common.sources import resolve_data
+from teaching.infra.config import Settings
+from teaching.infra.runs import RunReport, RunRequest
 from teaching.levelproc import level_server, run_json, serve_command
 
 LEVEL = 1

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from common.config import Settings
-from common.runs import RunReport, RunRequest
 from teaching.drive.training import prefect_env, registry_versions, train
+from teaching.infra.config import Settings
+from teaching.infra.runs import RunReport, RunRequest
 from teaching.levelproc import serve_command, tracking_uri
 
 LEVEL = 2

@@ -15,14 +15,14 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from common.config import Settings
 from common.data import load_prepared
 from common.errors import MlopsLevelsError, StoreError
 from common.months import is_month, next_month
-from common.runs import RunReport, RunRequest
 from common.schemas import servable
 from common.sources import describe_source, resolve_data
 from teaching.drive.training import prefect_env, train
+from teaching.infra.config import Settings
+from teaching.infra.runs import RunReport, RunRequest
 from teaching.levelproc import level_server, platform_token_env, require_store, run_json, serve_command
 
 LEVEL = 3

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.config import Settings
 from common.months import month_range
-from common.processes import run_owned
-from common.runs import RunReport, RunRequest
 from teaching.drive.level_4_lesson import comparison_rows, plot_comparison
 from teaching.drive.training import prefect_env, store_ready
+from teaching.infra.config import Settings
+from teaching.infra.processes import run_owned
+from teaching.infra.runs import RunReport, RunRequest
 from teaching.levelproc import (
     LevelCommandFailed,
     command,

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from common.config import Settings
+from teaching.infra.config import Settings
 from teaching.levelproc import level_folder, run_json, tracking_uri
 
 PIPELINE = "taxi_duration.pipeline"
@@ -25,7 +25,7 @@ def store_ready(number: int, settings: Settings) -> Iterator[None]:
         return
     from filelock import FileLock
 
-    from common.stores import check_sqlite_store
+    from teaching.infra.stores import check_sqlite_store
 
     settings.level_dir(number).mkdir(parents=True, exist_ok=True)
     # The first run builds the store (MLflow's migrations); `ui N` checks it under the same lock.
@@ -38,7 +38,7 @@ def store_ready(number: int, settings: Settings) -> Iterator[None]:
 
 def prefect_env(settings: Settings) -> dict[str, str]:
     """The Prefect server a level's flow reports to: the class's, the person's, or the workspace's own."""
-    from common.services import ensure_prefect_api, prefect_home
+    from teaching.infra.services import ensure_prefect_api, prefect_home
 
     return {"PREFECT_API_URL": ensure_prefect_api(settings), "PREFECT_HOME": str(prefect_home(settings))}
 
@@ -55,7 +55,7 @@ def train(
 ) -> dict[str, Any]:
     """Train, evaluate, log and register one version with level NUMBER's pipeline; what it reports."""
     if settings.work_pool:  # a class server: a worker runs the level's flow with its own credentials
-        from common.classroom_submit import submit_and_wait
+        from teaching.infra.classroom_submit import submit_and_wait
 
         parameters = {"train_data": train_data, "val_data": val_data, "model": model, "features": features}
         return submit_and_wait(number, level_folder(number), settings, parameters | {"sweep": sweep}, on_step)

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common.workspace import Workspace
 from levels.catalog import LEVELS_DIR, PRACTICES
 from teaching.exercises.catalog import Exercise, RegionSpec
 from teaching.exercises.regions import Region, find_region, region_code, strip_markers, take_out
+from teaching.infra.workspace import Workspace
 
 RULE = "# " + "─" * 98
 

@@ -23,6 +23,7 @@ QUIET = {
     "PREFECT_LOGGING_LEVEL": "ERROR",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_LOGGING_LEVEL": "WARNING",  # a new store's "Creating initial MLflow database tables" is noise here
     "DO_NOT_TRACK": "true",
     "PYTHONWARNINGS": "ignore",
 }

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from common.serving import free_port
+from teaching.infra.serving import free_port
 from tests.browser import dom, looks_blank, screenshot
 from tests.conftest import REPO
 
@@ -19,8 +19,8 @@ from tests.conftest import REPO
 @pytest.mark.slow
 @pytest.mark.server
 def test_level_2_runs_show_in_the_prefect_ui_and_ui_names_both_addresses(invoke, workspace, monkeypatch, tmp_path):
-    from common.config import Settings
-    from common.services import running_prefect_api, stop_prefect_server
+    from teaching.infra.config import Settings
+    from teaching.infra.services import running_prefect_api, stop_prefect_server
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)  # this workspace's own server, not the session's
     monkeypatch.setenv("MLOPS_LEVELS_PREFECT_UI", "true")

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from common.serving import free_port
 from levels.catalog import get_level
+from teaching.infra.serving import free_port
 from tests.conftest import VALIDATED_REAL_RMSE, real_rmse
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from common.serving import free_port
+from teaching.infra.serving import free_port
 from tests.conftest import REPO, real_file
 
 TOKEN = "tok-" + "e" * 20 + "-known-to-the-test"

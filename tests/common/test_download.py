@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from common.config import Settings
 from common.download import download, trip_url
 from common.errors import DataError
 from common.sources import resolve_data
+from teaching.infra.config import Settings
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -10,8 +10,8 @@ from tests.conftest import SMALL_MONTH_ROWS
 @pytest.fixture(scope="session")
 def registries(prefect_api, tmp_path_factory):
     """Settings of a workspace where levels 2, 3 and 4 each registered v1 (linear regression)."""
-    from common.config import Settings
     from teaching.drive.training import train
+    from teaching.infra.config import Settings
 
     settings = Settings(workspace=tmp_path_factory.mktemp("faults"), synthetic_rows=SMALL_MONTH_ROWS)
     for level in (2, 3, 4):  # each level's own pipeline command, as `run N` runs it

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from common.serving import free_port, http_ok
+from teaching.infra.serving import free_port, http_ok
 
 CLI = str(Path(sys.executable).with_name("mlops-levels"))
 
@@ -71,7 +71,7 @@ def stranger():
 
 @pytest.mark.parametrize("recorded", ["another start time", "no identity (an old server.json)"])
 def test_stop_with_a_stale_server_json_signals_nothing(invoke, workspace, stranger, recorded):
-    from common.processes import identity
+    from teaching.infra.processes import identity
 
     state = {"pid": stranger.pid, "api_url": "http://127.0.0.1:9/api"}
     if recorded == "another start time":
@@ -105,7 +105,7 @@ def signals_sent(monkeypatch):
 
 
 def _init_itself() -> dict:
-    from common.processes import identity
+    from teaching.infra.processes import identity
 
     return identity(1) or {"pid": 1, "start": 0, "cmdline": []}
 
@@ -147,7 +147,7 @@ def orphaned_group():
 
 
 def test_stop_leaves_alone_a_group_whose_recorded_leader_is_dead(invoke, workspace, orphaned_group):
-    from common.processes import identity
+    from teaching.infra.processes import identity
 
     leader, member = orphaned_group
     assert os.getpgid(member) == leader and identity(leader) is None
@@ -170,7 +170,7 @@ def _server_of(workspace: Path) -> subprocess.Popen:
 
 
 def test_stop_in_a_copied_workspace_leaves_the_original_server_alone(invoke, workspace, tmp_path):
-    from common.processes import identity
+    from teaching.infra.processes import identity
 
     server = _server_of(workspace)
     try:
@@ -191,7 +191,7 @@ def test_stop_in_a_copied_workspace_leaves_the_original_server_alone(invoke, wor
 
 
 def test_stop_still_stops_the_server_it_recorded(invoke, workspace):
-    from common.processes import identity
+    from teaching.infra.processes import identity
 
     server = _server_of(workspace)
     try:
@@ -348,7 +348,7 @@ time.sleep(1.0)  # a graceful shutdown takes a moment: a second SIGTERM would la
 
 DRIVES_RUN_OWNED = """
 import sys
-from common.processes import run_owned
+from teaching.infra.processes import run_owned
 sys.exit(run_owned([sys.executable, "-c", sys.argv[1], sys.argv[2]], env={}))
 """
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from common.serving import free_port
+from teaching.infra.serving import free_port
 
 CLI = str(Path(sys.executable).with_name("mlops-levels"))
 PASSWORD = "S3cretPw"
@@ -82,7 +82,7 @@ def test_serve_4_never_puts_a_password_into_its_deployment(workspace):
     ],
 )
 def test_a_url_without_a_password_is_accepted(workspace, uri):
-    from common.config import Settings
+    from teaching.infra.config import Settings
 
     assert Settings(tracking_uri=uri).as_plain()["tracking_uri"] == uri
 
@@ -104,8 +104,8 @@ def test_a_url_without_a_password_is_accepted(workspace, uri):
     ids=lambda f: next(iter(f)),
 )
 def test_a_password_in_any_url_of_the_settings_is_refused(workspace, field):
-    from common.config import Settings
     from common.errors import UsageError
+    from teaching.infra.config import Settings
 
     with pytest.raises(UsageError) as refused:
         Settings(**field)
@@ -113,8 +113,8 @@ def test_a_password_in_any_url_of_the_settings_is_refused(workspace, field):
 
 
 def test_flow_parameters_refuse_a_password_however_it_got_into_the_settings(workspace):
-    from common.config import Settings
     from common.errors import UsageError
+    from teaching.infra.config import Settings
 
     settings = Settings()
     object.__setattr__(settings, "tracking_uri", URI_WITH_PASSWORD)  # past every check a constructor makes
@@ -130,7 +130,7 @@ def _environ(pid: int) -> dict[str, str]:
 
 
 def _group(pgid: int) -> list[int]:
-    from common.processes import group_members
+    from teaching.infra.processes import group_members
 
     return group_members(pgid)
 
@@ -138,7 +138,7 @@ def _group(pgid: int) -> list[int]:
 @pytest.mark.slow
 @pytest.mark.server
 def test_the_workspace_prefect_server_starts_without_the_commands_secrets(settings, monkeypatch):
-    from common.services import ensure_prefect_api, stop_prefect_server
+    from teaching.infra.services import ensure_prefect_api, stop_prefect_server
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)  # this workspace's own server, not the session's
     monkeypatch.setenv("MLOPS_LEVELS_ADMIN_TOKEN", TOKEN)
@@ -158,7 +158,7 @@ def test_the_workspace_prefect_server_starts_without_the_commands_secrets(settin
 
 
 def test_an_mlflow_server_gets_no_credentials_of_the_command(monkeypatch, tmp_path):
-    from common.services import mlflow_server
+    from teaching.infra.services import mlflow_server
 
     monkeypatch.setenv("MLOPS_LEVELS_ADMIN_TOKEN", TOKEN)
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", PASSWORD)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from common.serving import free_port
+from teaching.infra.serving import free_port
 
 
 def _one_line(result) -> str:
@@ -44,7 +44,7 @@ def _sha256(path: Path) -> str:
 
 def _damage_schema(store: Path, damage: str) -> None:
     """Valid SQLite, damaged MLflow schema: what `sqlite3 mlflow.db` in a student's hands can leave behind."""
-    from common.stores import mlflow_schema
+    from teaching.infra.stores import mlflow_schema
 
     older = sorted(mlflow_schema().known - {mlflow_schema().head})[0]
     statement = {
@@ -215,7 +215,7 @@ def test_an_os_error_that_is_not_the_workspace_is_one_line_too(invoke, workspace
 
 
 def test_a_tracking_server_nobody_runs_is_said_at_once(invoke, workspace):
-    from common.serving import free_port
+    from teaching.infra.serving import free_port
 
     uri = f"http://127.0.0.1:{free_port()}"
     result = invoke("run", "2", "--tracking-uri", uri)

@@ -47,7 +47,7 @@ def test_a_level_imports_nothing_of_the_toolkit(level):
 
 
 def test_the_import_check_catches_the_toolkit():
-    assert _forbidden("teaching.levelproc") and _forbidden("common.config") and _forbidden("cli")
+    assert _forbidden("teaching.levelproc") and _forbidden("teaching.infra.config") and _forbidden("cli")
     assert not _forbidden("common.datasource") and not _forbidden("taxi_duration.gate")
 
 

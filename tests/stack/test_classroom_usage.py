@@ -34,7 +34,7 @@ def test_joining_a_class_without_who_you_are_says_what_is_missing(invoke, monkey
 
 
 def test_a_roster_skips_blank_lines_and_comments(tmp_path):
-    from common.classroom import read_roster
+    from teaching.infra.classroom import read_roster
 
     roster = tmp_path / "roster.txt"
     roster.write_text("# class of 2026\nalice\n\nbob  # late\n")

@@ -14,18 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-from training_fixtures import (  # noqa: F401 (fixtures and hooks, found by pytest through this module)
-    LEVEL_DIR,
-    Store,
-    data_cache,
-    no_network,
-    prefect_api,
-    project,
-    pytest_configure,
-    pytest_unconfigure,
-    registry,
-    train_into,
-)
+import training_fixtures as level_2
+from training_fixtures import LEVEL_DIR, Store, data_cache, train_into
+
+# Level 2's fixtures and hooks, which pytest finds through this module.
+no_network, prefect_api, project, registry = level_2.no_network, level_2.prefect_api, level_2.project, level_2.registry
+pytest_configure, pytest_unconfigure = level_2.pytest_configure, level_2.pytest_unconfigure
 
 ADMIN_TOKEN = "secret"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -1,5 +1,6 @@
-"""A real full disk under the platform's prediction log: a 256 KB tmpfs, filled by real requests through a
-real uvicorn. No prediction is answered 200 and then lost; every other one is refused with 503 and why."""
+"""A real full disk under the platform's prediction log: a 256 KB tmpfs, filled by real requests through the
+platform's own command (a real uvicorn). No prediction is answered 200 and then lost; every other one is
+refused with 503 and why."""
 
 from __future__ import annotations
 
@@ -8,13 +9,10 @@ import subprocess
 
 import httpx
 import pytest
+from conftest import ADMIN, V1, platform_process
+from training_fixtures import RIDE
 
-from common.serving import background_server
-from levels.level_3.platform_api import create_app
-from levels.level_3.prediction_log import read_log
-
-RIDE = {"PULocationID": 74, "DOLocationID": 75, "trip_distance": 1.8}
-ADMIN = {"Authorization": "Bearer secret"}
+from taxi_duration.prediction_log import read_log
 
 
 @pytest.fixture
@@ -44,16 +42,16 @@ def _send(api: httpx.Client, ids: list[str]) -> httpx.Response:
 
 
 @pytest.mark.slow
-@pytest.mark.server
-def test_a_full_disk_loses_no_acknowledged_prediction_and_refuses_the_rest(registries, small_disk):
-    log_path = small_disk / "predictions.jsonl"
+def test_a_full_disk_loses_no_acknowledged_prediction_and_refuses_the_rest(registry, small_disk, tmp_path):
+    state = small_disk / "platform"  # the platform's state folder on the small disk: its logs fill it
+    log_path = state / "predictions" / "predictions.jsonl"
     answered: list[str] = []
     refusals: list[str] = []
     with (
-        background_server(create_app(registries, admin_token="secret", log_path=log_path)) as url,
+        platform_process(registry[0], state) as url,
         httpx.Client(base_url=url, timeout=30) as api,
     ):
-        deployed = api.post("/deployments", json={"variants": [{"version": "1", "weight": 1}]}, headers=ADMIN)
+        deployed = api.post("/deployments", json={"variants": [{"version": V1, "weight": 1}]}, headers=ADMIN)
         assert deployed.status_code == 200, deployed.text
         for n in range(1000):  # bounded: the disk holds about 1,100 records, 4 per request on average
             ids = [f"r{n}-{k}" for k in range(1 + n % 7)]

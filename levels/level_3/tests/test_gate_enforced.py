@@ -54,7 +54,10 @@ def test_the_gate_in_the_demo_is_the_gate_of_every_caller(own_registry):
     with pytest.raises(GateRefused):
         asyncio.run(platform.promote(PromoteSpec(version=V3)))
     assert _champion(own_registry) == V1
-    assert [(a["action"], a["outcome"]) for a in _audit(own_registry)] == [("promote", "passed"), ("promote", "refused")]
+    assert [(a["action"], a["outcome"]) for a in _audit(own_registry)] == [
+        ("promote", "passed"),
+        ("promote", "refused"),
+    ]
 
 
 def test_check_candidate_measures_both_versions_on_the_candidates_month(registry, worse):

@@ -105,7 +105,9 @@ def test_predictions_are_logged_for_monitoring(own_registry, tmp_path):
     with TestClient(platform_app(own_registry, log_path=log)) as client:
         deployed = client.post("/deployments", json={"variants": [{"version": V1, "weight": 1}]}, headers=ADMIN)
         assert deployed.status_code == 200
-        assert client.post("/predict/batch", json={"rides": [{**RIDE, "ride_id": f"b{i}"} for i in range(5)]}).is_success
+        assert client.post(
+            "/predict/batch", json={"rides": [{**RIDE, "ride_id": f"b{i}"} for i in range(5)]}
+        ).is_success
     frame = read_log(log).records
     assert list(frame.ride_id) == [f"b{i}" for i in range(5)]
     assert {"prediction", "version", "variant", "PULocationID", "ts"} <= set(frame.columns)

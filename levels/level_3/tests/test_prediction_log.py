@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import LEVEL_DIR
 
 from common.errors import DataError, StoreError

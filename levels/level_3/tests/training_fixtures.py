@@ -158,9 +158,10 @@ class Store:
             tables = [row[0] for row in copy.execute("SELECT name FROM sqlite_master WHERE type='table'")]
             for table in tables:  # artifact locations are absolute paths: each row now names the copy's
                 for column in copy.execute(f'PRAGMA table_info("{table}")').fetchall():
+                    name = column[1]
                     if any(kind in column[2].upper() for kind in ("CHAR", "TEXT")):
                         copy.execute(
-                            f'UPDATE "{table}" SET "{column[1]}" = replace("{column[1]}", ?, ?) WHERE "{column[1]}" LIKE ?',
+                            f'UPDATE "{table}" SET "{name}" = replace("{name}", ?, ?) WHERE "{name}" LIKE ?',
                             (old, new, f"%{old}%"),
                         )
             copy.commit()

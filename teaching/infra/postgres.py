@@ -17,8 +17,8 @@ from typing import Any
 
 from common.atomic import write_secret
 from common.errors import MlopsLevelsError
-from common.secrets import without_secrets
-from common.serving import LOCALHOST, free_port
+from teaching.infra.secrets import without_secrets
+from teaching.infra.serving import LOCALHOST, free_port
 
 DB_USER = "mlops"
 

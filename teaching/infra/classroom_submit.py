@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from common.config import Settings, experiment_name
 from common.errors import MlopsLevelsError
+from teaching.infra.config import Settings, experiment_name
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun, State
@@ -59,7 +59,7 @@ def submit_and_wait(
     on_step: Callable[[str], None] = lambda step: None,
     attempts: int = 2,
 ) -> dict[str, Any]:
-    from common.classroom import student_queue
+    from teaching.infra.classroom import student_queue
 
     name = deploy(number, folder, settings)
     queue = student_queue(settings.student) if settings.student else None

@@ -16,19 +16,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-from common import classroom_auth, postgres
 from common.atomic import write_secret
-from common.config import Settings
 from common.errors import MlopsLevelsError, UsageError
-from common.processes import identity, signals_as_interrupt, stop_group
-from common.services import (
+from teaching.infra import classroom_auth, postgres
+from teaching.infra.config import Settings
+from teaching.infra.processes import identity, signals_as_interrupt, stop_group
+from teaching.infra.services import (
     ensure_prefect_api,
     mlflow_server,
     start_until_healthy,
     stop_prefect_server,
     workspace_prefect_api,
 )
-from common.serving import LOCALHOST, free_port, http_ok
+from teaching.infra.serving import LOCALHOST, free_port, http_ok
 
 MLFLOW_DB, AUTH_DB, PREFECT_DB = "mlflow", "mlflow_auth", "prefect"
 
@@ -109,7 +109,7 @@ def _bring_up(settings: Settings, classroom: bool) -> dict[str, Any]:
     state["prefect"] = _start_prefect(settings, state["postgres"]["port"], classroom)
     _save(settings, state)
     if classroom:
-        from common.classroom import set_up_orchestration
+        from teaching.infra.classroom import set_up_orchestration
 
         classroom_auth.ensure_worker_account(state["mlflow"]["url"], stack_dir(settings))
         state["class"] = set_up_orchestration(state["prefect"]["api_url"], state["mlflow"]["url"])

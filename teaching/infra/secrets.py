@@ -13,8 +13,8 @@ import secrets as random_tokens
 from collections.abc import Mapping
 from pathlib import Path
 
-from common.config import Settings, url_holds_credential
 from common.errors import StoreError
+from teaching.infra.config import Settings, url_holds_credential
 
 TOKEN_ENV = "MLOPS_LEVELS_ADMIN_TOKEN"
 TOKEN_FILE = "admin-token"

@@ -21,9 +21,9 @@ from typing import Any
 from filelock import FileLock
 
 from common.atomic import write_text_atomic
-from common.config import Settings
 from common.errors import MlopsLevelsError, StoreError
-from common.processes import (
+from teaching.infra.config import Settings
+from teaching.infra.processes import (
     environment_value,
     identity,
     is_same,
@@ -32,9 +32,9 @@ from common.processes import (
     stop_group,
     stop_own_group,
 )
-from common.quiet import quiet_libraries
-from common.secrets import without_secrets
-from common.serving import LOCALHOST, free_port, http_ok
+from teaching.infra.quiet import quiet_libraries
+from teaching.infra.secrets import without_secrets
+from teaching.infra.serving import LOCALHOST, free_port, http_ok
 
 STARTUP_TIMEOUT_S = 120
 QUIET = {"PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "true"}

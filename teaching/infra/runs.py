@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from common.config import Settings
+from teaching.infra.config import Settings
 
 StepHook = Callable[[str], None]
 

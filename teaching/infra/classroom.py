@@ -14,10 +14,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from common import classroom_auth
-from common.config import Settings
 from common.errors import MlopsLevelsError, UsageError
-from common.services import QUIET
+from teaching.infra import classroom_auth
+from teaching.infra.config import Settings
+from teaching.infra.services import QUIET
 
 POOL = "mlops-levels-training"
 CLASS_VARIABLE = "mlops_levels_class"

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, unquote
 
 from common.datasource import COLORS, SOURCES, TLC_BASE_URL, DataSource
 from common.errors import UsageError
-from common.workspace import Workspace
+from teaching.infra.workspace import Workspace
 
 # Names the CLI validates before importing sklearn; common/model.py builds exactly these (a test checks).
 MODEL_NAMES = ("linear_regression", "lasso", "ridge", "gradient_boosting")
@@ -125,7 +125,7 @@ class Settings:
 
     @property
     def layout(self) -> Workspace:
-        """Where each kind of file lives under the workspace (common/workspace.py)."""
+        """Where each kind of file lives under the workspace (teaching/infra/workspace.py)."""
         return Workspace(self.workspace)
 
     def level_dir(self, level: int) -> Path:

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 
 from common.atomic import write_secret
-from common.config import MODEL_NAME, experiment_name
 from common.errors import MlopsLevelsError, UsageError
+from teaching.infra.config import MODEL_NAME, experiment_name
 
 ADMIN, WORKER = "admin", "worker"
 LEVELS_WITH_TRACKING = (2, 3, 4)

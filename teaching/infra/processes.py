@@ -175,7 +175,7 @@ def run_owned(
 ) -> int:
     """Run a server in the foreground; a stop signal to us stops its whole process tree, then returns.
 
-    The server runs under common/guardian.py, which leads a process group of its own (same session), so
+    The server runs under teaching/infra/guardian.py, which leads a process group of its own (same session), so
     `mlflow server` and the uvicorn it spawns, or a Prefect worker and its flow runs, go down together
     and nothing outlives this command, even one killed outright. A group that takes longer than `grace`
     seconds to stop is killed. With `log`, the child's output goes to that file instead of the terminal.
