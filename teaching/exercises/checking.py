@@ -70,8 +70,9 @@ class CheckContext:
 
     def environment(self) -> dict[str, str]:
         """The same, as a level reads it from its environment (Config.from_env(), the platform's state dir):
-        the harness sets it while the checks run, so what a level builds for itself lands in `tmp` too."""
-        data = {name: value for name, value in self.data.to_env().items() if value}
+        the harness sets it while the checks run, so what a level builds for itself lands in `tmp` too. Every
+        TAXI_* variable is set, empty ones included: a TAXI_DATA_DIR of the student's shell must not leak in."""
+        data = self.data.to_env()
         return {**data, "MLFLOW_TRACKING_URI": self.tracking_uri, "PLATFORM_STATE_DIR": str(self.tmp / "platform")}
 
 

@@ -7,7 +7,7 @@ and kept in <workspace>/stack/db-password (mode 600), never in code and never on
 
 `stack up --class` is the classroom server: the same parts, plus MLflow's basic-auth app (students
 see only their own experiments and model), Prefect on PostgreSQL, and a work pool whose workers run
-the students' flows (common/classroom*.py).
+the students' flows (teaching/infra/classroom*.py).
 """
 
 from __future__ import annotations
