@@ -465,7 +465,7 @@ def test_level(
     level: Annotated[str, typer.Argument(help="Level number 0-4, or 'all'.", show_default=False)],
     fast: Annotated[bool, typer.Option("--fast", help="Skip slow and server tests.")] = False,
 ) -> Outcome:
-    """Run a level's test suite with pytest (`pytest -m levelN`), or every suite with 'all'; record the result."""
+    """Run a level's own test suite in its folder (its `make test`), or every suite with 'all'; record the result."""
     from teaching import render
     from teaching.suites import run_suite
 

@@ -11,6 +11,7 @@ import contextlib
 import glob
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -134,13 +135,16 @@ def test_stop_refuses_a_record_naming_pid_0_or_1_or_not_an_int(invoke, workspace
 
 @pytest.fixture
 def orphaned_group():
-    """A process group whose leader has exited while a member (started after it) lives on: (leader, member)."""
+    """A process group whose leader has exited while a member (started after it) lives on: (leader, member).
+    The member blocks the stop signals, so a signal sent to it stays pending, for `pending_stops` to see."""
+    member = f"{sys.executable} -c {shlex.quote(BLOCKS_STOPS)}"
     shell = subprocess.Popen(
-        ["sh", "-c", "sleep 300 </dev/null >/dev/null 2>&1 & echo $!"], start_new_session=True, stdout=subprocess.PIPE
+        ["sh", "-c", f"{member} </dev/null >/dev/null 2>&1 & echo $!"], start_new_session=True, stdout=subprocess.PIPE
     )
     member = int(shell.stdout.readline())
     shell.wait()
     shell.stdout.close()
+    wait_until(lambda: blocking_stops(member), 30, "the member to block stop signals")
     yield shell.pid, member
     with contextlib.suppress(ProcessLookupError):
         os.kill(member, signal.SIGKILL)
@@ -158,15 +162,50 @@ def test_stop_leaves_alone_a_group_whose_recorded_leader_is_dead(invoke, workspa
     assert result.exit_code == 0, result.output
     assert f"still run: {member}" in result.output and f"kill {member}" in result.output  # never silent
     assert record.exists()  # what names the survivors is not thrown away
-    time.sleep(0.5)  # a SIGTERM, had one been sent, has been delivered by now
-    assert identity(member) is not None, "stop signalled a group whose recorded leader was gone"
+    assert untouched(member), "stop signalled a group whose recorded leader was gone"
+    os.kill(member, signal.SIGTERM)  # and the check sees a signal when one is sent
+    assert not untouched(member)
+
+
+# Blocks the stop signals, and takes one (so ends by it) once one is pending: a signal sent to it is pending (readable in /proc)
+# or has ended it, so a test can tell at once, without waiting for a delivery, whether anything was sent.
+BLOCKS_STOPS = (
+    "import signal, time; stops = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}; "
+    "signal.pthread_sigmask(signal.SIG_BLOCK, stops)\n"
+    "while not signal.sigpending() & stops: time.sleep(0.05)\n"
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)"  # the signal is taken now: it ends the process as sent
+)
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+
+
+def _status_mask(pid: int, field: str) -> int:
+    for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1], 16)
+    return 0
+
+
+def untouched(pid: int) -> bool:
+    """`pid` (a BLOCKS_STOPS process) still runs and no stop signal was sent to it."""
+    try:
+        mask = _status_mask(pid, "SigPnd") | _status_mask(pid, "ShdPnd")
+    except FileNotFoundError:
+        return False  # it ended: only a stop signal ends it
+    return not any(mask & (1 << (s.value - 1)) for s in STOP_SIGNALS)
+
+
+def blocking_stops(pid: int) -> bool:
+    blocked = _status_mask(pid, "SigBlk")
+    return all(blocked & (1 << (s.value - 1)) for s in STOP_SIGNALS)
 
 
 def _server_of(workspace: Path) -> subprocess.Popen:
     """A stand-in for the workspace's Prefect server: what `stop` checks is who it is and whose home it has."""
     (workspace / "prefect").mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PREFECT_HOME": str(workspace / "prefect")}
-    return subprocess.Popen(["sleep", "300"], env=env, start_new_session=True)
+    server = subprocess.Popen([sys.executable, "-c", BLOCKS_STOPS], env=env, start_new_session=True)
+    wait_until(lambda: blocking_stops(server.pid), 30, "the stand-in to block stop signals")
+    return server
 
 
 def test_stop_in_a_copied_workspace_leaves_the_original_server_alone(invoke, workspace, tmp_path):
@@ -182,8 +221,7 @@ def test_stop_in_a_copied_workspace_leaves_the_original_server_alone(invoke, wor
 
         assert result.exit_code == 0, result.output
         assert "stale server record" in result.output
-        time.sleep(0.5)
-        assert server.poll() is None, "stop in the copy stopped the original workspace's server"
+        assert server.poll() is None and untouched(server.pid), "stop in the copy signalled the original's server"
         assert "stopped the Prefect server" in invoke("stop").output  # its own workspace still can
     finally:
         server.kill()
