@@ -15,7 +15,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 
 from assess.pyfacts import MODULE_SCOPE, Call, ModuleFacts
-from assess.testfinder import test_functions
+from assess.testfinder import is_test_side, test_functions
 
 # Roots that name a library, never a project file: `mlflow.tracking` is not the project's tracking.py.
 EXTERNAL_ROOTS = set(sys.stdlib_module_names) | set(
@@ -25,6 +25,9 @@ EXTERNAL_ROOTS = set(sys.stdlib_module_names) | set(
     "xgboost yaml".split()
 )
 AMBIGUOUS = 5  # more same-named methods than this: a call by that name links to none of them
+# Orchestrators' decorators declare a flow, task, DAG or asset; it runs only when something calls,
+# serves, deploys or schedules it (a `@flow` nothing starts is code that never runs).
+ORCHESTRATOR_ROOTS = {"prefect", "airflow", "dagster", "zenml", "kfp", "flytekit", "metaflow", "kedro"}
 # Decorators that register nothing: a function they decorate still needs a caller to run.
 PASSIVE_DECORATORS = set(
     "staticmethod classmethod property setter getter deleter cache lru_cache cached_property wraps dataclass "
@@ -62,7 +65,11 @@ class CallGraph:
         for rel, module in modules.items():
             self._add_edges(rel, module)
         self.entry_nodes: list[str] = []
-        self.reachable = self._reach_from(self._roots(entry_points))
+        runs, tests = self._roots(entry_points)
+        # What runs (from scripts, services, entry points) and what only the tests reach are told
+        # apart: monitoring called from a test alone is tested, not running.
+        self.reachable = self._reach_from(runs)
+        self.tested = self._reach_from(tests) - self.reachable
 
     # --- resolution ---
     def module_for(self, dotted: str, near: str = "") -> str | None:
@@ -138,7 +145,10 @@ class CallGraph:
     def _add_edges(self, rel: str, module: ModuleFacts) -> None:
         for call in module.calls:
             edges = self.dead_edges if call.dead else self.edges
-            edges.setdefault(node_id(rel, call.scope), set()).update(self.resolve_call(rel, call))
+            targets = edges.setdefault(node_id(rel, call.scope), set())
+            targets.update(self.resolve_call(rel, call))
+            if call.root in ORCHESTRATOR_ROOTS:
+                targets.update(self._declared_in_modules(rel, call))
         for scope, names in module.loads.items():
             targets = self.edges.setdefault(node_id(rel, scope), set())
             for dotted in names:
@@ -154,20 +164,37 @@ class CallGraph:
                 if function.cls == cls.qualname and (external or function.name.startswith("__")):
                     methods.add(node_id(rel, function.qualname))
 
-    def _roots(self, entry_points: Iterable[tuple[str, str]]) -> list[str]:
-        roots = [node_id(rel, MODULE_SCOPE) for rel in self.modules]
+    def _declared_in_modules(self, rel: str, call: Call) -> list[str]:
+        """`load_assets_from_modules([assets])`: an orchestrator handed a whole module runs what that
+        module declares with the orchestrator's decorators."""
+        found: list[str] = []
+        aliases = self.modules[rel].aliases
+        for ref in call.refs:
+            target = self.module_for(aliases.get(ref, ref), rel) if ref in aliases else None
+            if target is None:
+                continue
+            for function in self.modules[target].functions.values():
+                if any(d.root == call.root for d in function.decorators):
+                    found.append(node_id(target, function.qualname))
+        return found
+
+    def _roots(self, entry_points: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]]:
+        """(where running code starts, where the tests start)."""
+        runs: list[str] = []
+        tests: list[str] = []
         for rel, module in self.modules.items():
+            roots = tests if is_test_side(rel) else runs
+            roots.append(node_id(rel, MODULE_SCOPE))
             for function in module.functions.values():
-                active = [d for d in function.decorators if d.attr not in PASSIVE_DECORATORS]
-                if active and not function.dead:
+                if not function.dead and any(_registers(d) for d in function.decorators):
                     roots.append(node_id(rel, function.qualname))
-            roots.extend(node_id(rel, f.qualname) for f in test_functions(module))
+            tests.extend(node_id(rel, f.qualname) for f in test_functions(module))
         for dotted_module, attr in entry_points:
             target = self.module_for(dotted_module)
             if target is not None:
                 found = self._symbol(target, attr)
                 self.entry_nodes.extend([found] if found else [])
-        return roots + self.entry_nodes
+        return runs + self.entry_nodes, tests
 
     def _reach_from(self, starts: Iterable[str], depth: int | None = None, dead: bool = False) -> set[str]:
         seen = set(starts)
@@ -193,6 +220,9 @@ class CallGraph:
     def live(self, rel: str, scope: str) -> bool:
         return node_id(rel, scope) in self.reachable
 
+    def only_tested(self, rel: str, scope: str) -> bool:
+        return node_id(rel, scope) in self.tested
+
     def calls_of(self, nodes: Iterable[str], dead: bool = False) -> Iterator[tuple[str, Call]]:
         """Calls made directly in the given nodes (in dead code too, with `dead`)."""
         wanted = defaultdict(set)
@@ -206,6 +236,11 @@ class CallGraph:
             for call in module.calls:
                 if call.scope in scopes and (dead or not call.dead):
                     yield rel, call
+
+
+def _registers(decorator: Call) -> bool:
+    """A decorator that makes a framework call the function (a web route, a CLI command, a fixture)."""
+    return decorator.attr not in PASSIVE_DECORATORS and decorator.root not in ORCHESTRATOR_ROOTS
 
 
 def _common_prefix(a: str, b: str) -> str:

@@ -37,7 +37,7 @@ def versioned_code(ctx: Context) -> Finding:
         if module.main_block is not None and module.functions:
             entries.append(p.evidence(rel, module.main_block, "a main entry point", "__name__"))
         for function in module.functions.values():
-            if any(orchestrator(d) for d in function.decorators) and not function.dead:
+            if any(orchestrator(d) for d in function.decorators) and p.graph.live(rel, function.qualname):
                 entries.append(p.call_evidence(rel, function.decorators[0], "a pipeline entry point"))
     entries += [e for rel, f, d in ctx.routes if rel in modules for e in [p.call_evidence(rel, d, "a service entry")]]
     entries += [u.evidence for u in ctx.units.pipelines if u.live and not u.notebook and u.kind != "DVC stage"]

@@ -8,8 +8,15 @@ from assess.pyfacts import Function, ModuleFacts
 
 
 def is_test_file(rel: str) -> bool:
+    """pytest's default `python_files` patterns: `test_*.py` and `*_test.py` (a `test.py` is a script)."""
     name = rel.rsplit("/", 1)[-1]
-    return name.endswith(".py") and (name.startswith("test") or name.endswith("_test.py"))
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def is_test_side(rel: str) -> bool:
+    """Code that exists for the tests: test files, conftest.py, helpers in a tests/ folder."""
+    parts = rel.split("/")
+    return is_test_file(rel) or parts[-1] == "conftest.py" or any(p in ("tests", "test") for p in parts[:-1])
 
 
 def test_functions(module: ModuleFacts) -> Iterator[Function]:
