@@ -141,11 +141,16 @@ def _strings(value: Any) -> list[str]:
 
 
 def read_toml(rel: str, text: str, configs: Configs) -> None:
-    """Entry points named in TOML: "pkg.module:function" values make that function reachable."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return
+    """Entry points named in TOML: "pkg.module:function" values make that function reachable, and
+    console scripts (`[project.scripts]`, Poetry's) are what a CI step may call by name."""
+    data = tomllib.loads(text)
+    project = data.get("project")
+    tool = data.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    for owner in (project, poetry):
+        table = owner.get("scripts") if isinstance(owner, dict) else None
+        if isinstance(table, dict):
+            configs.console_scripts.update({str(k): v for k, v in table.items() if isinstance(v, str)})
     for value in _strings(data):
         match = ENTRY.match(value.strip())
         if match:

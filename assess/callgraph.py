@@ -157,6 +157,11 @@ class CallGraph:
                 name = f"{module.aliases[head]}{dotted[len(head) :]}" if imported else dotted
                 if imported or "." not in dotted or head in ("self", "cls"):
                     targets.update(self.resolve_name(rel, scope, name, imported))
+        # Running a module runs what it registers with a framework: a CLI's commands, an app's routes.
+        registered = self.edges.setdefault(node_id(rel, MODULE_SCOPE), set())
+        for function in module.functions.values():
+            if not function.dead and any(_registers(d) for d in function.decorators):
+                registered.add(node_id(rel, function.qualname))
         for cls in module.classes.values():
             external = any(self.resolve_name(rel, MODULE_SCOPE, b, "." in b) == [] for b in cls.bases)
             methods = self.edges.setdefault(node_id(rel, cls.qualname), set())

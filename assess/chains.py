@@ -10,22 +10,11 @@ from functools import cached_property
 from assess.callgraph import node_id
 from assess.commands import Action
 from assess.configdata import Command
+from assess.metricnames import names_a_metric
 from assess.model import Evidence
 from assess.project import Project
 from assess.pyfacts import Branch
 from assess.vocabulary import deploys, is_training, monitors, predicts, promotes, registers
-
-METRIC = re.compile(
-    r"(rmse|mse|mae|mape|r2|auc|acc|f1|precision|recall|loss|score|metric|error|threshold|tolerance|champion|best)",
-    re.IGNORECASE,
-)
-# A name ending in one of these is a label, not a number: `exc.error_code != "..."` is error handling.
-NOT_A_NUMBER = re.compile(r"(code|message|msg|type|name|kind|status|text|class|id|path|url)$", re.IGNORECASE)
-
-
-def names_a_metric(name: str) -> bool:
-    return bool(METRIC.search(name)) and not NOT_A_NUMBER.search(name.rsplit(".", 1)[-1])
-
 
 # An `if` on these names checks a gate's outcome (`if not gate["passed"]: return`).
 GATE_WORDS = re.compile(
@@ -82,7 +71,9 @@ class Chains:
             if gate.live and gate.action is not None and node_id(gate.rel, gate.branch.scope) in nodes:
                 chain.note("gates", gate.evidence)
         for command, line, action in actions or []:
-            fact = {"train": "trains", "deploy": "deploys"}.get(action.kind)
+            fact = {"deploy": "deploys", "gate": "gates"}.get(action.kind)
+            if action.kind == "deploy" and self.p.follow.submits_a_job(action):
+                continue  # a Kubernetes Job applied: what it runs is followed, it deploys nothing
             if fact:
                 chain.note(fact, self.p.evidence(command.file, line, f"a `{action.target}` step", action.token))
         return chain

@@ -3,6 +3,7 @@ GitLab CI (jobs, scripts, schedule rules), and CircleCI, Azure Pipelines, Bitbuc
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from assess.configdata import Command, Configs, Job, Trigger
@@ -99,11 +100,19 @@ def read_gitlab(rel: str, doc: YamlDoc, configs: Configs) -> None:
         configs.jobs.append(entry)
 
 
+# Keys whose list is one command's words (exec form), not a list of commands.
+EXEC_FORM = {"command", "args", "entrypoint"}
+
+
 def commands_anywhere(rel: str, doc: YamlDoc, node: Any, path: tuple[Any, ...], keys: set[str]) -> list[Command]:
     found: list[Command] = []
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in keys and isinstance(value, (str, list)):
+            words = value if key in EXEC_FORM and isinstance(value, list) else None
+            if key in keys and words and all(isinstance(w, str) for w in words):
+                text = shlex.join(words)  # ["echo", "python", "train.py"] is one command: echo
+                found.append(Command.of(rel, doc.line(*path, key), text, f"{key} in {rel}"))
+            elif key in keys and isinstance(value, (str, list)):
                 for index, text in enumerate(value if isinstance(value, list) else [value]):
                     if isinstance(text, str):
                         sub = (*path, key, index) if isinstance(value, list) else (*path, key)

@@ -3,7 +3,9 @@
 Commands are split into words with `shlex` (comments dropped), wrappers are peeled off (`pipenv run`,
 `poetry run`, `uv run`, `$(PYTHON)`, environment assignments), and the program decides the action:
 run a Python file or module, run tests, lint, build an image, deploy, serve, run an MLflow project
-or a DVC pipeline, schedule a Prefect deployment, or follow a `make` target or a shell script.
+or a DVC pipeline, schedule or run a Prefect deployment, submit a job (`anyscale jobs submit`,
+`kubectl apply -f job.yaml`), or follow a `make` target, a shell script or a console script. A shell
+`if` on a metric (`if (( $(echo "$RMSE > 6.5" | bc -l) ))`) is a gate written in the workflow.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+
+from assess.metricnames import names_a_metric
 
 SEPARATORS = {"&&", "||", ";", "|", "&"}
 WRAPPERS = {"sudo", "time", "exec", "env", "nohup", "xargs"}
@@ -46,11 +50,25 @@ DEPLOYERS = {
 }
 
 
+# Programs that do no work a detector cares about: a step made of these alone does nothing.
+NOOPS = {"echo", "printf", "true", ":", "sleep", "exit"}
+# Programs that are never a project's own console script (so they are not looked up as one).
+SYSTEM_PROGRAMS = set(
+    "cd mkdir cp mv rm ls cat export set source pip pip3 git curl wget jq apt apt-get brew chmod chown tar unzip "
+    "gzip grep sed awk find test tee touch ln which npm yarn node java go cargo aws-vault conda mamba micromamba "
+    "virtualenv ssh scp rsync if then fi else for do done while case esac".split()
+)
+GATE_LINE = re.compile(r"^\s*(if|elif)\s.*(<|>|-lt|-gt|-le|-ge)")
+
+
 @dataclass(frozen=True)
 class Action:
-    kind: str  # python | tests | lint | build | deploy | serve | train | dvc | schedule | make | script
+    # python | tests | lint | build | deploy | serve | train | dvc | schedule | make | script | submit
+    # | mlflow-run | flow-run | program | gate
+    kind: str
     target: str  # a .py path, a dotted module, a make target, a script path, "module:attr", a tool
     token: str  # the word of the command that is the construct, for evidence
+    spec: str = ""  # a file the command hands over: the job spec submitted, the manifest applied
 
 
 PYTHON_WORD = re.compile(r"^(python[\d.]*|py|\$[({]?PYTHON[)}]?)$")
@@ -118,11 +136,44 @@ def _first_target(words: list[str]) -> str:
     return next((w for w in words if ":" in w and not w.startswith("-")), words[0] if words else "")
 
 
+def _option(words: list[str], *names: str) -> str:
+    """The value of `--name value` or `--name=value` (the first of names found)."""
+    for index, word in enumerate(words):
+        key, _, value = word.partition("=")
+        if key in names:
+            return value or (words[index + 1] if index + 1 < len(words) else "")
+    return ""
+
+
+def _positional(words: list[str]) -> str:
+    """The first word after the sub-command that is not an option (nor an option's value)."""
+    rest = [w for w in words if not w.startswith("-")]
+    return rest[0] if rest else ""
+
+
+def _submitter(program: str, sub: str, words: list[str]) -> Action | None:
+    """Well-known job submitters: what they hand over is followed to the code it runs."""
+    if program == "anyscale" and sub in ("job", "jobs") and words[2:3] == ["submit"]:
+        spec = _option(words, "--config-file", "-f") or _positional(words[3:])
+        return Action("submit", "anyscale job", "submit", spec if spec.endswith((".yaml", ".yml")) else "")
+    if program == "anyscale" and sub in ("service", "services"):
+        return Action("deploy", "anyscale service", words[2] if len(words) > 2 else sub)
+    if program == "kubectl" and sub in ("apply", "create") and _option(words, "-f", "--filename"):
+        # A deploy, unless the manifest is a Job: then it is followed as a submitted job (see `follow`).
+        return Action("deploy", f"kubectl {sub}", sub, _option(words, "-f", "--filename"))
+    if program == "prefect" and sub == "deployment" and words[2:3] == ["run"]:
+        return Action("flow-run", _positional(words[3:]).split("/")[0], "run")
+    return None
+
+
 def _tool(words: list[str]) -> Action | None:
     program, sub = words[0], words[1] if len(words) > 1 else ""
+    submitted = _submitter(program, sub, words)
+    if submitted is not None:
+        return submitted
     if program == "mlflow":
         if sub == "run":
-            return Action("train", " ".join(words[:3]), "run")
+            return Action("mlflow-run", _option(words, "-e", "--entry-point") or "main", "run", _positional(words[2:]))
         if sub == "models" and len(words) > 2:
             return Action("build" if words[2] == "build-docker" else "serve", "mlflow models", "models")
         if sub == "deployments":
@@ -142,7 +193,24 @@ def _tool(words: list[str]) -> Action | None:
         return None
     if (program, sub) in DEPLOYERS or (program, None) in DEPLOYERS:
         return Action("deploy", f"{program} {sub}".strip(), program)
+    if re.fullmatch(r"[a-z][\w-]*", program) and program not in SYSTEM_PROGRAMS | NOOPS:
+        return Action("program", program, program)  # perhaps a console script of the project
     return None
+
+
+def is_noop(text: str) -> bool:
+    """A command that only prints, sleeps or exits: `echo "python train.py"` trains nothing."""
+    commands = [_peel(c) for line in str(text).splitlines() for c in _simple_commands(_words(line))]
+    commands = [c for c in commands if c]
+    return bool(commands) and all(c[0] in NOOPS for c in commands)
+
+
+def _gate(line: str) -> Action | None:
+    """`if (( $(echo "$RMSE > 6.5" | bc -l) )); then … exit 1`: a shell test on a metric."""
+    if not GATE_LINE.match(line):
+        return None
+    metric = next((w for w in re.findall(r"[A-Za-z_]\w*", line) if names_a_metric(w)), None)
+    return Action("gate", metric, metric) if metric else None
 
 
 def parse_command(words: list[str]) -> Action | None:
@@ -183,6 +251,9 @@ def actions(text: str, first_line: int) -> list[tuple[int, Action]]:
         if pending.endswith("\\"):
             pending = pending[:-1]
             continue
+        gate = _gate(pending)
+        if gate is not None:
+            found.append((first_line + start, gate))
         for words in _simple_commands(_words(pending)):
             action = parse_command(words)
             if action is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from assess.commands import Action, actions
+from assess.commands import Action, actions, is_noop
 
 
 @dataclass(frozen=True)
@@ -17,15 +17,16 @@ class Command:
     text: str
     origin: str  # "make:test", "Dockerfile CMD", "dvc stage train", "ci step", "procfile web" …
     actions: tuple[tuple[int, Action], ...]
+    noop: bool = False  # only prints, sleeps or exits
 
     @classmethod
     def of(cls, file: str, line: int, text: str, origin: str) -> Command:
-        return cls(file, line, str(text), origin, tuple(actions(str(text), line)))
+        return cls(file, line, str(text), origin, tuple(actions(str(text), line)), is_noop(str(text)))
 
 
 @dataclass(frozen=True)
 class Trigger:
-    kind: str  # push | schedule | event | manual
+    kind: str  # push | schedule | event | manual | suspended (a schedule switched off)
     line: int
     token: str  # the key on that line ("push", "cron", "schedule" …)
     detail: str = ""  # the cron expression, the event name
@@ -43,6 +44,11 @@ class Job:
     commands: list[Command] = field(default_factory=list)
     in_place: bool = True  # False: a CI file where its CI service will not look (it never runs)
     group: str = ""  # jobs of one workflow share a group
+
+    @property
+    def idle(self) -> bool:
+        """Its commands only print: `echo "python train.py"` is a reminder, not a job."""
+        return bool(self.commands) and all(c.noop for c in self.commands)
 
     @property
     def automatic(self) -> bool:
@@ -86,6 +92,8 @@ class Configs:
     makefiles: dict[str, dict[str, tuple[int, list[tuple[int, str]]]]] = field(default_factory=dict)
     scripts: dict[str, list[Command]] = field(default_factory=dict)  # shell script rel -> its commands
     ci_like: list[tuple[str, int, str]] = field(default_factory=list)  # CI files out of place: (file, line, token)
+    job_specs: dict[str, list[Command]] = field(default_factory=dict)  # a submitted job's spec -> its entrypoint
+    console_scripts: dict[str, str] = field(default_factory=dict)  # name -> "package.module:function"
 
     @property
     def has_content(self) -> bool:

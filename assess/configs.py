@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+import tomllib
 
 from assess.buildfiles import ENTRY, read_dockerfile, read_makefile, read_shell, read_text_config, read_toml
 from assess.configdata import Configs
 from assess.discover import DOCKERFILE, MAKEFILE, SHELL, TEXT, TOML, YAML, Inventory
 from assess.reading import read_text
 from assess.workflows import read_yaml
+from assess.yamlread import YamlProblem
 
 # YAML files worth parsing when their name says nothing: the first 4 KB must show one of these keys.
-YAML_MARKERS = re.compile(r"^(on|jobs|stages|services|apiVersion|kind|entry_points|deployments)\s*:", re.MULTILINE)
+YAML_MARKERS = re.compile(
+    r"^(on|jobs|stages|services|apiVersion|kind|entry_points|deployments|entrypoint|ray_serve_config|applications)\s*:",
+    re.MULTILINE,
+)
 KNOWN_YAML = {
     "dvc.yaml",
     "dvc.yml",
@@ -46,15 +51,17 @@ def load_configs(inventory: Inventory) -> Configs:
         text = read_text(source, counts)
         if text is None:
             continue
-        if source.kind == YAML:
-            if not _wanted_yaml(source.rel, text):
-                counts.skip("YAML of no known kind")
-                continue
-            if not read_yaml(source.rel, text, configs):
-                counts.skip("YAML of no known kind")
-                continue
-        else:
-            readers[source.kind](source.rel, text, configs)
+        try:
+            if source.kind == YAML:
+                if not _wanted_yaml(source.rel, text) or not read_yaml(source.rel, text, configs):
+                    counts.skip("YAML of no known kind")
+                    continue
+            else:
+                readers[source.kind](source.rel, text, configs)
+        except (YamlProblem, tomllib.TOMLDecodeError) as problem:
+            reason = "invalid YAML" if isinstance(problem, YamlProblem) else "invalid TOML"
+            counts.cannot_read(source.rel, reason, str(problem).removeprefix("invalid YAML: "))
+            continue
         counts.config_files += 1
     _entry_points_from_commands(configs)
     return configs

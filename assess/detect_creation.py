@@ -86,19 +86,22 @@ def orchestrated_pipeline(ctx: Context) -> Finding:
     found: list[Evidence] = []
     partial: list[Evidence] = []
     others: list[str] = []
-    for unit in ctx.units.pipelines + [u for u in ctx.units.jobs if u.automatic]:
+    for unit in ctx.units.pipelines + ctx.units.jobs:
         chain = ctx.chains.of(unit.starts, unit.actions, dead=not unit.live)
         if chain["trains"] is None:
             others.append(f"{unit.kind} {unit.label} ({_describe(chain)})")
             continue
-        usable = unit.live and not unit.notebook and unit.in_place
+        # A CI job started by hand (workflow_dispatch alone) is a button, half of a pipeline.
+        by_hand = unit in ctx.units.jobs and not unit.automatic
+        usable = unit.live and not unit.notebook and unit.in_place and not by_hand
         (found if usable else partial).extend(_with_chain(unit, chain, "trains"))
     absent = "no flow, DAG, pipeline or scheduled job that trains a model"
     if others:
         absent += f"; found, not training: {'; '.join(sorted(set(others))[:3])}"
     notes = (
         "training runs as an orchestrated pipeline or an automated job",
-        "a training pipeline exists only in a notebook, in code that never runs or in a CI file that never runs",
+        "a training pipeline exists only in a notebook, in code that never runs, in a CI file that never runs, "
+        "or in a job a person starts",
         absent,
     )
     return verdict(found, partial, notes)
@@ -143,6 +146,8 @@ def automated_retraining(ctx: Context) -> Finding:
     absent = "no schedule or trigger that trains a model"
     if others:
         absent += f"; schedules found, none trains: {'; '.join(sorted(set(others))[:3])}"
+    if ctx.units.idle_schedules:
+        absent += f"; schedules that start nothing: {'; '.join(ctx.units.idle_schedules[:3])}"
     notes = (
         "a schedule or trigger retrains and registers or deploys the model",
         f"retraining is automated only in part: {'; '.join(sorted(reasons))}",

@@ -11,6 +11,7 @@ from assess.model import Evidence, Finding
 from assess.testfinder import is_test_file, test_functions
 from assess.vocabulary import defines_metric, exports_metrics, loads_model, monitors, predicts
 
+CI_FILES = {".gitlab-ci.yml", "azure-pipelines.yml", "bitbucket-pipelines.yml", ".travis.yml", "Jenkinsfile"}
 CI_SYSTEMS = {"github", "gitlab", "circleci", "azure", "bitbucket", "travis", "jenkins"}
 PREDICT_PATH = re.compile(r"(predict|score|infer|invocations|classify|generate)", re.IGNORECASE)
 SERVING_KINDS = {"k8s:InferenceService", "k8s:SeldonDeployment", "k8s:Deployment", "k8s:StatefulSet"}
@@ -55,8 +56,12 @@ def ci(ctx: Context) -> Finding:
     found: list[Evidence] = []
     partial: list[Evidence] = []
     checks: set[str] = set()
+    idle: list[str] = []
     for job in p.configs.jobs:
         if job.system not in CI_SYSTEMS:
+            continue
+        if job.idle:  # `run: echo "python train.py"`: a reminder, not a check
+            idle.append(f"{job.file}:{job.line}")
             continue
         push = next((t for t in job.triggers if t.kind == "push"), None)
         steps = [
@@ -67,13 +72,21 @@ def ci(ctx: Context) -> Finding:
         where = [p.evidence(job.file, trigger.line, "a CI trigger", trigger.token)] if trigger else []
         where += [p.evidence(c.file, n, f"a CI step ({a.kind})", a.token) for c, n, a in steps[:1]]
         (found if push and job.in_place else partial).extend(where)
+    unread = [rel for rel, _ in p.inventory.counts.unreadable if _is_ci_file(rel)]
     runs = ", ".join(sorted(checks)) or "no tests, lint or build"
     notes = (
         f"runs on every push: {runs}" + ("" if "tests" in checks else " (no tests)"),
         "a CI workflow that never runs on push (out of place, or started by hand or on a schedule only)",
-        "no CI configuration (.github/workflows, .gitlab-ci.yml, Jenkinsfile …)",
+        "no CI configuration (.github/workflows, .gitlab-ci.yml, Jenkinsfile …)"
+        + (f"; jobs that only echo: {', '.join(idle[:3])}" if idle else "")
+        + (f"; CI files that could not be read: {', '.join(unread[:3])}" if unread else ""),
     )
     return verdict(found, partial, notes)
+
+
+def _is_ci_file(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return "/workflows/" in f"/{rel}" or name in CI_FILES or rel.endswith(".circleci/config.yml")
 
 
 def _service_handlers(ctx: Context) -> tuple[list[Evidence], list[Evidence]]:
@@ -108,7 +121,7 @@ def _packaging(ctx: Context) -> list[Evidence]:
     p = ctx.project
     found = []
     for manifest in p.configs.manifests:
-        if manifest.kind in ("dockerfile", "procfile", "bentofile") or manifest.kind in SERVING_KINDS:
+        if manifest.kind in ("dockerfile", "procfile", "bentofile", "ray-serve") or manifest.kind in SERVING_KINDS:
             found.append(p.evidence(manifest.file, manifest.line, f"packaging ({manifest.kind})", manifest.token))
         elif manifest.kind == "compose" and isinstance(manifest.data, dict) and "build" in manifest.data:
             found.append(

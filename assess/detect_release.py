@@ -78,10 +78,27 @@ def automated_deployment(ctx: Context) -> Finding:
     return verdict(found, partial, notes)
 
 
-def quality_gate(ctx: Context) -> Finding:
-    p = ctx.project
+def _shell_gates(ctx: Context) -> tuple[list[Evidence], list[Evidence]]:
+    """Gates written in a job's shell (`if [ "$RMSE" > 6.5 ]; then exit 1`): found in a job that runs by
+    itself and then deploys or registers, partial in one a person starts."""
     found: list[Evidence] = []
     partial: list[Evidence] = []
+    for unit in ctx.units.jobs:
+        gates = [(c, n, a) for c, n, a in unit.actions if a.kind == "gate"]
+        if not gates:
+            continue
+        chain = ctx.chains.of(unit.starts, unit.actions)
+        command, line, action = gates[0]
+        evidence = ctx.project.evidence(command.file, line, "a metric test in the job's shell", action.token)
+        ships = chain["deploys"] or chain["registers"]
+        usable = unit.automatic and unit.in_place and ships is not None
+        (found if usable else partial).extend([evidence, ships] if usable and ships else [evidence])
+    return found, partial
+
+
+def quality_gate(ctx: Context) -> Finding:
+    p = ctx.project
+    found, partial = _shell_gates(ctx)
     for gate in ctx.chains.gate_branches:
         if gate.action is not None and gate.live and not p.is_notebook(gate.rel):
             found.extend([gate.evidence, gate.action])

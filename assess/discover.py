@@ -62,11 +62,27 @@ class SourceFile:
     size: int
 
 
+# Files that make a folder a project of its own (its own dependencies, its own build).
+PROJECT_MARKERS = {
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "requirements.txt",
+    "Pipfile",
+    "environment.yml",
+    "environment.yaml",
+    "conda.yaml",
+}
+# Files at the top that join sub-folders into one system: a build, a CI, an image of the whole.
+JOINING = {"Makefile", "makefile", "justfile", "Dockerfile", "docker-compose.yml", "compose.yaml", ".gitlab-ci.yml"}
+
+
 @dataclass
 class Inventory:
     root: Path
     files: list[SourceFile] = field(default_factory=list)
     counts: ReadCounts = field(default_factory=ReadCounts)
+    markers: dict[str, set[str]] = field(default_factory=dict)  # folder ("" the root) -> project markers in it
 
     def of_kind(self, *kinds: str) -> list[SourceFile]:
         return [f for f in self.files if f.kind in kinds]
@@ -139,6 +155,11 @@ def discover(root: Path) -> Inventory:
             counts.folders_skipped["unreadable"] += 1
             continue
         names = {e.name for e in entries}
+        found = names & (PROJECT_MARKERS | JOINING if not rel else PROJECT_MARKERS)
+        if not rel and ".github" in names:
+            found.add(".github")
+        if found:
+            inventory.markers[rel] = found
         if rel and _is_environment(names):
             counts.folders_skipped["dependencies"] += 1
             continue
@@ -175,7 +196,8 @@ def _keep(inventory: Inventory, entry: os.DirEntry[str], rel: str) -> None:
     except OSError:
         inventory.counts.skip("unreadable")
         return
-    if size > SIZE_CAPS.get(kind, CONFIG_CAP):
-        inventory.counts.skip("too large")
+    cap = SIZE_CAPS.get(kind, CONFIG_CAP)
+    if size > cap:
+        inventory.counts.cannot_read(rel, "too large", f"{size:,} bytes, over the {cap:,} read for a {kind} file")
         return
     inventory.files.append(SourceFile(Path(entry.path), rel, kind, size))

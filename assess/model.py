@@ -23,22 +23,33 @@ class Evidence:
     text: str  # the source line, stripped
     construct: str  # what was recognised there, in words
     token: str  # the identifier or key on that line that *is* the construct
-    cell: int | None = None  # 1-based index of the notebook cell, counting every cell
+    cell: int | None = None  # 1-based position of the notebook cell, counting every cell (markdown too)
+    cells: int | None = None  # how many cells the notebook has
+    execution_count: int | None = None  # the `[n]` Jupyter shows left of a code cell that was run
+    reach: str = ""  # running | tested | not running; "" for configuration
 
     @property
     def where(self) -> str:
-        if self.cell is not None:
-            return f"{self.file} cell {self.cell}:{self.line}"
-        return f"{self.file}:{self.line}"
+        """`file:line`; in a notebook the cell as Jupyter labels it: `In [7]` line 2, or, for a cell never
+        run, its position: cell 3 of 12 (code) line 2."""
+        if self.cell is None:
+            return f"{self.file}:{self.line}"
+        if self.execution_count is not None:
+            return f"{self.file} In [{self.execution_count}] line {self.line}"
+        return f"{self.file} cell {self.cell} of {self.cells} (code) line {self.line}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "line": self.line,
             "cell": self.cell,
+            "cells": self.cells,
+            "execution_count": self.execution_count,
+            "where": self.where,
             "text": self.text,
             "construct": self.construct,
             "token": self.token,
+            "reach": self.reach or None,
         }
 
 
@@ -66,6 +77,17 @@ class PracticeResult:
     evidence: list[Evidence]
     note: str
 
+    @property
+    def runs(self) -> str | None:
+        """Whether what was found runs: `running` (something runs it), `tested` (only tests reach it),
+        `not running` (a notebook, dead code, a job started by hand); None for absent practices and for
+        tests and CI, which are checks, not things that run in production."""
+        if self.status == "absent" or self.id in ("unit_tests", "ci"):
+            return None
+        if self.status == "found":
+            return "running"
+        return "tested" if any(e.reach == "tested" for e in self.evidence) else "not running"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "title": self.title,
@@ -73,6 +95,7 @@ class PracticeResult:
             "first_level": self.first_level,
             "needs": self.needs,
             "status": self.status,
+            "runs": self.runs,
             "evidence": [e.to_dict() for e in self.evidence],
             "note": self.note,
         }
@@ -85,6 +108,7 @@ class ViewResult:
     level: int | None  # None: this view cannot be seen in files
     reasoning: str
     practices: list[str]
+    gap: str = ""  # practices of a higher level present with lower levels of this view missing
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +116,7 @@ class ViewResult:
             "title": self.title,
             "level": self.level,
             "reasoning": self.reasoning,
+            "gap": self.gap or None,
             "practices": self.practices,
         }
 
@@ -107,6 +132,8 @@ class ReadCounts:
     config_files: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> files
     folders_skipped: Counter[str] = field(default_factory=Counter)  # reason -> folders
+    # Files a detector wanted and could not read, one line each: (file, what was wrong with it).
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def read(self) -> int:
@@ -114,6 +141,11 @@ class ReadCounts:
 
     def skip(self, reason: str, files: int = 1) -> None:
         self.skipped[reason] += files
+
+    def cannot_read(self, rel: str, reason: str, detail: str = "") -> None:
+        """Counted under `reason` and listed by name: a person must know which file was not read."""
+        self.skip(reason)
+        self.unreadable.append((rel, f"{reason}: {detail}" if detail else reason))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,7 +157,33 @@ class ReadCounts:
             "config_files": self.config_files,
             "skipped_files": dict(sorted(self.skipped.items())),
             "skipped_folders": dict(sorted(self.folders_skipped.items())),
+            "not_read": [{"file": rel, "why": why} for rel, why in self.unreadable],
         }
+
+
+@dataclass(frozen=True)
+class NotFollowed:
+    """A command that names something of the project assess could not resolve: said, never guessed."""
+
+    file: str
+    line: int
+    command: str
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "command": self.command, "why": self.why}
+
+
+@dataclass(frozen=True)
+class ProjectLevel:
+    """One project of a folder that holds several unrelated ones."""
+
+    folder: str  # relative to the assessed folder
+    level: int
+    reasoning: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"folder": self.folder, "level": self.level, "reasoning": self.reasoning}
 
 
 @dataclass
@@ -138,15 +196,19 @@ class Assessment:
     read: ReadCounts
     next_steps: list[str]
     ladder: dict[int, dict[str, Any]]  # level -> credit, share, reached
+    not_followed: list[NotFollowed] = field(default_factory=list)
+    projects: list[ProjectLevel] = field(default_factory=list)  # set when the folder holds several
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "folder": self.folder,
             "level": self.level,
             "reasoning": self.reasoning,
+            "projects": [p.to_dict() for p in self.projects],
             "views": [v.to_dict() for v in self.views],
             "practices": {pid: p.to_dict() for pid, p in self.practices.items()},
             "ladder": {str(k): v for k, v in self.ladder.items()},
             "next_steps": self.next_steps,
+            "not_followed": [n.to_dict() for n in self.not_followed],
             "read": self.read.to_dict(),
         }

@@ -13,8 +13,9 @@ from assess.commands import Action
 from assess.configdata import Command, Configs
 from assess.configs import load_configs
 from assess.discover import NOTEBOOK, PYTHON, Inventory
+from assess.follow import Follower
 from assess.model import Evidence
-from assess.pyfacts import MODULE_SCOPE, Call, ModuleFacts
+from assess.pyfacts import Call, ModuleFacts
 from assess.pyparse import module_facts, notebook_facts
 from assess.reading import notebook_cells, read_text
 
@@ -26,17 +27,29 @@ class Project:
     modules: dict[str, ModuleFacts]
     configs: Configs
     graph: CallGraph
+    follow: Follower
 
     # --- evidence ---
-    def evidence(self, rel: str, line: int, construct: str, token: str) -> Evidence:
+    def evidence(self, rel: str, line: int, construct: str, token: str, scope: str | None = None) -> Evidence:
         module = self.modules.get(rel)
         if module is None:
             return Evidence(rel, line, self._config_line(rel, line), construct, token)
         cell, inner = module.cell_of(line)
-        return Evidence(rel, inner, module.text(line)[:160], construct, token, cell)
+        reach = self._reach(rel, scope) if scope is not None else ""
+        if cell is None:
+            return Evidence(rel, inner, module.text(line)[:160], construct, token, reach=reach)
+        count = module.execution_counts.get(cell)
+        return Evidence(rel, inner, module.text(line)[:160], construct, token, cell, module.cell_count, count, reach)
 
     def call_evidence(self, rel: str, call: Call, construct: str) -> Evidence:
-        return self.evidence(rel, call.line, construct, call.attr)
+        return self.evidence(rel, call.line, construct, call.attr, call.scope if not call.dead else "")
+
+    def _reach(self, rel: str, scope: str) -> str:
+        if scope and self.graph.live(rel, scope) and not self.is_notebook(rel):
+            return "running"
+        if scope and self.graph.only_tested(rel, scope):
+            return "tested"
+        return "not running"
 
     def _config_line(self, rel: str, line: int) -> str:
         try:
@@ -70,50 +83,12 @@ class Project:
             return self.modules[rel].consts.get(name, value)
         return value
 
-    # --- from commands to code ---
-    def python_target(self, command: Command, action: Action) -> str | None:
-        """The module a `python …` action runs, found by path (relative to the config file or the root)."""
-        target = action.target
-        base = command.file.rpartition("/")[0]
-        if target.endswith(".py"):
-            candidates = [target.removeprefix("./"), f"{base}/{target}" if base else target]
-            for candidate in candidates:
-                normal = str(Path(candidate)).replace("\\", "/")
-                if normal in self.modules:
-                    return normal
-            suffix = "/" + target.removeprefix("./").lstrip("/")
-            matches = [rel for rel in self.modules if f"/{rel}".endswith(suffix)]
-            return min(matches, key=len) if matches else None
-        module = self.graph.module_for(target.split(":")[0], command.file)
-        return module
-
+    # --- from commands to code (see `follow`) ---
     def command_starts(self, command: Command) -> list[str]:
-        """Call-graph nodes a command runs: the top-level code of the Python modules it executes."""
-        starts: list[str] = []
-        for _, action in self.expand(command):
-            if action.kind in ("python", "serve"):
-                rel = self.python_target(command, action)
-                if rel is not None:
-                    starts.append(node_id(rel, MODULE_SCOPE))
-        return starts
+        return self.follow.starts(command)
 
-    def expand(self, command: Command, depth: int = 0) -> list[tuple[Command, Action]]:
-        """The command's actions, following `make target` and `bash script.sh` one level or two."""
-        found: list[tuple[Command, Action]] = []
-        for _, action in command.actions:
-            found.append((command, action))
-            if depth >= 3:
-                continue
-            if action.kind == "make":
-                for sub in self.configs.commands:
-                    if sub.origin == f"make:{action.target}" and sub is not command:
-                        found.extend(self.expand(sub, depth + 1))
-            elif action.kind == "script":
-                for rel, commands in self.configs.scripts.items():
-                    if rel.endswith(action.target.lstrip("./")):
-                        for sub in commands:
-                            found.extend(self.expand(sub, depth + 1))
-        return found
+    def expand(self, command: Command) -> list[tuple[Command, Action]]:
+        return self.follow.expand(command)
 
 
 @contextmanager
@@ -144,22 +119,24 @@ def _load_project(root: Path, inventory: Inventory) -> Project:
         if source.kind == PYTHON:
             facts = module_facts(source.rel, text)
             if facts is None:
-                counts.skip("Python that does not parse")
+                counts.cannot_read(source.rel, "Python that does not parse")
                 continue
             counts.python_files += 1
         else:
             cells = notebook_cells(text)
             if cells is None:
-                counts.skip("notebook that is not valid JSON")
+                counts.cannot_read(source.rel, "notebook that is not valid JSON")
                 continue
             facts, bad = notebook_facts(source.rel, cells)
             counts.notebooks += 1
             counts.notebook_cells += len(cells) - bad
             if bad:
                 counts.skip("notebook cells that are not Python", bad)
+                counts.unreadable.append((source.rel, f"{bad} code cell{'s' if bad > 1 else ''} that are not Python"))
         modules[source.rel] = facts
     configs = load_configs(inventory)
-    project = Project(root, inventory, modules, configs, CallGraph(modules, configs.entry_points))
+    graph = CallGraph(modules, configs.entry_points)
+    project = Project(root, inventory, modules, configs, graph, Follower(modules, graph, configs))
     _command_edges(project)
     return project
 

@@ -110,6 +110,8 @@ class ModuleFacts:
     variables: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
     main_block: int | None = None
     cell_starts: list[tuple[int, int]] = field(default_factory=list)  # (first global line, cell index)
+    cell_count: int = 0  # cells in the notebook, markdown too
+    execution_counts: dict[int, int] = field(default_factory=dict)  # cell index -> Jupyter's [n]
 
     def calls_in(self, scope: str) -> list[Call]:
         return [c for c in self.calls if c.scope == scope]

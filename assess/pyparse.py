@@ -42,5 +42,7 @@ def notebook_facts(rel: str, cells: list[Cell]) -> tuple[ModuleFacts, int]:
         lines.extend(python.splitlines() if python else [])
         lines.append("")  # a cell boundary, so the next cell starts on a fresh line
     facts = ModuleFacts(rel, module_name(rel), True, lines, cell_starts=starts)
+    facts.cell_count = cells[0].of if cells else 0
+    facts.execution_counts = {c.index: c.execution_count for c in cells if c.execution_count is not None}
     Visitor(facts).run(ast.Module(body=body, type_ignores=[]))
     return facts, bad

@@ -19,19 +19,21 @@ PYTHON_CELL_MAGICS = ("%%time", "%%timeit", "%%capture", "%%prun")
 
 @dataclass(frozen=True)
 class Cell:
-    index: int  # 1-based, counting every cell (markdown too), as a person counts them on screen
+    index: int  # 1-based position, counting every cell (markdown too), as a person scrolls to it
     source: str
+    of: int = 0  # cells in the notebook
+    execution_count: int | None = None  # Jupyter's `[n]` label when the cell was run
 
 
 def read_text(source: SourceFile, counts: ReadCounts) -> str | None:
     """The file's text, or None (counted) when it cannot be read or is binary."""
     try:
         data = source.path.read_bytes()
-    except OSError:
-        counts.skip("unreadable")
+    except OSError as error:
+        counts.cannot_read(source.rel, "unreadable", error.strerror or "")
         return None
     if b"\x00" in data[:8192]:
-        counts.skip("binary")
+        counts.cannot_read(source.rel, "binary")
         return None
     try:
         return data.decode("utf-8")
@@ -76,5 +78,7 @@ def notebook_cells(text: str) -> list[Cell] | None:
     found = []
     for index, cell in enumerate(cells, 1):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            found.append(Cell(index, _joined(cell.get("source", cell.get("input", "")))))
+            count = cell.get("execution_count", cell.get("prompt_number"))  # nbformat 4, 3
+            source = _joined(cell.get("source", cell.get("input", "")))
+            found.append(Cell(index, source, len(cells), count if isinstance(count, int) else None))
     return found

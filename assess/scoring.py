@@ -114,20 +114,38 @@ def view_levels(results: dict[str, PracticeResult]) -> list[ViewResult]:
             reasoning_text = "people, roles and process cannot be seen in files: ask the team"
             views.append(ViewResult(view, title, None, reasoning_text, []))
             continue
-        level = 0
-        for k in range(1, 5):
-            at_k = [p for p in practices if p.first_level == k]
-            if not at_k:
-                continue
-            defining = results[DEFINING[k]]
-            if defining.view == view and defining.status != "found":
-                continue
-            if _credit(at_k) >= len(at_k) / 2:
-                level = k
+        level, gap = _view_ladder(practices, results)
         found = _found_titles(practices)
         text = f"in place: {', '.join(found)}" if found else "none of this view's practices were found"
-        views.append(ViewResult(view, title, level, text, [p.id for p in practices]))
+        views.append(ViewResult(view, title, level, text, [p.id for p in practices], gap))
     return views
+
+
+def _holds(k: int, at_k: list[PracticeResult], results: dict[str, PracticeResult]) -> bool:
+    defining = results[DEFINING[k]]
+    if defining in at_k and defining.status != "found":
+        return False
+    return _credit(at_k) >= len(at_k) / 2
+
+
+def _view_ladder(practices: list[PracticeResult], results: dict[str, PracticeResult]) -> tuple[int, str]:
+    """A view climbs level by level: it is at level k when each of its levels up to k holds (half its
+    practices' credit, the defining one found). A higher level that holds over a missing lower one is
+    said as a gap, never as the view's level (monitoring alone is not "level 3")."""
+    level, stopped = 0, 0
+    for k in range(1, 5):
+        at_k = [p for p in practices if p.first_level == k]
+        if not at_k:
+            continue
+        if not _holds(k, at_k, results):
+            stopped = stopped or k
+        elif not stopped:
+            level = k
+        else:
+            missing = [_lower(p.title) for p in practices if p.first_level == stopped and p.status != "found"]
+            above = ", ".join(_found_titles(at_k))
+            return level, f"{above} (level {k}) without level {stopped} under it (missing: {', '.join(missing)})"
+    return level, ""
 
 
 def next_steps(level: int, results: dict[str, PracticeResult]) -> list[str]:

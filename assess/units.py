@@ -37,12 +37,6 @@ class Units:
                 for sub, action in self.p.expand(command):
                     line = next((n for n, a in sub.actions if a == action), sub.line)
                     found.append((sub, line, action))
-                    if action.kind == "dvc":
-                        dvc_starts, dvc_actions = self.job_actions(
-                            [j for j in self.p.configs.jobs if j.system == "dvc"]
-                        )
-                        starts.extend(dvc_starts)
-                        found.extend(dvc_actions)
         return starts, found
 
     @cached_property
@@ -115,6 +109,8 @@ class Units:
         """Schedules and events, each with the code it starts."""
         found = list(code_triggers(self.p, self.pipelines))
         for job in self.p.configs.jobs:
+            if job.idle:
+                continue  # see `idle_schedules`
             for trigger in job.scheduled:
                 starts, actions = self.job_actions([j for j in self.p.configs.jobs if j.group == job.group] or [job])
                 what = f"{trigger.token} {trigger.detail}".strip()
@@ -138,6 +134,18 @@ class Units:
                     starts = [node_id(rel, attr)] if rel else []
                     evidence = self.p.evidence(command.file, line, "prefect deploy with a schedule", action.token)
                     found.append(Unit("schedule", action.target, evidence, starts, [], True))
+        return found
+
+    @cached_property
+    def idle_schedules(self) -> list[str]:
+        """Schedules that start nothing: a suspended CronJob, a cron job whose command only echoes."""
+        found = []
+        for job in self.p.configs.jobs:
+            for trigger in job.triggers:
+                if trigger.kind == "suspended":
+                    found.append(f"{job.file}:{trigger.line} (suspended)")
+                elif trigger.kind == "schedule" and job.idle:
+                    found.append(f"{job.file}:{trigger.line} (its command only echoes)")
         return found
 
     def entry_starts(self) -> list[str]:

@@ -15,9 +15,11 @@ def read_kubernetes(rel: str, doc: YamlDoc, configs: Configs) -> None:
     configs.commands.extend(commands)
     if kind == "CronJob" and doc.get("spec", "schedule"):
         job = Job(rel, str(doc.get("metadata", "name") or kind), doc.line("kind"), "k8s", group=rel)
-        job.triggers.append(
-            Trigger("schedule", doc.line("spec", "schedule"), "schedule", str(doc.get("spec", "schedule")))
-        )
+        schedule = str(doc.get("spec", "schedule"))
+        if doc.get("spec", "suspend") is True:  # Kubernetes starts no job while it is suspended
+            job.triggers.append(Trigger("suspended", doc.line("spec", "suspend"), "suspend", schedule))
+        else:
+            job.triggers.append(Trigger("schedule", doc.line("spec", "schedule"), "schedule", schedule))
         job.commands = list(commands)
         configs.jobs.append(job)
 
@@ -47,7 +49,7 @@ def read_mlproject(rel: str, doc: YamlDoc, configs: Configs) -> None:
         if isinstance(entry, dict) and entry.get("command"):
             path = ("entry_points", name, "command")
             configs.commands.append(
-                Command.of(rel, run_line(doc, path, entry["command"]), entry["command"], "MLproject")
+                Command.of(rel, run_line(doc, path, entry["command"]), entry["command"], f"mlproject:{name}")
             )
 
 
@@ -67,6 +69,23 @@ def read_prefect_yaml(rel: str, doc: YamlDoc, configs: Configs) -> None:
                         path = ("deployments", index, "schedule", key)
                     line = doc.line(*path)
                     configs.flow_schedules.append(FlowSchedule(rel, line, key, entrypoint, str(schedule[key])))
+
+
+def read_job_spec(rel: str, doc: YamlDoc, configs: Configs) -> None:
+    """A job handed to a submitter (Anyscale, Ray): `entrypoint: bash deploy/jobs/workloads.sh`."""
+    text = doc.get("entrypoint")
+    configs.job_specs[rel] = [Command.of(rel, run_line(doc, ("entrypoint",), text), text, f"entrypoint of {rel}")]
+
+
+def read_serve_config(rel: str, doc: YamlDoc, configs: Configs) -> None:
+    """A Ray Serve application (`import_path: deploy.services.serve_model:entrypoint`): what a service
+    rollout starts, and a package of the service."""
+    for path, line in doc.lines.items():
+        value = doc.get(*path)
+        if path and path[-1] == "import_path" and isinstance(value, str) and ":" in value:
+            module, _, attr = value.rpartition(":")
+            configs.entry_points.append((module, attr))
+            configs.manifests.append(Manifest(rel, line, "ray-serve", "import_path", doc))
 
 
 def read_yaml(rel: str, text: str, configs: Configs) -> bool:
@@ -97,6 +116,10 @@ def read_yaml(rel: str, text: str, configs: Configs) -> bool:
         read_compose(rel, first, configs)
     elif name.startswith("bentofile"):
         configs.manifests.append(Manifest(rel, first.line("service"), "bentofile", "service", first))
+    elif isinstance(data.get("entrypoint"), str):
+        read_job_spec(rel, first, configs)
+    elif "ray_serve_config" in data or "applications" in data:
+        read_serve_config(rel, first, configs)
     elif any(isinstance(d.data, dict) and "kind" in d.data and "apiVersion" in d.data for d in documents):
         for document in documents:
             if isinstance(document.data, dict) and "kind" in document.data:

@@ -71,12 +71,18 @@ def _scalar(node: yaml.Node) -> Any:
     return value
 
 
+class YamlProblem(ValueError):
+    """Not YAML: the parser's problem and the line it stopped on, for the list of files not read."""
+
+
 def load_yaml(text: str) -> list[YamlDoc]:
-    """Every document of a YAML stream; [] when it is not YAML."""
+    """Every document of a YAML stream; YamlProblem when it is not YAML."""
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.YAMLError:
-        return []
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise YamlProblem(f"invalid YAML: {getattr(error, 'problem', None) or 'cannot parse'}{where}") from None
     documents = []
     for node in nodes:
         if node is not None:

@@ -88,14 +88,17 @@ def test_json_gives_practices_views_levels_and_counts(invoke, tmp_path):
     assert set(data["practices"]) == set(PRACTICES)
     for practice in data["practices"].values():
         assert practice["status"] in ("found", "partial", "absent") and practice["needs"] and practice["title"]
+        assert practice["runs"] in ({"found": "running"}.get(practice["status"]), None, "tested", "not running")
         for evidence in practice["evidence"]:
-            assert set(evidence) == {"file", "line", "cell", "text", "construct", "token"}
+            keys = {"file", "line", "cell", "cells", "execution_count", "where", "text", "construct", "token", "reach"}
+            assert set(evidence) == keys
     assert [v["id"] for v in data["views"]] == ["people", "model_creation", "model_release", "application_integration"]
     assert data["views"][0]["level"] is None and all(isinstance(v["level"], int) for v in data["views"][1:])
     assert set(data["ladder"]) == {"1", "2", "3", "4"} and all("reached" in rung for rung in data["ladder"].values())
     assert {"files_seen", "files_read", "python_files", "notebooks", "notebook_cells", "skipped_files"} <= set(
         data["read"]
     )
+    assert data["read"]["not_read"] == [] and data["not_followed"] == [] and data["projects"] == []
 
 
 @pytest.mark.parametrize("level", range(5))
