@@ -60,7 +60,7 @@ def load_configs(inventory: Inventory) -> Configs:
                 readers[source.kind](source.rel, text, configs)
         except (YamlProblem, tomllib.TOMLDecodeError) as problem:
             reason = "invalid YAML" if isinstance(problem, YamlProblem) else "invalid TOML"
-            counts.cannot_read(source.rel, reason, str(problem).removeprefix("invalid YAML: "))
+            counts.cannot_read(source.rel, reason, str(problem))
             continue
         counts.config_files += 1
     _entry_points_from_commands(configs)

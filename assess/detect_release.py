@@ -68,7 +68,7 @@ def automated_deployment(ctx: Context) -> Finding:
             partial.append(p.call_evidence(rel, call, "deploys when a person runs it"))
     for command in p.configs.commands:
         for line, action in command.actions:
-            if action.kind == "deploy":
+            if action.kind == "deploy" and not p.follow.submits_a_job(action):
                 partial.append(p.evidence(command.file, line, "a deploy command", action.token))
     notes = (
         "a model is deployed by one API call or by automation, not by hand",

@@ -142,6 +142,14 @@ class ReadCounts:
     def skip(self, reason: str, files: int = 1) -> None:
         self.skipped[reason] += files
 
+    def add(self, other: ReadCounts, folder: str) -> None:
+        """What was read in a sub-folder, counted here too (its files named from here)."""
+        self.python_files += other.python_files
+        self.notebooks += other.notebooks
+        self.notebook_cells += other.notebook_cells
+        self.config_files += other.config_files
+        self.unreadable.extend((f"{folder}/{rel}", why) for rel, why in other.unreadable)
+
     def cannot_read(self, rel: str, reason: str, detail: str = "") -> None:
         """Counted under `reason` and listed by name: a person must know which file was not read."""
         self.skip(reason)

@@ -85,6 +85,9 @@ def _several(folder: Path, inventory: Inventory, projects: list[str]) -> Assessm
             continue  # a module with nothing to assess (a README, data) has no level of its own
     if not assessed:
         raise _nothing_to_assess(folder, inventory.counts)
+    counts = inventory.counts  # the walk of the whole folder; what each project read, added
+    for rel, a in assessed:
+        counts.add(a.read, rel)
     found = {rel: sum(p.status == "found" for p in a.practices.values()) for rel, a in assessed}
     best_rel, best = max(assessed, key=lambda ra: (ra[1].level, found[ra[0]]))
     levels = ", ".join(f"{rel} {a.level}" for rel, a in assessed)
@@ -99,7 +102,7 @@ def _several(folder: Path, inventory: Inventory, projects: list[str]) -> Assessm
         why,
         best.views,
         {pid: _moved(result, best_rel) for pid, result in best.practices.items()},
-        inventory.counts,
+        counts,
         best.next_steps,
         best.ladder,
         [replace(n, file=f"{rel}/{n.file}") for rel, a in assessed for n in a.not_followed],

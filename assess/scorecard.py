@@ -34,16 +34,28 @@ def scorecard(result: Assessment) -> Group:
             f"(build, CI, deploy); {read.files_seen} seen. Not read: {skipped}. Folders skipped: {folders}.",
             style="dim",
         ),
+        *_listed("Could not read (one line each):", [(f"  ✗ {rel}  ", why) for rel, why in read.unreadable]),
+        *_listed(
+            "Not followed (named in a command, not found in the folder):",
+            [(f"  ? {n.file}:{n.line}  ", f"{n.command} — {n.why}") for n in result.not_followed],
+        ),
+        *_listed(
+            "Projects, assessed one by one (not added up); the card below is the most mature one's:",
+            [(f"  {p.folder}  ", f"level {p.level}") for p in result.projects],
+        ),
     ]
     for view in result.views:
         level = "not visible in files" if view.level is None else f"level {view.level}"
         parts.append(Text(f"\n{view.title} · {level}", style="bold"))
         if view.level is None:
             parts.append(Padding(Text(view.reasoning, style="dim"), (0, 0, 0, 2)))
+        if view.gap:
+            parts.append(Padding(Text(f"gap: {view.gap}", style="yellow"), (0, 0, 0, 2)))
         for pid in view.practices:
             practice = result.practices[pid]
             mark, style = marks[practice.status]
-            parts.append(Text(f"  {mark} ", style=style) + Text(f"{practice.title} · {practice.status}"))
+            runs = f" · {practice.runs}" if practice.runs else ""
+            parts.append(Text(f"  {mark} ", style=style) + Text(f"{practice.title} · {practice.status}{runs}"))
             lines = [(f"      {e.where}  ", e.text) for e in practice.evidence]
             parts.append(_EvidenceLines(lines))
             if practice.status != "found" and practice.note:
@@ -51,6 +63,11 @@ def scorecard(result: Assessment) -> Group:
     if result.next_steps:
         parts.append(Text(f"\nNext: {', '.join(result.next_steps)}", style="bold"))
     return Group(*parts)
+
+
+def _listed(title: str, rows: list[tuple[str, str]]) -> list[Any]:
+    """A titled block of `place  detail` rows, or nothing at all when there is nothing to say."""
+    return [Text(title, style="bold yellow"), _EvidenceLines(rows)] if rows else []
 
 
 class _FolderLine:

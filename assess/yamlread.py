@@ -81,8 +81,8 @@ def load_yaml(text: str) -> list[YamlDoc]:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise YamlProblem(f"invalid YAML: {getattr(error, 'problem', None) or 'cannot parse'}{where}") from None
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise YamlProblem(f"{where}{getattr(error, 'problem', None) or 'cannot parse'}") from None
     documents = []
     for node in nodes:
         if node is not None:
