@@ -166,3 +166,31 @@ def test_assess_reads_code_without_importing_it_or_any_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _as_a_project_of_its_own(level: int, into) -> object:
+    """levels/level_N in the layout the levels are moving to: the code in a package (taxi_duration/),
+    a pyproject.toml and the Makefile at the folder's top, tests in tests/. Commands keep the paths
+    they had: resolving them must not depend on where the files sit."""
+    import shutil
+
+    source = LEVELS_DIR / f"level_{level}"
+    target = into / f"level_{level}"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    package = target / "taxi_duration"
+    package.mkdir()
+    for path in target.glob("*.py"):
+        path.rename(package / path.name)
+    (target / "pyproject.toml").write_text(f'[project]\nname = "taxi-duration-level-{level}"\nversion = "1"\n')
+    (target / "tests").mkdir()
+    (target / "tests" / "test_smoke.py").write_text(
+        "import taxi_duration\n\n\ndef test_imports():\n    assert taxi_duration\n"
+    )
+    return target
+
+
+@pytest.mark.parametrize("level", range(5))
+def test_each_level_keeps_its_level_as_a_project_with_a_package(invoke, level, tmp_path):
+    result = invoke("assess", str(_as_a_project_of_its_own(level, tmp_path)), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["level"] == level
