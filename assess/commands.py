@@ -114,12 +114,9 @@ def _python(words: list[str]) -> Action | None:
         flag = rest.pop(0)
         if flag == "-m" and rest:
             module = rest[0]
-            if module in TEST_RUNNERS:
-                return Action("tests", module, module)
-            if module in LINTERS:
-                return Action("lint", module, module)
-            if module in SERVERS:
-                return Action("serve", _first_target(rest[1:]), module)
+            runner = _runner(module, rest[1:])
+            if runner is not None:
+                return runner
             if module in ("mlflow", "dvc", "prefect", "bentoml"):
                 return _tool([module, *rest[1:]])
             return Action("python", module, module.split(".")[-1])
@@ -129,6 +126,17 @@ def _python(words: list[str]) -> Action | None:
             rest = rest[1:]
     if rest and rest[0].endswith(".py"):
         return Action("python", rest[0], rest[0].rsplit("/", 1)[-1])
+    return None
+
+
+def _runner(program: str, rest: list[str]) -> Action | None:
+    """Test runners, linters and servers, run as programs or as `python -m program`."""
+    if program in TEST_RUNNERS:
+        return Action("tests", program, program)
+    if program in LINTERS:
+        return Action("lint", program, program)
+    if program in SERVERS:
+        return Action("serve", _first_target(rest), program)
     return None
 
 
@@ -222,12 +230,9 @@ def parse_command(words: list[str]) -> Action | None:
     program = words[0].rsplit("/", 1)[-1] if not words[0].startswith("./") else words[0]
     if PYTHON_WORD.match(program):
         return _python(words)
-    if program in TEST_RUNNERS:
-        return Action("tests", program, program)
-    if program in LINTERS:
-        return Action("lint", program, program)
-    if program in SERVERS:
-        return Action("serve", _first_target(words[1:]), program)
+    runner = _runner(program, words[1:])
+    if runner is not None:
+        return runner
     if program == "make" or program == "$(MAKE)":
         target = next((w for w in words[1:] if not w.startswith("-") and "=" not in w), "")
         return Action("make", target, target or "make")
