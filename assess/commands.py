@@ -129,6 +129,26 @@ def _python(words: list[str]) -> Action | None:
     return None
 
 
+MAKE_OPTIONS_WITH_VALUES = {"-f", "--file", "--makefile", "-C", "--directory", "-j", "--jobs", "-I", "-o", "-W"}
+
+
+def _make(words: list[str]) -> Action:
+    """`make -f levels/level_1/Makefile test`: the target, and the Makefile (or folder, -C) it is in."""
+    target, spec, skip = "", "", False
+    for index, word in enumerate(words):
+        if skip:
+            skip = False
+            continue
+        if word in MAKE_OPTIONS_WITH_VALUES:
+            skip = True
+            if word in ("-f", "--file", "--makefile", "-C", "--directory") and index + 1 < len(words):
+                spec = words[index + 1]
+            continue
+        if not word.startswith("-") and "=" not in word:
+            target = target or word
+    return Action("make", target, target or "make", spec)
+
+
 def _runner(program: str, rest: list[str]) -> Action | None:
     """Test runners, linters and servers, run as programs or as `python -m program`."""
     if program in TEST_RUNNERS:
@@ -234,8 +254,7 @@ def parse_command(words: list[str]) -> Action | None:
     if runner is not None:
         return runner
     if program == "make" or program == "$(MAKE)":
-        target = next((w for w in words[1:] if not w.startswith("-") and "=" not in w), "")
-        return Action("make", target, target or "make")
+        return _make(words[1:])
     if program in ("bash", "sh") and len(words) > 1 and words[1].endswith(".sh"):
         return Action("script", words[1], words[1].rsplit("/", 1)[-1])
     if program.endswith(".sh"):

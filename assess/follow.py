@@ -49,8 +49,7 @@ class Follower:
     def _called(self, command: Command, line: int, action: Action) -> list[Command]:
         kind = action.kind
         if kind == "make":
-            called = [c for c in self.configs.commands if c.origin == f"make:{action.target}"]
-            return called or self._missed(command, line, f"no Makefile target `{action.target}` in the folder")
+            return self._make(command, line, action)
         if kind == "script":
             scripts = [c for rel, cs in self.configs.scripts.items() if self._names(rel, action.target) for c in cs]
             return scripts or self._missed(command, line, f"no script {action.target} in the folder")
@@ -65,6 +64,18 @@ class Follower:
             stages = [c for job in self.configs.jobs if job.system == "dvc" for c in job.commands]
             return stages or self._missed(command, line, "no dvc.yaml stages in the folder")
         return []
+
+    def _make(self, command: Command, line: int, action: Action) -> list[Command]:
+        """The recipe of `make target` in the Makefile named (-f, -C) or any; `make` alone runs the first."""
+        makefiles = [rel for rel in self.configs.makefiles if not action.spec or self._names(rel, action.spec)]
+        found: list[Command] = []
+        for rel in makefiles:
+            targets = [t for t in self.configs.makefiles[rel] if not t.startswith(".")]
+            target = action.target or (targets[0] if targets else "")
+            found.extend(c for c in self.configs.commands if c.file == rel and c.origin == f"make:{target}")
+        return found or self._missed(
+            command, line, f"no Makefile target `{action.target or '(default)'}` in the folder"
+        )
 
     def _missed(self, command: Command, line: int, why: str) -> list[Command]:
         self._miss(command, line, why)

@@ -266,3 +266,57 @@ def test_notebook_evidence_names_the_cell_as_jupyter_shows_it(tmp_path):
     (tmp_path / "explore.ipynb").write_text(json.dumps({"cells": cells, "nbformat": 4}))
     wheres = [e.where for e in assess(tmp_path).practices["experiment_tracking"].evidence]
     assert wheres == ["explore.ipynb In [7] line 2", "explore.ipynb cell 3 of 3 (code) line 1"]
+
+
+def test_make_is_followed_into_the_makefile_it_names_and_to_its_default_target(tmp_path):
+    for name, command in (("named", "make -f svc/Makefile train"), ("default", "make -C svc")):
+        files = {
+            ".github/workflows/t.yml": CI_ON_PUSH.format(command=command),
+            "svc/Makefile": "train:\n\tpython svc/train.py\nother:\n\techo\n",
+            "Makefile": "train:\n\techo not this one\n",
+            "svc/train.py": TRAINS_AND_REGISTERS,
+        }
+        result = assess(_project(tmp_path / name, files))
+        assert result.practices["orchestrated_pipeline"].status == "found", name
+        assert result.not_followed == [], name
+
+
+def test_a_weekly_job_whose_trainer_object_fits_a_model_trains(tmp_path):
+    _project(
+        tmp_path,
+        {
+            ".github/workflows/weekly.yml": CI_ON_PUSH.replace(
+                "on: [push]", 'on:\n      schedule:\n        - cron: "0 4 * * 1"'
+            ).format(command="python -m pkg.run"),
+            "pkg/__init__.py": "",
+            "pkg/trainer.py": """
+                from xgboost import XGBRegressor
+
+                class Trainer:
+                    def __init__(self, params):
+                        self.model = XGBRegressor(**params)
+
+                    def train(self, df):
+                        self.model.fit(df[["a"]], df["y"])
+
+                    def predict(self, df):
+                        return self.model.predict(df[["a"]])
+            """,
+            "pkg/run.py": """
+                import mlflow
+                from pkg import trainer as training
+
+                def main():
+                    model = training.Trainer({})
+                    model.train(None)
+                    print(model.predict(None))
+                    mlflow.sklearn.log_model(model.model, name="m", registered_model_name="x")
+
+                if __name__ == "__main__":
+                    main()
+            """,
+        },
+    )
+    retraining = assess(tmp_path).practices["automated_retraining"]
+    assert retraining.status == "found"
+    assert [e.construct for e in retraining.evidence][1] == "trains a model"
