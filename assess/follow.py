@@ -30,7 +30,9 @@ class Follower:
     not_followed: dict[tuple[str, int, str], NotFollowed] = field(default_factory=dict)
 
     def _miss(self, command: Command, line: int, why: str) -> None:
-        text = command.text.strip().splitlines()[line - command.line] if line >= command.line else command.text
+        lines = command.text.splitlines()
+        offset = line - command.line  # a multi-line `run: |` block: the line of the command itself
+        text = lines[offset] if 0 <= offset < len(lines) else command.text
         key = (command.file, line, why)
         self.not_followed.setdefault(key, NotFollowed(command.file, line, text.strip()[:120], why))
 

@@ -121,6 +121,10 @@ class ViewResult:
         }
 
 
+# What the walk itself skips (before any file is opened): counted once for a whole folder.
+WALK_REASONS = {"not needed by any detector", "too large", "in a data folder"}
+
+
 @dataclass
 class ReadCounts:
     """What the walk saw and what it read, so that "level 0" never hides "read nothing"."""
@@ -148,7 +152,13 @@ class ReadCounts:
         self.notebooks += other.notebooks
         self.notebook_cells += other.notebook_cells
         self.config_files += other.config_files
-        self.unreadable.extend((f"{folder}/{rel}", why) for rel, why in other.unreadable)
+        for reason, files in other.skipped.items():
+            if reason not in WALK_REASONS:  # the walk of the whole folder counted those already
+                self.skip(reason, files)
+        listed = set(self.unreadable)
+        for rel, why in other.unreadable:
+            if (f"{folder}/{rel}", why) not in listed:
+                self.unreadable.append((f"{folder}/{rel}", why))
 
     def cannot_read(self, rel: str, reason: str, detail: str = "") -> None:
         """Counted under `reason` and listed by name: a person must know which file was not read."""

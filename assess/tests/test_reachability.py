@@ -230,8 +230,10 @@ def test_unrelated_projects_are_assessed_one_by_one_and_one_project_is_not_split
             return model.predict([[1]])
     """
     modules = {"a/requirements.txt": "mlflow\n", "a/pipeline.py": pipeline, "b/Pipfile": "", "b/app.py": service}
-    split = assess(_project(tmp_path / "course", modules))
+    split = assess(_project(tmp_path / "course", {**modules, "b/docker-compose.yml": "services: [\n"}))
     assert [(p.folder, p.level) for p in split.projects] == [("a", 2), ("b", 0)]
+    assert [rel for rel, _ in split.read.unreadable] == ["b/docker-compose.yml"]
+    assert split.read.python_files == 2 and split.read.skipped["invalid YAML"] == 1
     assert split.level == 2 and "not added up" in split.reasoning
     assert split.practices["packaged_service"].status == "absent"  # b's service is not a's
     assert all(e.file.startswith("a/") for p in split.practices.values() for e in p.evidence)
