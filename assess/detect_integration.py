@@ -194,7 +194,7 @@ def model_monitoring(ctx: Context) -> Finding:
             (live if usable else other).append(p.call_evidence(rel, call, "a drift or model-quality report"))
     notes = (
         "drift or quality reports computed by code that runs",
-        "reports only in a notebook or in code that never runs: monitoring by hand",
+        "reports only in a notebook, only in tests, or in code that never runs: nothing monitors the model",
         "no drift or model-quality monitoring (Evidently, whylogs, NannyML …)",
     )
     return verdict(dedupe(live), other, notes)
