@@ -27,6 +27,7 @@ class Follower:
     modules: dict[str, ModuleFacts]
     graph: CallGraph
     configs: Configs
+    folder_name: str = ""  # the assessed folder's own name, as a command run from above writes it
     not_followed: dict[tuple[str, int, str], NotFollowed] = field(default_factory=dict)
 
     def _miss(self, command: Command, line: int, why: str) -> None:
@@ -103,11 +104,22 @@ class Follower:
             self._names(rel, action.spec) for rel in self.configs.job_specs
         )
 
-    @staticmethod
-    def _names(rel: str, written: str) -> bool:
-        """A path written in a command names this file (relative to wherever the command runs)."""
+    def _names(self, rel: str, written: str) -> bool:
+        """A path written in a command names this file (or the folder it is in), relative to wherever the
+        command runs: the assessed folder, a folder inside it, or the repository that holds it
+        (`make -f levels/level_3/Makefile` names level_3's Makefile when level_3 is assessed)."""
         target = str(PurePosixPath(written.removeprefix("./"))).rstrip("/")
-        return bool(target) and (rel == target or rel.endswith(f"/{target}") or rel.startswith(f"{target}/"))
+        if not target or target == ".":
+            return False
+        if rel == target or rel.endswith(f"/{target}") or rel.startswith(f"{target}/"):
+            return True
+        parts = target.split("/")
+        if self.folder_name not in parts[:-1] and parts[-1] != self.folder_name:
+            return False
+        inside = f"{self.folder_name}/{rel}"
+        start = len(parts) - 1 - parts[::-1].index(self.folder_name)  # the last mention of the folder
+        tail = "/".join(parts[start:])
+        return inside == tail or inside.startswith(f"{tail}/")
 
     # --- where the code starts ---
     def starts(self, command: Command) -> list[str]:
@@ -167,7 +179,6 @@ class Follower:
                 normal = str(PurePosixPath(candidate))
                 if normal in self.modules:
                     return normal
-            suffix = "/" + target.removeprefix("./").lstrip("/")
-            matches = [rel for rel in self.modules if f"/{rel}".endswith(suffix)]
+            matches = [rel for rel in self.modules if self._names(rel, target.lstrip("/"))]
             return min(matches, key=len) if matches else None
         return self.graph.module_for(target.split(":")[0], command.file)

@@ -136,7 +136,7 @@ def _load_project(root: Path, inventory: Inventory) -> Project:
         modules[source.rel] = facts
     configs = load_configs(inventory)
     graph = CallGraph(modules, configs.entry_points)
-    project = Project(root, inventory, modules, configs, graph, Follower(modules, graph, configs))
+    project = Project(root, inventory, modules, configs, graph, Follower(modules, graph, configs, root.resolve().name))
     _command_edges(project)
     return project
 

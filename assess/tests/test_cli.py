@@ -105,7 +105,9 @@ def test_json_gives_practices_views_levels_and_counts(invoke, tmp_path):
 def test_each_level_folder_is_assessed_at_its_own_level(invoke, level):
     result = invoke("assess", str(LEVELS_DIR / f"level_{level}"), "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["level"] == level
+    data = json.loads(result.output)
+    # Its CI runs `python levels/level_N/x.py` from the repository root: followed into this folder.
+    assert data["level"] == level and data["not_followed"] == []
 
 
 def _render(result, width: int) -> list[str]:
@@ -168,10 +170,11 @@ def test_assess_reads_code_without_importing_it_or_any_heavy_library():
     assert out.stdout.strip() == "[]"
 
 
-def _as_a_project_of_its_own(level: int, into) -> object:
+def _as_a_project_of_its_own(level: int, into, rewrite: bool = False) -> object:
     """levels/level_N in the layout the levels are moving to: the code in a package (taxi_duration/),
     a pyproject.toml and the Makefile at the folder's top, tests in tests/. Commands keep the paths
-    they had: resolving them must not depend on where the files sit."""
+    they had, or (`rewrite`) run inside the folder as `python -m taxi_duration.x`: resolving them must
+    depend on neither."""
     import shutil
 
     source = LEVELS_DIR / f"level_{level}"
@@ -186,11 +189,22 @@ def _as_a_project_of_its_own(level: int, into) -> object:
     (target / "tests" / "test_smoke.py").write_text(
         "import taxi_duration\n\n\ndef test_imports():\n    assert taxi_duration\n"
     )
+    for path in (p for p in target.iterdir() if p.is_file() and rewrite):
+        text = re.sub(rf"levels/level_{level}/(\w+)\.py", r"-m taxi_duration.\1", path.read_text())
+        path.write_text(
+            re.sub(rf"levels\.level_{level}\.", "taxi_duration.", text).replace(
+                f"-f levels/level_{level}/Makefile", f"-C levels/level_{level}"
+            )
+        )
     return target
 
 
+@pytest.mark.parametrize("rewrite", [False, True])
 @pytest.mark.parametrize("level", range(5))
-def test_each_level_keeps_its_level_as_a_project_with_a_package(invoke, level, tmp_path):
-    result = invoke("assess", str(_as_a_project_of_its_own(level, tmp_path)), "--json")
+def test_each_level_keeps_its_level_as_a_project_with_a_package(invoke, level, rewrite, tmp_path):
+    result = invoke("assess", str(_as_a_project_of_its_own(level, tmp_path, rewrite)), "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["level"] == level
+    data = json.loads(result.output)
+    assert data["level"] == level
+    if rewrite:  # without, the old paths (levels/level_N/x.py) are not there any more: said, not followed
+        assert data["not_followed"] == []
