@@ -35,7 +35,30 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return joined
 
 
+JUST_RECIPE = re.compile(r"^@?([A-Za-z_][\w-]*)(?:\s+[^:=]*)?:(?!=)")
+
+
+def read_justfile(rel: str, text: str, configs: Configs) -> None:
+    """just's recipes: `train month:` then indented lines (spaces or a tab), each a command."""
+    recipes: dict[str, tuple[int, list[tuple[int, str]]]] = {}
+    current: str | None = None
+    for number, line in _logical_lines(text):
+        if line[:1] in (" ", "\t") and current is not None and line.strip():
+            recipe = line.strip().lstrip("@-")
+            recipes[current][1].append((number, recipe))
+            configs.commands.append(Command.of(rel, number, recipe, f"just:{current}"))
+            continue
+        match = JUST_RECIPE.match(line)
+        current = match.group(1) if match else None
+        if current is not None:
+            recipes.setdefault(current, (number, []))
+    configs.makefiles[rel] = recipes
+
+
 def read_makefile(rel: str, text: str, configs: Configs) -> None:
+    if rel.rsplit("/", 1)[-1].lower().lstrip(".") == "justfile":
+        read_justfile(rel, text, configs)
+        return
     targets: dict[str, tuple[int, list[tuple[int, str]]]] = {}
     current: str | None = None
     for number, line in _logical_lines(text):

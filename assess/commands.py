@@ -63,7 +63,7 @@ GATE_LINE = re.compile(r"^\s*(if|elif)\s.*(<|>|-lt|-gt|-le|-ge)")
 
 @dataclass(frozen=True)
 class Action:
-    # python | tests | lint | build | deploy | serve | train | dvc | schedule | make | script | submit
+    # python | tests | lint | build | deploy | serve | train | dvc | schedule | make | just | script | submit
     # | mlflow-run | flow-run | program | gate
     kind: str
     target: str  # a .py path, a dotted module, a make target, a script path, "module:attr", a tool
@@ -129,7 +129,7 @@ def _python(words: list[str]) -> Action | None:
     return None
 
 
-MAKE_OPTIONS_WITH_VALUES = {"-f", "--file", "--makefile", "-C", "--directory", "-j", "--jobs", "-I", "-o", "-W"}
+MAKE_OPTIONS_WITH_VALUES = {"-f", "--file", "--makefile", "-C", "-d", "--directory", "-j", "--jobs", "-I", "-o", "-W"}
 
 
 def _make(words: list[str]) -> Action:
@@ -141,7 +141,7 @@ def _make(words: list[str]) -> Action:
             continue
         if word in MAKE_OPTIONS_WITH_VALUES:
             skip = True
-            if word in ("-f", "--file", "--makefile", "-C", "--directory") and index + 1 < len(words):
+            if word in ("-f", "--file", "--makefile", "-C", "-d", "--directory") and index + 1 < len(words):
                 spec = words[index + 1]
             continue
         if not word.startswith("-") and "=" not in word:
@@ -255,6 +255,9 @@ def parse_command(words: list[str]) -> Action | None:
         return runner
     if program == "make" or program == "$(MAKE)":
         return _make(words[1:])
+    if program == "just":
+        action = _make(words[1:])  # `just -f FILE recipe`, `just -d DIR recipe`: the same shape as make
+        return Action("just", action.target, action.token if action.target else "just", action.spec)
     if program in ("bash", "sh") and len(words) > 1 and words[1].endswith(".sh"):
         return Action("script", words[1], words[1].rsplit("/", 1)[-1])
     if program.endswith(".sh"):

@@ -51,7 +51,7 @@ class Follower:
 
     def _called(self, command: Command, line: int, action: Action) -> list[Command]:
         kind = action.kind
-        if kind == "make":
+        if kind in ("make", "just"):
             return self._make(command, line, action)
         if kind == "script":
             scripts = [c for rel, cs in self.configs.scripts.items() if self._names(rel, action.target) for c in cs]
@@ -69,16 +69,20 @@ class Follower:
         return []
 
     def _make(self, command: Command, line: int, action: Action) -> list[Command]:
-        """The recipe of `make target` in the Makefile named (-f, -C) or any; `make` alone runs the first."""
-        makefiles = [rel for rel in self.configs.makefiles if not action.spec or self._names(rel, action.spec)]
+        """The recipe of `make target` (or `just recipe`) in the file named (-f, -C) or any; alone, the first."""
+        just = action.kind == "just"
+        files = [
+            rel
+            for rel in self.configs.makefiles
+            if _is_justfile(rel) == just and (not action.spec or self._names(rel, action.spec))
+        ]
         found: list[Command] = []
-        for rel in makefiles:
+        for rel in files:
             targets = [t for t in self.configs.makefiles[rel] if not t.startswith(".")]
             target = action.target or (targets[0] if targets else "")
-            found.extend(c for c in self.configs.commands if c.file == rel and c.origin == f"make:{target}")
-        return found or self._missed(
-            command, line, f"no Makefile target `{action.target or '(default)'}` in the folder"
-        )
+            found.extend(c for c in self.configs.commands if c.file == rel and c.origin == f"{action.kind}:{target}")
+        what = "justfile recipe" if just else "Makefile target"
+        return found or self._missed(command, line, f"no {what} `{action.target or '(default)'}` in the folder")
 
     def _missed(self, command: Command, line: int, why: str) -> list[Command]:
         self._miss(command, line, why)
@@ -182,3 +186,7 @@ class Follower:
             matches = [rel for rel in self.modules if self._names(rel, target.lstrip("/"))]
             return min(matches, key=len) if matches else None
         return self.graph.module_for(target.split(":")[0], command.file)
+
+
+def _is_justfile(rel: str) -> bool:
+    return rel.rsplit("/", 1)[-1].lower().lstrip(".") == "justfile"

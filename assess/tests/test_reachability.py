@@ -322,3 +322,14 @@ def test_a_weekly_job_whose_trainer_object_fits_a_model_trains(tmp_path):
     retraining = assess(tmp_path).practices["automated_retraining"]
     assert retraining.status == "found"
     assert [e.construct for e in retraining.evidence][1] == "trains a model"
+
+
+def test_a_justfile_recipe_is_followed_like_a_make_target(tmp_path):
+    files = {
+        ".github/workflows/t.yml": CI_ON_PUSH.format(command="just train 2024-01"),
+        "justfile": "set shell := [\"bash\", \"-c\"]\n\ntrain month:\n    python train.py --month {{month}}\n",
+        "train.py": TRAINS_AND_REGISTERS,
+    }
+    result = assess(_project(tmp_path, files))
+    assert result.practices["orchestrated_pipeline"].status == "found"
+    assert result.not_followed == []
