@@ -327,7 +327,7 @@ def test_a_weekly_job_whose_trainer_object_fits_a_model_trains(tmp_path):
 def test_a_justfile_recipe_is_followed_like_a_make_target(tmp_path):
     files = {
         ".github/workflows/t.yml": CI_ON_PUSH.format(command="just train 2024-01"),
-        "justfile": "set shell := [\"bash\", \"-c\"]\n\ntrain month:\n    python train.py --month {{month}}\n",
+        "justfile": 'set shell := ["bash", "-c"]\n\ntrain month:\n    python train.py --month {{month}}\n',
         "train.py": TRAINS_AND_REGISTERS,
     }
     result = assess(_project(tmp_path, files))
