@@ -159,8 +159,6 @@ def discover(root: Path) -> Inventory:
             continue
         names = {e.name for e in entries}
         found = names & (PROJECT_MARKERS | JOINING if not rel else PROJECT_MARKERS)
-        if not rel and ".github" in names:
-            found.add(".github")
         if found:
             inventory.markers[rel] = found
         if rel and _is_environment(names):

@@ -13,10 +13,10 @@ from pathlib import Path
 from assess.catalogue import PRACTICES
 from assess.context import Context
 from assess.detectors import DETECTORS
-from assess.discover import Inventory, discover
+from assess.discover import Inventory, SourceFile, discover
 from assess.errors import AssessError
 from assess.model import Assessment, PracticeResult, ProjectLevel, ReadCounts
-from assess.monorepo import sub_projects
+from assess.monorepo import attach, cited_from_above, sub_projects
 from assess.project import load_project
 from assess.scoring import ladder, next_steps, overall, reasoning, view_levels
 
@@ -75,12 +75,12 @@ def _one(folder: Path, inventory: Inventory) -> Assessment:
     )
 
 
-def _several(folder: Path, inventory: Inventory, projects: list[str]) -> Assessment:
+def _several(folder: Path, inventory: Inventory, projects: dict[str, list[SourceFile]]) -> Assessment:
     """Each project assessed alone; the card is the most mature one's, with every project's level listed."""
     assessed: list[tuple[str, Assessment]] = []
-    for rel in projects:
+    for rel, workflows in projects.items():
         try:
-            assessed.append((rel, _one(folder / rel, discover(folder / rel))))
+            assessed.append((rel, _one(folder / rel, attach(discover(folder / rel), rel, workflows))))
         except AssessError:
             continue  # a module with nothing to assess (a README, data) has no level of its own
     if not assessed:
@@ -105,11 +105,11 @@ def _several(folder: Path, inventory: Inventory, projects: list[str]) -> Assessm
         counts,
         best.next_steps,
         best.ladder,
-        [replace(n, file=f"{rel}/{n.file}") for rel, a in assessed for n in a.not_followed],
+        [replace(n, file=cited_from_above(rel, n.file)) for rel, a in assessed for n in a.not_followed],
         [ProjectLevel(rel, a.level, a.reasoning) for rel, a in assessed],
     )
 
 
 def _moved(result: PracticeResult, rel: str) -> PracticeResult:
     """Evidence cited from the assessed folder, not from the project inside it."""
-    return replace(result, evidence=[replace(e, file=f"{rel}/{e.file}") for e in result.evidence])
+    return replace(result, evidence=[replace(e, file=cited_from_above(rel, e.file)) for e in result.evidence])

@@ -241,6 +241,19 @@ def test_unrelated_projects_are_assessed_one_by_one_and_one_project_is_not_split
     assert joined.projects == []
 
 
+def test_a_workflow_at_the_top_that_works_on_one_project_is_that_projects_ci(tmp_path):
+    modules = {"a/requirements.txt": "", "a/train.py": TRAINS_AND_REGISTERS, "b/requirements.txt": ""}
+    modules["b/serve.py"] = "print('b')\n"
+    own = CI_ON_PUSH.format(command="kubectl set image deployment/b b=b:2") + "        working-directory: b\n"
+    split = assess(_project(tmp_path / "own", {**modules, ".github/workflows/cd.yml": own}))
+    assert [p.folder for p in split.projects] == ["a", "b"]
+    alone = assess(tmp_path / "own" / "b").reasoning  # the workflow is outside b's folder
+    within = next(p.reasoning for p in split.projects if p.folder == "b")  # within, it is b's own
+    assert "deployment by one API call" not in alone and "deployment by one API call" in within
+    whole = CI_ON_PUSH.format(command="pytest")  # names no project: CI for the whole folder
+    assert assess(_project(tmp_path / "whole", {**modules, ".github/workflows/ci.yml": whole})).projects == []
+
+
 def test_a_view_climbs_level_by_level_and_shows_a_gap(tmp_path):
     _project(
         tmp_path,
