@@ -411,10 +411,14 @@ def assess(
     Reads code, not text: Python through its syntax tree, notebooks through their code cells, CI and
     build files by structure. What it looks for and what it cannot see: docs/assess.md.
     """
-    from teaching import render
-    from teaching.assess import assess as assess_folder
+    from assess import AssessError
+    from assess import assess as assess_folder
+    from assess.scorecard import scorecard
 
-    return Outcome(assess_folder(path), render.assessment)
+    try:
+        return Outcome(assess_folder(path), scorecard)
+    except AssessError as error:  # assess knows nothing of the toolkit: its errors become the CLI's
+        raise UsageError(error.what, where=error.where, fix=error.fix) from None
 
 
 @_command(app, json_flag=False)

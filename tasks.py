@@ -53,7 +53,7 @@ def run(*args: str) -> int:
 CHECKS = [
     ("lint", ["-m", "ruff", "check", "."]),
     ("format", ["-m", "ruff", "format", "--check", "."]),
-    ("types", ["-m", "mypy"]),  # strict on common/ and teaching/ (pyproject.toml [tool.mypy])
+    ("types", ["-m", "mypy"]),  # strict on common/, teaching/ and assess/ (pyproject.toml [tool.mypy])
     ("carried copies", ["-m", "levels.carried"]),
     ("level pages", ["-m", "teaching.level_pages"]),
 ]

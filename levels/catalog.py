@@ -10,29 +10,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from assess.catalogue import PRACTICES  # the fixed vocabulary of practices, shared with the scorer
 from common.errors import MlopsLevelsError
 
 FORMAT_VERSION = 1
 LEVELS_DIR = Path(__file__).resolve().parent
 LEVEL_NUMBERS = range(5)
-
-# The fixed vocabulary of practices, in the order they appear on the maturity ladder.
-PRACTICES: dict[str, str] = {
-    "versioned_code": "Versioned, modular code",
-    "unit_tests": "Unit and integration tests",
-    "ci": "Continuous integration",
-    "packaged_service": "Packaged prediction service",
-    "ops_metrics": "Operational metrics",
-    "experiment_tracking": "Experiment tracking",
-    "model_registry": "Model registry",
-    "orchestrated_pipeline": "Orchestrated training pipeline",
-    "automated_deployment": "Deployment by one API call",
-    "quality_gate": "Quality gate enforced by the platform",
-    "continuous_delivery": "Continuous delivery of models (train, gate, deploy)",
-    "ab_testing": "A/B testing",
-    "model_monitoring": "Model monitoring",
-    "automated_retraining": "Automated retraining",
-}
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
-
-if TYPE_CHECKING:  # importing teaching.assess loads its readers: only `assess` should pay for that
-    from teaching.assess.model import Assessment
 
 
 def consoles() -> tuple[Console, Console]:
@@ -400,82 +397,6 @@ def students_view(rows: list[dict[str, Any]]) -> RenderableType:
 
 def password_view(data: dict[str, Any]) -> RenderableType:
     return _pairs(f"✓ new password for {data['user']}", {"in": data["file"]})
-
-
-def assessment(result: Assessment) -> Group:
-    """The scorecard of `mlops-levels assess`: overall level and why, then each view's practices with the
-    evidence a person can open; evidence lines are shortened at a word boundary to fit the width."""
-    from rich.padding import Padding
-    from rich.text import Text
-
-    marks = {"found": ("✓", "green"), "partial": ("◐", "yellow"), "absent": ("·", "dim")}
-    read = result.read
-    skipped = ", ".join(f"{n} {why}" for why, n in sorted(read.skipped.items())) or "none"
-    folders = ", ".join(f"{n} {why}" for why, n in sorted(read.folders_skipped.items())) or "none"
-    parts: list[Any] = [
-        _FolderLine("Assessment of ", result.folder),
-        Text(f"Level {result.level}", style="bold cyan") + Text(f" · {result.reasoning.split(': ', 1)[-1]}"),
-        Text(
-            f"Read {_count(read.read, 'file')}: {read.python_files} Python, {_count(read.notebooks, 'notebook')} "
-            f"({_count(read.notebook_cells, 'code cell')}), {_count(read.config_files, 'config file')} "
-            f"(build, CI, deploy); {read.files_seen} seen. Not read: {skipped}. Folders skipped: {folders}.",
-            style="dim",
-        ),
-    ]
-    for view in result.views:
-        level = "not visible in files" if view.level is None else f"level {view.level}"
-        parts.append(Text(f"\n{view.title} · {level}", style="bold"))
-        if view.level is None:
-            parts.append(Padding(Text(view.reasoning, style="dim"), (0, 0, 0, 2)))
-        for pid in view.practices:
-            practice = result.practices[pid]
-            mark, style = marks[practice.status]
-            parts.append(Text(f"  {mark} ", style=style) + Text(f"{practice.title} · {practice.status}"))
-            lines = [(f"      {e.where}  ", e.text) for e in practice.evidence]
-            parts.append(_EvidenceLines(lines))
-            if practice.status != "found" and practice.note:
-                parts.append(Padding(Text(practice.note, style="dim"), (0, 0, 0, 6)))
-    if result.next_steps:
-        parts.append(Text(f"\nNext: {', '.join(result.next_steps)}", style="bold"))
-    return Group(*parts)
-
-
-class _FolderLine:
-    """A label and a folder that fit the width: the folder shortened from the left at a `/`, never mid-name."""
-
-    def __init__(self, label: str, folder: str) -> None:
-        self.label, self.folder = label, folder
-
-    def __rich_console__(self, console: Console, options: Any) -> Any:
-        shown = self.folder
-        while len(self.label) + len(shown) > options.max_width and "/" in shown.lstrip("…/"):
-            shown = "…/" + shown.lstrip("…/").split("/", 1)[1]
-        yield Text(self.label, style="bold") + Text(shown, style="bold")
-
-
-class _EvidenceLines:
-    """`file:line  code` rows cut to the console width at a word boundary, never inside an identifier."""
-
-    def __init__(self, lines: list[tuple[str, str]]) -> None:
-        self.lines = lines
-
-    def __rich_console__(self, console: Console, options: Any) -> Any:
-        import re
-
-        from rich.text import Text
-
-        for where, code in self.lines:
-            room = options.max_width - len(where)
-            if room < 12:  # a long path: the path alone, shortened from the left at a folder boundary
-                tail = where.strip()
-                while len(tail) + 8 > options.max_width and "/" in tail:
-                    tail = tail.split("/", 1)[1]
-                where = f"      …/{tail}  " if tail != where.strip() else where
-                room = options.max_width - len(where)
-            if len(code) > room:
-                cuts = [m.start() for m in re.finditer(r"\b", code) if 0 < m.start() <= room - 1]
-                code = (code[: max(cuts)].rstrip() + "…") if cuts and room > 1 else ""
-            yield Text(where, style="cyan") + Text(code)
 
 
 # exercise, progress -------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The teaching layer through Typer's runner: walkthrough, run all, test, doctor (assess: tests/assess)."""
+"""The teaching layer through Typer's runner: walkthrough, run all, test, doctor (assess: assess/tests)."""
 
 from __future__ import annotations
 
