@@ -6,10 +6,14 @@ Re-running skips the install unless pyproject.toml or constraints.txt changed.
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import os
+import re
 import subprocess
 import sys
+import tempfile
+import time
 import venv
 from pathlib import Path
 
@@ -74,19 +78,54 @@ def level_projects() -> list[Path]:
     return sorted(folder for folder in (ROOT / "levels").glob("level_*") if (folder / "pyproject.toml").is_file())
 
 
+# Suites side by side, two at a time: most of a suite's time is spent waiting on servers it started
+# (Prefect, MLflow, uvicorn), so two of them share a 2-core machine well. Each writes to a log of its own,
+# printed whole when it ends, so the outputs never interleave.
+SUITES_AT_ONCE = int(os.environ.get("MLOPS_LEVELS_SUITES_AT_ONCE", "2"))
+COUNTED = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected)")
+
+
+def suites() -> list[tuple[str, Path]]:
+    """The toolkit's suite, then each level's own, in its folder: every level's package is named taxi_duration,
+    so no two levels can share an interpreter."""
+    return [("toolkit", ROOT), *((folder.name, folder) for folder in level_projects())]
+
+
+def _run_suite(name: str, folder: Path, extra: list[str], logs: Path) -> tuple[str, int, dict[str, int], str]:
+    log = logs / f"{name}.log"
+    started = time.monotonic()
+    with open(log, "w", encoding="utf-8") as out:
+        code = subprocess.run(
+            [str(PYTHON), "-m", "pytest", *extra], cwd=folder, stdout=out, stderr=subprocess.STDOUT
+        ).returncode
+    text = log.read_text(encoding="utf-8", errors="replace")
+    last = next((line for line in reversed(text.splitlines()) if COUNTED.search(line)), "")
+    counts = {kind.rstrip("s") if kind.startswith("error") else kind: int(n) for n, kind in COUNTED.findall(last)}
+    return name, code, counts, f"{text}== tests: {name}: exit {code} in {time.monotonic() - started:.0f} s\n"
+
+
 def test(extra: list[str]) -> int:
-    """The README's test command, and CI's: every check, then the toolkit's suite, then each level's own
-    suite in its folder (a process each: every level's package is named taxi_duration)."""
+    """The README's test command, and CI's: every check, then every suite (the toolkit's, and each level's
+    in its folder), two at a time."""
     if check():
         return 1
-    failed = []
-    for name, folder in [("toolkit", ROOT), *((f.name, f) for f in level_projects())]:
-        print(f"== tests: {name}", flush=True)
-        code = subprocess.run([str(PYTHON), "-m", "pytest", *extra], cwd=folder).returncode
-        if code != 0:
-            failed.append(f"{name} (exit {code})")
+    logs = Path(tempfile.mkdtemp(prefix="mlops-levels-suites-"))
+    results = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=SUITES_AT_ONCE) as pool:
+        running = [pool.submit(_run_suite, name, folder, extra, logs) for name, folder in suites()]
+        print(f"== tests: {', '.join(name for name, _ in suites())} ({SUITES_AT_ONCE} at once)", flush=True)
+        for future in concurrent.futures.as_completed(running):
+            name, code, counts, output = future.result()
+            print(output, end="", flush=True)
+            results.append((name, code, counts))
+    total = {kind: sum(c.get(kind, 0) for _, _, c in results) for kind in ("passed", "failed", "skipped", "error")}
+    failed = [f"{name} (exit {code})" for name, code, _ in results if code not in (0, 5)]
     if failed:
         print(f"== failed: {', '.join(failed)}", flush=True)
+    # One closing line for the whole run, as a test runner's own would read.
+    print(
+        f"{total['passed']} passed, {total['failed'] + total['error']} failed, {total['skipped']} skipped", flush=True
+    )
     return 1 if failed else 0
 
 
