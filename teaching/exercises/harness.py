@@ -3,12 +3,12 @@
     python -m teaching.exercises.harness RESULT.json ID=COPY [ID=COPY ...]
 
 Why a process of its own: a level's code imports itself as `taxi_duration.…`, so the copy must BE that
-package for the check, while `common` and `teaching` stay the installed ones. The runner starts this
-module with the copy as the working directory, and every copy is put first on sys.path before anything
-of the level is imported. The level's environment (MLFLOW_TRACKING_URI, TAXI_*, PLATFORM_STATE_DIR) points
-into the run's own folder while its checks run, so nothing the level builds from `Config.from_env()`
-lands in the student's copy. A fresh process also means a student's endless loop or crash cannot take
-the CLI down, and a timeout can stop it.
+package for the check, while `common` and `teaching` stay the installed ones: every copy is put first on
+sys.path before anything of the level is imported. While its checks run, the working directory is the
+run's own folder and the level's environment (MLFLOW_TRACKING_URI, TAXI_*, PLATFORM_STATE_DIR) points
+into it, so nothing a check or the level writes (stores, months, MLflow's ./mlruns) lands in the
+student's copy. A fresh process also means a student's endless loop or crash cannot take the CLI down,
+and a timeout can stop it.
 
 Several copies in one process (the test suite, to pay for importing MLflow and Evidently once): before
 each copy, `taxi_duration` and every check module is forgotten, so each copy is imported anew.
@@ -55,11 +55,13 @@ def run_one(exercise_id: str, copy: Path) -> dict[str, Any]:
     importlib.import_module(exercise.check_module)
     with tempfile.TemporaryDirectory(prefix=f"check-{exercise_id}-") as tmp:
         context = checking.CheckContext(exercise_id, exercise.level, copy, Path(tmp))
-        saved = dict(os.environ)
+        saved, cwd = dict(os.environ), os.getcwd()
         os.environ.update(context.environment())
+        os.chdir(tmp)  # what lands in the working directory (MLflow's ./mlruns beside a sqlite store) stays here
         try:
             results = _run_checks(context, exercise_id, copy)
         finally:
+            os.chdir(cwd)
             os.environ.clear()
             os.environ.update(saved)
     return {

@@ -67,7 +67,9 @@ def find_region(text: str, name: str, part: str = "", where: str = "") -> Region
         raise MlopsLevelsError(f"cannot parse it ({exc.msg})", where=f"{where}:{exc.lineno}") from None
     node = _named(tree.body, name.split("."), f"{where}::{name}")
     if isinstance(node, ast.Assign | ast.AnnAssign):
-        if part or node.value is None or node.value.lineno == node.value.end_lineno:
+        if part:
+            raise MlopsLevelsError(f"a part ({part!r}) narrows a function, not {name}", where=f"{where}::{name}")
+        if node.value is None or node.value.lineno == node.value.end_lineno:
             raise MlopsLevelsError(f"{name} is not a literal written over several lines", where=f"{where}::{name}")
         start, end = node.value.lineno, (node.value.end_lineno or node.value.lineno) - 1  # inside the brackets
     else:

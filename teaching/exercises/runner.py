@@ -32,7 +32,6 @@ OUTPUT_LINES = 30
 
 def run_checks(pairs: list[tuple[str, Path]], timeout: float = CHECK_TIMEOUT) -> list[dict[str, Any]]:
     """Check each (exercise id, copy root) in one fresh interpreter; one result per pair."""
-    first_copy = pairs[0][1]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mlops-levels-check-") as tmp:
         result_file = Path(tmp) / "result.json"
@@ -42,7 +41,7 @@ def run_checks(pairs: list[tuple[str, Path]], timeout: float = CHECK_TIMEOUT) ->
         command += [f"{exercise_id}={copy.resolve()}" for exercise_id, copy in pairs]
         try:
             finished = subprocess.run(
-                command, cwd=first_copy, env=env, capture_output=True, text=True, timeout=timeout, check=False
+                command, cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout, check=False
             )
         except subprocess.TimeoutExpired:
             return [_stopped(pairs[0][0], f"the checks did not finish in {timeout:.0f} s (an endless loop?)")]

@@ -94,4 +94,12 @@ def checked(tmp_path_factory) -> dict[str, dict]:
     (weak / "tests" / "test_features.py").write_text(WEAK_FEATURE_TEST)
     pairs.append(("feature-test", weak))
     keys.append("feature-test/weak")
-    return dict(zip(keys, run_checks(pairs, timeout=600), strict=True))
+    before = {copy: _files(copy) for _, copy in pairs}
+    results = dict(zip(keys, run_checks(pairs, timeout=600), strict=True))
+    for key, (_, copy) in zip(keys, pairs, strict=True):
+        results[key]["left_in_copy"] = sorted(_files(copy) - before[copy])
+    return results
+
+
+def _files(copy: Path) -> set[str]:
+    return {p.relative_to(copy).as_posix() for p in copy.rglob("*")}

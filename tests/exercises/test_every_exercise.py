@@ -31,6 +31,13 @@ def test_the_levels_own_code_passes_its_check(checked, exercise_id):
     assert result["passed"] is True, _failed(result)
 
 
+def test_a_check_leaves_nothing_in_the_students_copy(checked):
+    """Stores, months and the platform's state go to the check's own folder (the harness sets the level's
+    environment), never into the copy the student edits and the watcher watches."""
+    left = {key: result["left_in_copy"] for key, result in checked.items() if result["left_in_copy"]}
+    assert left == {}
+
+
 @pytest.mark.parametrize("key", list(WRONG_ANSWERS))
 def test_a_plausible_mistake_is_caught_by_the_check_named_for_it(checked, key):
     result = checked[key]
