@@ -1,0 +1,1 @@
+"""NYC taxi trip duration: a training command, and a prediction service with operational metrics."""
