@@ -81,9 +81,11 @@ def background_server(
     """
     import uvicorn
 
+    from common.connections import uvicorn_options
+
     listener = _bound_socket(host, port or 0)
     port = int(listener.getsockname()[1])
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", **uvicorn_options())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name=f"uvicorn-{port}", daemon=True)
     thread.start()

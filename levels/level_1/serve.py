@@ -47,12 +47,11 @@ def app_from_env() -> FastAPI:
 
 def serve(settings: Any, host: str, port: int, options: dict[str, Any]) -> None:
     """`mlops-levels serve 1`: serve the last model `run 1` trained, until Ctrl-C."""
-    import uvicorn
-
+    from common.connections import run
     from common.errors import MlopsLevelsError
 
     path = Path(options.get("model_path") or settings.level_dir(1) / "model.bin")
     if not path.exists():
         raise MlopsLevelsError("no model to serve yet", where=str(path), fix="run: mlops-levels run 1")
     ml.load_model(path)  # a damaged file is one line now, not a traceback from the server's start-up
-    uvicorn.run(create_app(path), host=host, port=port, log_level="info")
+    run(create_app(path), host, port)  # uvicorn, with limits on what one client may hold

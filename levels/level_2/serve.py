@@ -48,11 +48,10 @@ def app_from_env() -> FastAPI:
 
 def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> None:
     """`mlops-levels serve 2`: serve the champion (or --version) until Ctrl-C."""
-    import uvicorn
-
+    from common.connections import run
     from levels.level_2.registry import load_version, resolve_version
 
     # a clear error now, not a crash at start-up
     fix = "train (mlops-levels run 2), then promote: python levels/level_2/promote.py --version N"
     load_version(settings, str(resolve_version(settings, options.get("version"), fix=fix).version))
-    uvicorn.run(create_app(settings, options.get("version")), host=host, port=port, log_level="info")
+    run(create_app(settings, options.get("version")), host, port)  # uvicorn, with limits on what one client may hold

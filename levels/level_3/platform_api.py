@@ -219,11 +219,11 @@ def create_app(settings: Settings, admin_token: str | None = None, log_path: Pat
 
 def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> None:
     """`mlops-levels serve 3`: the platform, serving the champion, until Ctrl-C."""
-    import uvicorn
+    from common.connections import run
 
     if not read_admin_token(settings):
         print(f"note: {TOKEN_ENV} is not set, so deploy and promote are disabled")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    run(create_app(settings), host, port)  # uvicorn, with limits on what one client may hold
 
 
 def app_from_env() -> FastAPI:
