@@ -1,0 +1,51 @@
+"""Issue 23, point 5: months the CLI accepts, empty options, and what `serve` says before it listens."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from common.errors import UsageError
+from common.months import parse_month
+
+
+def _refused(result, says: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert says in result.output, result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1, result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", "1", "--train-month", "２０２１-０１", "--val-month", "2021-02"),  # full-width digits
+        ("run", "1", "--train-month", "2021-01", "--val-month", "٢٠٢١-٠٢"),  # Arabic-Indic digits
+        ("run", "4", "--months", "２０２１-０１..２０２１-０３"),
+        ("data", "generate", "۲۰۲۱-۰۱"),  # Extended Arabic-Indic (Persian) digits
+    ],
+)
+def test_months_are_written_with_ascii_digits(invoke, args):
+    _refused(invoke(*args), "is not a month")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", "4", "--months", "0001-01..9999-12"),
+        ("run", "1", "--train-month", "0001-01", "--val-month", "0001-02"),
+        ("run", "1", "--train-month", "2008-12", "--val-month", "2009-01"),
+        ("data", "generate", f"{datetime.date.today().year + 2}-01"),
+    ],
+)
+def test_months_are_refused_outside_2009_to_next_year_before_anything_runs(invoke, workspace, args):
+    _refused(invoke(*args), "is not between 2009-01 and")
+    assert not (workspace / "level_1").exists() and not (workspace / "level_4").exists()
+
+
+def test_the_month_range_includes_its_ends():
+    assert parse_month("2009-01") == (2009, 1)
+    next_year = datetime.date.today().year + 1
+    assert parse_month(f"{next_year}-12") == (next_year, 12)
+    with pytest.raises(UsageError):
+        parse_month(f"{next_year + 1}-01")
