@@ -49,3 +49,15 @@ def test_the_month_range_includes_its_ends():
     assert parse_month(f"{next_year}-12") == (next_year, 12)
     with pytest.raises(UsageError):
         parse_month(f"{next_year + 1}-01")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("run", "4", "--months", ""), "--months is empty"),
+        (("run", "4", "--months", "  "), "--months is empty"),
+        (("run", "1", "--train-month", ""), "--train-data is empty"),  # the option's first name
+    ],
+)
+def test_an_empty_option_is_an_error_not_the_default(invoke, args, says):
+    _refused(invoke(*args), says)
