@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
 
+import httpx
 import pytest
 
 from common.errors import UsageError
 from common.months import parse_month
+from common.serving import free_port
+from tests.conftest import REPO
 
 
 def _refused(result, says: str) -> None:
@@ -61,3 +66,31 @@ def test_the_month_range_includes_its_ends():
 )
 def test_an_empty_option_is_an_error_not_the_default(invoke, args, says):
     _refused(invoke(*args), says)
+
+
+def test_serve_with_a_bad_model_path_prints_no_address(invoke, tmp_path):
+    port = free_port()
+    result = invoke("serve", "1", "--model-path", tmp_path / "nothing.bin", "--port", port)
+    assert result.exit_code != 0
+    assert "no model to serve yet" in result.output, result.output
+    assert "Serving" not in result.output and f":{port}" not in result.output, result.output
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_serve_prints_its_address_once_it_answers(trained_model, tmp_path):
+    from common.model import save_model
+
+    model = save_model(trained_model, tmp_path / "model.bin")
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "MLOPS_LEVELS_WORKSPACE": str(tmp_path / "ws"), "HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "cli", "serve", "1", "--model-path", str(model), "--port", str(port)]
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # blocks until the address is said (or the process ends)
+        assert f"Serving level 1 on http://127.0.0.1:{port}" in line, line
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
