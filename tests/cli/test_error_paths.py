@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import socket
 import subprocess
 import sys
 
@@ -74,6 +75,39 @@ def test_serve_with_a_bad_model_path_prints_no_address(invoke, tmp_path):
     assert result.exit_code != 0
     assert "no model to serve yet" in result.output, result.output
     assert "Serving" not in result.output and f":{port}" not in result.output, result.output
+
+
+def _time_wait_on(port: int) -> None:
+    """Leave the server side of a finished connection on 127.0.0.1:port in TIME_WAIT, as a service that
+    just answered traffic and was stopped does (the side that closes first waits there ~60 s)."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen()
+    client = socket.create_connection(("127.0.0.1", port))
+    served, _ = listener.accept()
+    served.close()  # the server closes first
+    assert client.recv(1) == b""
+    client.close()
+    listener.close()
+
+
+def test_a_port_in_time_wait_after_traffic_is_free_to_serve_on(invoke, tmp_path):
+    port = free_port()
+    _time_wait_on(port)
+    result = invoke("serve", "1", "--model-path", tmp_path / "nothing.bin", "--port", port)
+    assert "is taken" not in result.output, result.output
+    assert "no model to serve yet" in result.output, result.output  # it went on to the next check
+
+
+def test_a_port_somebody_listens_on_is_still_taken(invoke, tmp_path):
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # even one that allows reuse, as uvicorn's
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = invoke("serve", "1", "--model-path", tmp_path / "nothing.bin", "--port", port)
+    _refused(result, f"port {port} on 127.0.0.1 is taken")
 
 
 @pytest.mark.slow
