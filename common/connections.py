@@ -102,10 +102,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._in_head:
             self._head_seen += len(data)
         super().data_received(data)
-        # httptools buffers a header it has not finished; stop it before the buffer outgrows the limit
+        if self.transport.is_closing():
+            return
+        # httptools buffers a header it has not finished: stop it before the buffer outgrows the limit
         # (by at most one read of the transport).
-        if self._in_head and self._head_seen > self.limits.head_bytes and not self.transport.is_closing():
+        if self._in_head and self._head_seen > self.limits.head_bytes:
             self._refuse(431, f"request head larger than {self.limits.head_bytes} bytes")
+        # The clocks start only for a request split across reads: one that came whole costs no timer.
+        elif self._timer is None and self._in_head and self._head_seen:
+            self._arm(self.limits.head_seconds, "request head")
+        elif self._timer is None and not self._in_head:
+            self._arm(self.limits.body_seconds, "request body")
 
     # Parser callbacks: once a connection is refused, the rest of what it sent is ignored.
 
@@ -113,10 +120,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         super().on_message_begin()
-        self._in_head = True
         self._head_size = self._fields = 0
-        if self._timer is None:  # a request on a kept-alive connection: its head's clock starts now
-            self._arm(self.limits.head_seconds, "request head")
 
     def on_url(self, url: bytes) -> None:
         if not self.transport.is_closing():
@@ -137,10 +141,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         self._in_head = False
-        self._head_seen = 0
         self._disarm()
         super().on_headers_complete()
-        self._arm(self.limits.body_seconds, "request body")
 
     def on_body(self, body: bytes) -> None:
         if self.transport.is_closing():
@@ -159,6 +161,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._disarm()
         self._in_head = True
+        self._head_seen = 0  # the next request's head is counted from the next read
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
