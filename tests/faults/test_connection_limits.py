@@ -258,3 +258,46 @@ def test_4000_slow_connections_are_closed_within_the_header_timeout(slow_service
         selector.close()
         for conn in opened:
             conn.close()
+
+
+def _answer(port: int, request: bytes, wait: float = 30) -> bytes:
+    """Send `request`, then read until the service closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as conn:
+        with contextlib.suppress(OSError):
+            conn.sendall(request)
+        received = b""
+        with contextlib.suppress(OSError):
+            while chunk := conn.recv(65536):
+                received += chunk
+        return received
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "reason"),
+    [
+        (_head(b"".join(b"X-%d: 1\r\n" % i for i in range(101)) + b"\r\n"), b"431", b"more than 100 header fields"),
+        (_head(b"X-Big: " + b"a" * 20_000 + b"\r\n\r\n"), b"431", b"request head larger than 16384 bytes"),
+        (_head(), b"408", b"request head not received within 1 s"),
+        (
+            b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{",
+            b"408",
+            b"request body not received within 1 s",
+        ),
+    ],
+    ids=["101 fields", "20 KB head", "stalled head", "stalled body"],
+)
+def test_each_limit_answers_with_its_status_and_reason(
+    trained_model, tmp_path, monkeypatch, request_bytes, status, reason
+):
+    from common.connections import BoundedHttpToolsProtocol, ConnectionLimits
+    from common.model import save_model
+    from common.serving import background_server
+    from levels.level_1.serve import create_app
+
+    monkeypatch.setattr(BoundedHttpToolsProtocol, "limits", ConnectionLimits(head_seconds=1, body_seconds=1))
+    with background_server(create_app(save_model(trained_model, tmp_path / "model.bin"))) as url:
+        port = int(url.rsplit(":", 1)[1])
+        answer = _answer(port, request_bytes)
+        assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
+        assert reason in answer, answer[:200]
+        assert httpx.get(f"{url}/health").status_code == 200  # and nobody else noticed
