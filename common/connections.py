@@ -2,12 +2,13 @@
 
 A service on a shared machine (a class server, another student's account) must not be held by whoever
 connects to it. uvicorn 0.54 with httptools, as it comes, gave: a 100 MB header read whole into memory
-(httptools' size limit is fixed inside it and not settable), no time limit to receive a request head or
-body (`timeout_keep_alive` only runs between requests and any byte cancels it), so connections trickling
-a byte now and then are held for ever, and no bound on the request bodies held while they arrive
-(the body limit in common/http.py bounds one body, not four hundred of them). h11 has a head size limit
-(`h11_max_incomplete_event_size`) but no timeouts either and half the throughput; hypercorn has
-`read_timeout` and h11's limit but is slower still; granian has no header timeout (issue #508).
+(uvicorn offers no head limit for httptools: Kludex/uvicorn#157), no time limit to receive a request
+head or body (`timeout_keep_alive` only runs between requests and any byte cancels it), so connections
+trickling a byte now and then are held for ever, and no bound on the request bodies held while they
+arrive (the body limit in common/http.py bounds one body, not four hundred of them). uvicorn's h11
+parser has a head size limit (`h11_max_incomplete_event_size`) but no timeouts either, and is pure
+Python; hypercorn has `read_timeout` and the same h11 limit, on the same parser; granian had no header
+timeout (emmett-framework/granian#508). Neither alternative was benchmarked here.
 
 So the services stay on uvicorn + httptools, and `BoundedHttpToolsProtocol` adds what is missing, at the
 protocol level where a request is still bytes (an ASGI middleware runs only once the head is whole):
@@ -63,7 +64,8 @@ def connection_cap(limits: ConnectionLimits = LIMITS) -> int:
 
 
 class _Budget:
-    """Bytes of request bodies the process holds for requests not yet whole."""
+    """Bytes of request bodies the process holds for requests not yet whole (one count per process:
+    memory is the process's, whichever of its servers holds it)."""
 
     used = 0
 
