@@ -1,9 +1,11 @@
 """Serving throughput and latency: the level-1 FastAPI service against `mlflow models serve
 --env-manager local`, on the same model, in the same run, one ride per request and a batch of 100.
+The level-1 service runs twice: as every serve path starts it (common/connections.py's limits) and on a
+plain uvicorn, as before those limits, so the cost of bounding connections is measured in the same run.
 
-Both servers run as separate processes with one worker on 127.0.0.1; the load is 4 client threads,
-bounded by a request count and a time limit. Targets: >= 3x mlflow's single-ride throughput, p99 under
-25 ms at 4 threads."""
+The servers run as separate processes with one worker on 127.0.0.1, all up at once, measured in turns
+(rounds; medians reported); the load is 4 client connections, bounded by a request count and a time
+limit. Targets: >= 3x mlflow's single-ride throughput, p99 under 25 ms at 4 threads."""
 
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 from common_bench import ROOT, save
@@ -132,13 +136,50 @@ def load_wrk(url: str, body: dict, threads: int, seconds: float) -> dict:
         "p99_ms": millis("99%"),
         "failures": int(bad.group(1)) if bad else 0,
         "socket_errors": errors.group(0) if errors else "",
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+    }
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time of a process and its descendants (mlflow serves from a child), from /proc."""
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime + stime
+    tree = {root}
+    for _ in range(4):  # a few generations are plenty here
+        tree |= {pid for pid, (ppid, _) in stats.items() if ppid in tree}
+    ticks = sum(stats[pid][1] for pid in tree if pid in stats)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measured_run(process: subprocess.Popen, run: Callable[..., dict], *args: Any) -> dict:
+    """`run(*args)`, with the server's CPU per answered request: a figure neighbours on the machine skew less."""
+    before = tree_cpu_seconds(process.pid)
+    stats = run(*args)
+    stats["cpu_us"] = 1e6 * (tree_cpu_seconds(process.pid) - before) / max(1, stats["requests"])
+    return stats
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """Each figure's median over the rounds; failures summed."""
+    return {
+        "req_per_s": statistics.median(r["req_per_s"] for r in runs),
+        "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+        "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+        "failures": sum(r["failures"] for r in runs),
+        "cpu_us": statistics.median(r["cpu_us"] for r in runs),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1500, help="per client thread")
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=20, help="per server and kind of request, over all rounds")
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-serving-"))
@@ -151,9 +192,21 @@ def main() -> None:
     }
     bin_dir = Path(sys.executable).parent
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # mlflow execs `uvicorn` by name
-    ours_port, mlflow_port = 18731, 18732
+    ours_port, mlflow_port, plain_port = 18731, 18732, 18733
+    bounded = (
+        "from common.connections import run; from levels.level_1.serve import app_from_env; "
+        f"run(app_from_env(), '127.0.0.1', {ours_port}, log_level='warning')"
+    )
     servers = {
         "level 1 FastAPI": (
+            [sys.executable, "-c", bounded],
+            f"http://127.0.0.1:{ours_port}",
+            "/predict",
+            "/predict/batch",
+            RIDE,
+            {"rides": [RIDE] * 100},
+        ),
+        "level 1 FastAPI, plain uvicorn (before the limits)": (
             [
                 str(bin_dir / "uvicorn"),
                 "taxi_duration.serve:app_from_env",
@@ -161,11 +214,11 @@ def main() -> None:
                 "--host",
                 "127.0.0.1",
                 "--port",
-                str(ours_port),
+                str(plain_port),
                 "--log-level",
                 "warning",
             ],
-            f"http://127.0.0.1:{ours_port}",
+            f"http://127.0.0.1:{plain_port}",
             "/predict",
             "/predict/batch",
             RIDE,
@@ -195,28 +248,52 @@ def main() -> None:
         ),
     }
     result: dict = {}
-    measured = {}
-    for name, (command, base, single_path, batch_path, single, batch) in servers.items():
-        process = start(command, f"{base}/health" if "level" in name else f"{base}/ping", env)
-        try:
+    measured: dict[str, dict] = {}
+    batches: dict[str, dict] = {}
+    processes = {}
+    try:
+        for name, (command, base, *_rest) in servers.items():
+            processes[name] = start(command, f"{base}/health" if "level" in name else f"{base}/ping", env)
+        for _command, base, single_path, _batch_path, single, _batch in servers.values():
             load(base + single_path, single, args.threads, 50, 5)  # warm-up
-            if shutil.which("wrk"):
-                measured[name] = load_wrk(base + single_path, single, args.threads, args.seconds)
-                batch_stats = load_wrk(base + batch_path, batch, args.threads, args.seconds)
-            else:
-                measured[name] = load(base + single_path, single, args.threads, args.requests, args.seconds)
-                batch_stats = load(base + batch_path, batch, args.threads, args.requests // 5, args.seconds)
-        finally:
+        # Rounds taken in turn, all servers up: a neighbour's load on a shared machine falls on each alike.
+        runs: dict[str, list[dict]] = {name: [] for name in servers}
+        batch_runs: dict[str, list[dict]] = {name: [] for name in servers}
+        seconds = args.seconds / args.rounds
+        for _ in range(args.rounds):
+            for name, (_command, base, single_path, batch_path, single, batch) in servers.items():
+                server = processes[name]
+                if shutil.which("wrk"):
+                    runs[name].append(measured_run(server, load_wrk, base + single_path, single, args.threads, seconds))
+                    batch_runs[name].append(
+                        measured_run(server, load_wrk, base + batch_path, batch, args.threads, seconds)
+                    )
+                else:
+                    runs[name].append(
+                        measured_run(server, load, base + single_path, single, args.threads, args.requests, seconds)
+                    )
+                    batch_runs[name].append(
+                        measured_run(server, load, base + batch_path, batch, args.threads, args.requests // 5, seconds)
+                    )
+        measured = {name: _median_run(r) for name, r in runs.items()}
+        batches = {name: _median_run(r) for name, r in batch_runs.items()}
+    finally:
+        for process in processes.values():
             process.terminate()
             process.wait(timeout=30)
-        stats = measured[name]
+    for name, stats in measured.items():
+        batch_stats = batches[name]
         result[f"{name}: single req/s"] = round(stats["req_per_s"], 1)
         result[f"{name}: single p50 / p99 ms"] = f"{stats['p50_ms']:.1f} / {stats['p99_ms']:.1f}"
+        result[f"{name}: single server CPU µs per request"] = round(stats["cpu_us"])
         result[f"{name}: batch(100) req/s"] = round(batch_stats["req_per_s"], 1)
         result[f"{name}: batch(100) p50 / p99 ms"] = f"{batch_stats['p50_ms']:.1f} / {batch_stats['p99_ms']:.1f}"
         result[f"{name}: failed requests"] = stats["failures"] + batch_stats["failures"]
     ours, theirs = measured["level 1 FastAPI"], measured["mlflow models serve"]
+    plain = measured["level 1 FastAPI, plain uvicorn (before the limits)"]
     result["single-ride throughput ratio (ours / mlflow)"] = round(ours["req_per_s"] / theirs["req_per_s"], 2)
+    result["single-ride throughput ratio (bounded / plain uvicorn)"] = round(ours["req_per_s"] / plain["req_per_s"], 2)
+    result["single-ride server CPU per request (bounded / plain uvicorn)"] = round(ours["cpu_us"] / plain["cpu_us"], 2)
     result["client connections"] = args.threads
     result["load generator"] = "wrk" if shutil.which("wrk") else "python httpx threads (install wrk for real numbers)"
     result["targets"] = ">= 3x mlflow's single-ride throughput; p99 < 25 ms at 4 threads"

@@ -5,20 +5,36 @@ Standard library only, so the CLI can validate a month before it imports anythin
 
 from __future__ import annotations
 
+import datetime
 import re
 
 from common.errors import UsageError
 
+# The shapes below take any Unicode digit (Python's \d), so that `２０２１-０１` is refused as a month
+# by parse_month, with a reason, instead of being looked for as a file. parse_month takes ASCII only.
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _MONTHS = re.compile(r"^\d{4}-\d{2}(\.\.\d{4}-\d{2})?(,\d{4}-\d{2}(\.\.\d{4}-\d{2})?)*$")
+_ASCII_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+FIRST_YEAR = 2009  # the first month of NYC TLC trip records
 
 
 def parse_month(text: str) -> tuple[int, int]:
-    """`2021-01` -> (2021, 1); anything else is a UsageError saying what a month looks like."""
-    match = _MONTH.match(text.strip())
+    """`2021-01` -> (2021, 1); anything else is a UsageError saying what a month looks like.
+
+    A month is between 2009-01 and the end of next year: `0001-01..9999-12` would otherwise be
+    trained on, or expanded into 120,000 months, before anything noticed.
+    """
+    match = _ASCII_MONTH.match(text.strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise UsageError(f"{text!r} is not a month", fix="write it as YYYY-MM, e.g. 2021-01")
-    return int(match.group(1)), int(match.group(2))
+        raise UsageError(f"{text!r} is not a month", fix="write it as YYYY-MM with the digits 0-9, e.g. 2021-01")
+    year, month = int(match.group(1)), int(match.group(2))
+    last_year = datetime.date.today().year + 1
+    if not FIRST_YEAR <= year <= last_year:
+        raise UsageError(
+            f"{text.strip()} is not between {FIRST_YEAR}-01 and {last_year}-12",
+            fix="TLC trip records begin in 2009-01; pick a month in that range, e.g. 2021-01",
+        )
+    return year, month
 
 
 def is_month(text: str) -> bool:

@@ -49,6 +49,9 @@ def _users(option: str) -> str:
 def check_choices(level: LevelInfo, given: dict[str, Any]) -> dict[str, Any]:
     """The options this level runs with (defaults filled in), or a UsageError for one it cannot use."""
     for option, value in given.items():
+        # An empty value is a mistake (an unset shell variable, say), not a request for the default.
+        if isinstance(value, str) and not value.strip():
+            raise UsageError(f"--{option} is empty", fix=f"give --{option} a value, or leave it out for the default")
         if value not in (None, False) and option not in level.run_options:
             raise UsageError(f"level {level.number} does not use --{option}", fix=f"--{option} is for {_users(option)}")
     chosen = {o: given.get(o) if given.get(o) not in (None, False) else DEFAULTS.get(o) for o in level.run_options}

@@ -7,6 +7,8 @@ Whatever such a command starts dies with it: a student who closes the terminal m
 from __future__ import annotations
 
 import importlib
+import socket
+import threading
 from typing import Any
 
 from common.errors import MlopsLevelsError, UsageError
@@ -23,13 +25,40 @@ def serve_level(settings: Settings, level: int, host: str, port: int, options: d
         raise UsageError(f"level {level} has no service", fix="levels 1 to 4 serve predictions")
     if not port_is_free(port, host):
         raise UsageError(f"port {port} on {host} is taken", fix="pass --port with a free port")
-    # The level's own serve command, run by teaching/drive/level_N.py: it says its address once it listens.
+    # The level's own serve command, run by teaching/drive/level_N.py.
     serve = importlib.import_module(f"teaching.drive.level_{level}").serve
+    listening = _say_when_listening(host, port, f"Serving level {level} on http://{host}:{port} (Ctrl-C stops)")
     try:
         with signals_as_interrupt():  # SIGTERM and SIGHUP end it as Ctrl-C does: cleanly, children too
             serve(settings, host, port, options)
     except KeyboardInterrupt:
         pass
+    finally:
+        listening.set()
+
+
+def _say_when_listening(host: str, port: int, message: str) -> threading.Event:
+    """Print `message` once something accepts connections on the port; setting the event stops waiting.
+
+    A level's serve loads its model and may train first (level 4), and can fail doing so: an address
+    printed before that would send a student to a service that never came up.
+    """
+    stop = threading.Event()
+
+    def wait() -> None:
+        while not stop.is_set():
+            try:
+                with socket.create_connection((host, port), timeout=1):
+                    pass
+            except OSError:
+                stop.wait(0.1)
+                continue
+            if not stop.is_set():
+                print(message, flush=True)
+            return
+
+    threading.Thread(target=wait, name=f"listening-{port}", daemon=True).start()
+    return stop
 
 
 def open_uis(settings: Settings, level: int, host: str, port: int, console: Any) -> None:

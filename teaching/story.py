@@ -9,6 +9,7 @@ month that followed, drawn in one figure, and written to one page an instructor 
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -73,13 +74,23 @@ def run_story(settings: Settings, choices: Any, on_step: Callable[[str], None]) 
     for _, chosen in plans:
         preflight(settings, chosen)
     _warm_up_prefect(settings)
-    reports = []
-    for level, chosen in plans:
-        report = run_level(
-            level.number, make_request(settings, chosen, prefixed(on_step, f"level {level.number}"))
-        ).to_dict()
-        record_run(settings.workspace, level.number, report)
-        reports.append(report)
+
+    def run_in_turn(batch: list[tuple[Any, dict[str, Any]]]) -> list[dict[str, Any]]:
+        done = []
+        for level, chosen in batch:
+            request = make_request(settings, chosen, prefixed(on_step, f"level {level.number}"))
+            done.append(run_level(level.number, request).to_dict())
+            record_run(settings.workspace, level.number, done[-1])
+        return done
+
+    # The levels share nothing until they are compared (each has its own store and folder), and each runs
+    # its own commands in processes of its own: the closed loop (level 4, the longest) runs beside the
+    # others, which run in turn.
+    loop = [(level, chosen) for level, chosen in plans if "months" in level.run_options]
+    rest = [(level, chosen) for level, chosen in plans if "months" not in level.run_options]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        batches = [pool.submit(run_in_turn, batch) for batch in (loop, rest) if batch]
+        reports = sorted((r for batch in batches for r in batch.result()), key=lambda r: int(r["level"]))
     on_step("score every level's served model on the months that followed")
     curves = served_rmse(settings, reports, months[1:])
     table = comparison(reports, curves)

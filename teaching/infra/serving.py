@@ -6,7 +6,9 @@ Used by `mlops-levels run N` (start, send rides, stop) and by tests and benchmar
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -49,7 +51,12 @@ def answers(url: str, timeout: float = 5.0) -> bool:
 
 
 def port_is_free(port: int, host: str = LOCALHOST) -> bool:
-    with socket.socket() as probe:
+    """Whether the server's own bind would succeed. asyncio (so uvicorn) binds with SO_REUSEADDR on POSIX:
+    a port whose last connections sit in TIME_WAIT right after traffic is free; one somebody listens on is not.
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        if os.name == "posix" and sys.platform != "cygwin":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -81,9 +88,11 @@ def background_server(
     """
     import uvicorn
 
+    from common.connections import uvicorn_options
+
     listener = _bound_socket(host, port or 0)
     port = int(listener.getsockname()[1])
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", **uvicorn_options())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name=f"uvicorn-{port}", daemon=True)
     thread.start()

@@ -57,7 +57,7 @@ def test_download_writes_the_file_and_reports_progress(tmp_path, tlc_server):
 
 def test_a_missing_month_is_a_clear_error_and_leaves_no_file(tmp_path, tlc_server):
     with pytest.raises(DataError, match="HTTP 404"):
-        download(trip_url(tlc_server, "green", "2030-01"), tmp_path / "b.parquet")
+        download(trip_url(tlc_server, "green", "2019-01"), tmp_path / "b.parquet")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -85,9 +85,9 @@ def test_data_fetch_command_downloads_into_the_workspace_cache(invoke, workspace
     fetched = invoke("data", "fetch", "2021-01")
     assert fetched.exit_code == 0, fetched.output
     assert (workspace / "data" / "tlc" / "green_tripdata_2021-01.parquet").exists()
-    missing = invoke("data", "fetch", "2030-01")
+    missing = invoke("data", "fetch", "2019-01")
     assert missing.exit_code == 2 and "HTTP 404" in missing.output
-    assert not (workspace / "data" / "tlc" / "green_tripdata_2030-01.parquet").exists()
+    assert not (workspace / "data" / "tlc" / "green_tripdata_2019-01.parquet").exists()
 
 
 def test_run_0_with_the_tlc_source_reads_the_downloaded_months(invoke, tlc_server, monkeypatch):

@@ -167,8 +167,9 @@ def test_stop_leaves_alone_a_group_whose_recorded_leader_is_dead(invoke, workspa
     assert not untouched(member)
 
 
-# Blocks the stop signals, and takes one (so ends by it) once one is pending: a signal sent to it is pending (readable in /proc)
-# or has ended it, so a test can tell at once, without waiting for a delivery, whether anything was sent.
+# Blocks the stop signals, and takes one (so ends by it) once one is pending: a signal sent to it is
+# pending (readable in /proc) or has ended it, so a test can tell at once, without waiting for a
+# delivery, whether anything was sent.
 BLOCKS_STOPS = (
     "import signal, time; stops = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}; "
     "signal.pthread_sigmask(signal.SIG_BLOCK, stops)\n"

@@ -19,6 +19,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from common import model as ml
+from common.connections import run
 from common.errors import MlopsLevelsError
 from taxi_duration.routes import prediction_app
 from taxi_duration.train import DEFAULT_OUTPUT
@@ -56,9 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except MlopsLevelsError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
-    import uvicorn
-
-    uvicorn.run(create_app(args.model_path), host=args.host, port=args.port, log_level="info")
+    run(create_app(args.model_path), args.host, args.port)  # uvicorn, with limits on what one client may hold
     return 0
 
 

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from common.connections import run
 from common.errors import MlopsLevelsError
 from taxi_duration.config import Config
 from taxi_duration.registry import load_version, resolve_version
@@ -60,9 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except MlopsLevelsError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
-    import uvicorn
-
-    uvicorn.run(create_app(config, args.version), host=args.host, port=args.port, log_level="info")
+    run(create_app(config, args.version), args.host, args.port)  # uvicorn, with limits on what one client may hold
     return 0
 
 

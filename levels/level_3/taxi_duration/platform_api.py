@@ -41,6 +41,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from pydantic import BaseModel, Field
 
 from common import model as ml
+from common.connections import run
 from common.errors import ArtifactError, MlopsLevelsError, StoreError
 from common.http import install_http_hygiene
 from common.schemas import BatchPrediction, Prediction, Ride, RideBatch
@@ -271,10 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     if not token:
         print(f"note: neither {TOKEN_ENV} nor {TOKEN_FILE_ENV} is set, so deploy and promote are disabled")
-    import uvicorn
-
     app = create_app(Config.from_env(), args.state_dir or state_dir_from_env(), token)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    run(app, args.host, args.port)  # uvicorn, with limits on what one client may hold
     return 0
 
 
