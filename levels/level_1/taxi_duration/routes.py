@@ -47,7 +47,7 @@ def add_routes(app: FastAPI) -> None:
     # the thread pool (measured with bench/serving.py: 2.3k vs 1.1k rides/s on one worker).
     # A field this level does not fill (ride_id not sent, variant before A/B tests) is left out, not null.
     @app.post("/predict", response_model=Prediction, response_model_exclude_none=True)
-    async def predict(ride: Ride, model: ModelDep, request: Request) -> Prediction:  # [exercise: predict-endpoint]
+    async def predict(ride: Ride, model: ModelDep, request: Request) -> Prediction:
         """Predict the duration of one ride, in minutes."""
         minutes = float(ml.predict(model, [ride.features()])[0])
         request.app.state.metrics.predictions.inc()

@@ -21,7 +21,7 @@ from taxi_duration.registry import CHAMPION, registry_client, resolve_version
 
 
 # [model_registry]
-def promote(config: Config, version: str, alias: str = CHAMPION) -> None:  # [exercise: register-champion]
+def promote(config: Config, version: str, alias: str = CHAMPION) -> None:
     client = registry_client(config)
     resolve_version(config, version, fix="list them with: python -m taxi_duration.promote --list")
     client.set_registered_model_alias(config.model_name, alias, version)

@@ -53,7 +53,7 @@ def git_commit() -> str:
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
-def run_tags(data: dict[str, dict[str, str]]) -> dict[str, str]:  # [exercise: run-tags]
+def run_tags(data: dict[str, dict[str, str]]) -> dict[str, str]:
     commit = git_commit()
     tags = {
         "mlflow.source.git.commit": commit,

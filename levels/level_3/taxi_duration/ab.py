@@ -19,14 +19,14 @@ class Variant:
     model: Any = None
 
 
-def bucket(ride_id: str) -> float:  # [exercise: stable-ab]
+def bucket(ride_id: str) -> float:
     """A number in [0, 1) fixed by the ride id."""
     digest = hashlib.blake2b(ride_id.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
 
 
 # [ab_testing]
-def choose_variant(variants: list[Variant], ride_id: str) -> Variant:  # [exercise: stable-ab]
+def choose_variant(variants: list[Variant], ride_id: str) -> Variant:
     point, edge = bucket(ride_id), 0.0
     for variant in variants:
         edge += variant.weight

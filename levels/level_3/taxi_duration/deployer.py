@@ -196,7 +196,7 @@ class Platform:
             ) from None
 
     async def _gate(self, versions: list[str], override: Override, action: str) -> list[GateDecision]:
-        for version in versions:  # an unknown version is a 404 before any gate talk [exercise: deploy-gate]
+        for version in versions:  # an unknown version is a 404 before any gate talk
             await asyncio.to_thread(resolve_version, self.config, version)
         champion = await asyncio.to_thread(self.champion)
         decisions = [
@@ -206,7 +206,7 @@ class Platform:
         if refused and not override.force:
             self.audit.record({"action": action, "outcome": "refused", "gate": [d.to_dict() for d in decisions]})
             raise GateRefused(refused[0])
-        return decisions  # [/exercise: deploy-gate]
+        return decisions
 
     async def _record(self, entry: dict[str, Any], decisions: list[GateDecision], override: Override) -> None:
         """The audit line first (no record, no change), then an override on each version it let past."""

@@ -102,16 +102,14 @@ def run_monitoring(served: pd.DataFrame, reference: pd.DataFrame, folder: Path, 
 
     folder.mkdir(parents=True, exist_ok=True)
     columns = [*FEATURES, "prediction"]
-    checks = {  # [exercise: drift-report]
-        c: ValueDrift(column=c, method=DRIFT_METHODS[c], threshold=DRIFT_THRESHOLDS[c]) for c in columns
-    }
+    checks = {c: ValueDrift(column=c, method=DRIFT_METHODS[c], threshold=DRIFT_THRESHOLDS[c]) for c in columns}
     drift = Report(list(checks.values())).run(
         Dataset.from_pandas(_sample(served)[columns], data_definition=_definition(False)),
         Dataset.from_pandas(_sample(reference)[columns], data_definition=_definition(False)),
     )
     reports = _save(drift, folder, f"drift-{label}")
     scores = {c: float(drift.context.get_metric_result(check).value) for c, check in checks.items()}
-    drifted = [c for c, score in scores.items() if score >= DRIFT_THRESHOLDS[c]]  # [/exercise: drift-report]
+    drifted = [c for c, score in scores.items() if score >= DRIFT_THRESHOLDS[c]]
 
     rmse_by_variant, rows = {}, {}
     for variant, part in served.groupby("variant"):

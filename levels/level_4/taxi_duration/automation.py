@@ -60,7 +60,7 @@ def decision_log(config: Config, first_month: str, model: str) -> DecisionLog:
     return DecisionLog(state_dir_from_env() / "decisions" / f"{key}.jsonl")
 
 
-def month_of_schedule(scheduled: datetime) -> str:  # [exercise: schedule-month]
+def month_of_schedule(scheduled: datetime) -> str:
     """A run scheduled at 06:00 on the 1st serves the month that has just ended."""
     return previous_month(f"{scheduled.year:04d}-{scheduled.month:02d}")
 

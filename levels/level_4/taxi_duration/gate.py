@@ -54,7 +54,7 @@ def quality_gate(
     champion_rmse: float | None,
     data: str | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
-) -> GateDecision:  # [exercise: gate-rule]
+) -> GateDecision:
     """The rule itself. Both RMSEs must come from the same validation data; the gate only compares numbers."""
     if champion_version is None or champion_rmse is None:
         return GateDecision(True, candidate_version, candidate_rmse, None, None, data, "no champion yet")

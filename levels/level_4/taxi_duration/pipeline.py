@@ -41,7 +41,7 @@ from taxi_duration.tracking import log_training, run_tags, start_tracking
 FLOW_RUN_TAG = "prefect_flow_run_id"
 
 # A small grid per model for --sweep: each combination is a nested run; the best one is registered.
-SWEEP_GRID: dict[str, dict[str, list[Any]]] = {  # [exercise: sweep-grid]
+SWEEP_GRID: dict[str, dict[str, list[Any]]] = {
     "linear_regression": {"fit_intercept": [True, False]},
     "ridge": {"alpha": [0.1, 1.0, 10.0]},
     "lasso": {"alpha": [0.0001, 0.001, 0.01]},
@@ -49,7 +49,7 @@ SWEEP_GRID: dict[str, dict[str, list[Any]]] = {  # [exercise: sweep-grid]
 }
 
 
-def _is_transient(task: Any, task_run: Any, state: Any) -> bool:  # [exercise: retry-downloads]
+def _is_transient(task: Any, task_run: Any, state: Any) -> bool:
     """Retry a failed download; a bad file stays bad however often it is read."""
     return isinstance(state.result(raise_on_failure=False), DownloadError)
 
@@ -103,7 +103,7 @@ def chosen_months(source: DataSource, months: dict[str, Any]) -> DataSource:
     return replace(source, **months)
 
 
-def _candidates(model_name: str, params: dict[str, Any], sweep: bool) -> list[dict[str, Any]]:  # [exercise: sweep-grid]
+def _candidates(model_name: str, params: dict[str, Any], sweep: bool) -> list[dict[str, Any]]:
     if not sweep:
         return [params]
     grid = SWEEP_GRID[model_name]

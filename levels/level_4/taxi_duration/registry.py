@@ -34,14 +34,14 @@ def registry_client(config: Config) -> MlflowClient:
 # [model_registry]
 def register_version(config: Config, model_uri: str, run_id: str, model_id: str | None) -> str:
     """Add the logged model as the next version of the registered model (created on first use)."""
-    client = registry_client(config)  # [exercise: register-champion]
+    client = registry_client(config)
     try:
         client.create_registered_model(config.model_name)
     except MlflowException as exc:
         if exc.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
     created = client.create_model_version(config.model_name, model_uri, run_id=run_id, model_id=model_id)
-    return str(created.version)  # [/exercise: register-champion]
+    return str(created.version)
 
 
 def resolve_version(config: Config, version_or_alias: str | None, fix: str | None = None) -> Any:

@@ -19,7 +19,7 @@ class Thresholds:
 # [automated_retraining]
 def fired_rules(
     drift_share: float, month_rmse: float, champion_rmse: float, thresholds: Thresholds = Thresholds()
-) -> list[str]:  # [exercise: degradation-trigger]
+) -> list[str]:
     rules = []
     if drift_share >= thresholds.drift_share:
         rules.append(f"drift: {drift_share:.0%} of columns drifted (>= {thresholds.drift_share:.0%})")
