@@ -110,7 +110,12 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "MLFLOW_TRACKING_URI",
     ):
         monkeypatch.delenv(name, raising=False)
-    return ws
+    yield ws
+    if (ws / "prefect" / "server.json").exists():  # a run started the workspace's own Prefect server
+        from teaching.infra.config import Settings
+        from teaching.infra.services import stop_prefect_server
+
+        stop_prefect_server(Settings(workspace=ws))
 
 
 @pytest.fixture
