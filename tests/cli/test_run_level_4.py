@@ -108,6 +108,7 @@ def test_serve_4_runs_the_schedule_in_the_workspace_and_no_secret_travels(
     workspace, prefect_api, prefect_workspace, monkeypatch
 ):
     monkeypatch.setenv("MLOPS_LEVELS_ADMIN_TOKEN", TOKEN)
+    monkeypatch.setenv("PREFECT_RUNNER_POLL_FREQUENCY", "1")  # a run is picked up within a second, not ten
     log = workspace.parent / "serve4.log"
     serve = subprocess.Popen(
         [sys.executable, "-m", "cli", "serve", "4", "--port", str(free_port())],

@@ -137,8 +137,11 @@ def _act(
     outcome = {"window": ",".join(window), "candidate_version": candidate["version"]}
     with _api(platform_url) as api:  # the platform's gate decides; the loop only asks
         answer = api.post("/promote", json={"version": candidate["version"]})
-    if answer.status_code == 409:
-        return {"action": "retrained; gate refused the candidate", **outcome, "gate": answer.json()["detail"]["gate"]}
+    if answer.status_code == 409:  # refused: by the gate, or because the platform cannot load the candidate
+        detail = answer.json().get("detail", {})
+        if "gate" in detail:
+            return {"action": "retrained; gate refused the candidate", **outcome, "gate": detail["gate"]}
+        return {"action": f"retrained; the platform cannot serve the candidate: {detail.get('error')}", **outcome}
     gate = _check(answer)["gate"]
     baseline = gate["candidate_rmse"] if gate["candidate_rmse"] is not None else candidate["rmse_val"]
     new_champion = {"version": candidate["version"], "train": ",".join(window), "val": month, "baseline_rmse": baseline}

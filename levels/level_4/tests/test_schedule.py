@@ -75,7 +75,8 @@ def test_the_schedule_advances_is_idempotent_and_no_secret_travels(prefect_api, 
     ]  # the last one repeats March's month
     log = project / "schedule.log"
     with running_platform(project) as url:
-        with level_command("taxi_duration.schedule", ["--platform-url", url], project, {}, log) as schedule:
+        poll = {"PREFECT_RUNNER_POLL_FREQUENCY": "1"}  # a run is picked up within a second, not ten
+        with level_command("taxi_duration.schedule", ["--platform-url", url], project, poll, log) as schedule:
             try:
                 cron, runs = asyncio.run(_scheduled_runs(times, schedule))
             except AssertionError:
