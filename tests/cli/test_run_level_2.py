@@ -11,9 +11,9 @@ import time
 import httpx
 import pytest
 
-from common.config import experiment_name
-from common.serving import free_port
 from levels.catalog import get_level
+from teaching.infra.config import experiment_name
+from teaching.infra.serving import free_port
 from tests.conftest import REPO, VALIDATED_REAL_RMSE, real_rmse
 
 MODEL = "nyc-taxi-duration"

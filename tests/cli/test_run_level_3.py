@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from common.serving import free_port
 from levels.catalog import get_level
+from teaching.infra.serving import free_port
 
 
 def test_run_3_deploys_ab_tests_monitors_and_promotes_through_the_gate(invoke, workspace, prefect_api):
@@ -38,7 +38,7 @@ def test_run_3_passes_a_level_error_through_in_one_line(invoke, tmp_path, prefec
 
 def test_serve_3_refuses_a_level_without_a_store(invoke):
     result = invoke("serve", "3", "--port", str(free_port()))
-    assert result.exit_code == 2 and "run it first: mlops-levels run 3" in result.output
+    assert result.exit_code == 1 and "level 3 has no registry yet — run it first: mlops-levels run 3" in result.output
 
 
 def test_diff_2_3_pairs_the_platform_with_the_service(invoke):

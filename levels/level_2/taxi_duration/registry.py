@@ -66,9 +66,10 @@ def model_location(config: Config, version: Any) -> str:
         location = str(client.get_logged_model(model_id).artifact_location)
     except MlflowException:
         location = str(version.source)
-    if not location.startswith("file:"):
+    parsed = urlparse(location)
+    if parsed.scheme not in ("", "file"):  # a tracking server's artifact: load_version fetches it through it
         return location
-    path = Path(unquote(urlparse(location).path))
+    path = Path(unquote(parsed.path))  # MLflow 3 keeps a local store's locations as plain paths
     if not path.exists():
         raise ArtifactError(
             f"the files of {config.model_name} v{version.version} are missing",

@@ -42,7 +42,7 @@ def _send(api: httpx.Client, ids: list[str]) -> httpx.Response:
 
 
 @pytest.mark.slow
-def test_a_full_disk_loses_no_acknowledged_prediction_and_refuses_the_rest(registry, small_disk, tmp_path):
+def test_a_full_disk_loses_no_acknowledged_prediction_and_refuses_the_rest(registry, small_disk):
     state = small_disk / "platform"  # the platform's state folder on the small disk: its logs fill it
     log_path = state / "predictions" / "predictions.jsonl"
     answered: list[str] = []

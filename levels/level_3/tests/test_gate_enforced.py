@@ -60,10 +60,10 @@ def test_the_gate_in_the_demo_is_the_gate_of_every_caller(own_registry):
     ]
 
 
-def test_check_candidate_measures_both_versions_on_the_candidates_month(registry, worse):
+def test_check_candidate_measures_both_versions_on_the_candidates_month(own_registry):
     from taxi_duration.gate import check_candidate
 
-    config, measured = registry[0].config(), {}
+    config, measured = own_registry.config(), {}
     decision = check_candidate(config, V3, V1, measured)
     assert not decision.passed and decision.data == "2021-02"
     assert decision.candidate_rmse > decision.champion_rmse > 0
