@@ -9,7 +9,6 @@ from typing import Any
 from common.errors import UsageError
 from levels.catalog import LevelInfo, Practice, get_level
 from levels.notebook import as_script
-from teaching.exercises.regions import strip_markers
 
 
 @dataclass
@@ -61,11 +60,10 @@ def _first_appearance(levels: dict[int, LevelInfo], practice_id: str, a: int, b:
 
 
 def _read(level: LevelInfo, name: str) -> list[str]:
-    """A file's lines without exercise markers; a notebook's cells as a `# %%` script, so it diffs like code."""
+    """A file's lines; a notebook's cells as a `# %%` script, so it diffs like code."""
     path = level.folder / name
     text = as_script(path) if path.suffix == ".ipynb" else path.read_text(encoding="utf-8")
-    # Exercise markers are trailing comments for `mlops-levels exercise`, not code a student should diff.
-    return strip_markers(text).splitlines(keepends=True)
+    return text.splitlines(keepends=True)
 
 
 def compare_levels(a: int, b: int, context: int = 3, only_file: str | None = None) -> LevelDiff:

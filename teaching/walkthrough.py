@@ -11,7 +11,6 @@ from typing import Any
 
 from levels.catalog import LevelInfo, Practice, get_level
 from levels.notebook import as_script
-from teaching.exercises.regions import strip_markers
 
 WALKTHROUGH_OPTIONS = {4: {"months": "2021-01..2021-03"}}  # a short fast-forward for the classroom
 
@@ -33,8 +32,7 @@ def readme_section(level: LevelInfo, heading: str) -> str:
 
 def practice_code(level: LevelInfo, practice: Practice, max_lines: int = 40) -> tuple[str, int]:
     """The source of the function or class a practice points at (or the file's head), and its first line."""
-    # Exercise markers are trailing comments: stripping them keeps every line where it is in the file.
-    source = strip_markers((level.folder / practice.file).read_text(encoding="utf-8"))
+    source = (level.folder / practice.file).read_text(encoding="utf-8")
     if "::" in practice.where and practice.file.endswith(".py"):
         name = practice.where.split("::")[1]
         for node in ast.walk(ast.parse(source)):
@@ -63,7 +61,7 @@ def build_steps(number: int, run: Callable[[], Any]) -> list[Step]:
                 "The notebook",
                 f"`{notebook.name}`: cells run top to bottom by hand (open it in Jupyter or VS Code). "
                 "Parameters are hard-coded in a cell; the model ends up as a pickle.",
-                "\n".join(strip_markers(as_script(notebook)).splitlines()[:60]),
+                "\n".join(as_script(notebook).splitlines()[:60]),
             )
         )
     gained = [p for p in level.practices if below is None or p.id not in below.practice_ids]

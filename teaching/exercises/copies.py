@@ -5,8 +5,8 @@
         taxi_duration/, tests/, …   the whole level, a project of its own; the exercised file starts
                                     with a short brief and holds a TODO where the practice was
 
-Every other exercise marker is stripped, so the copy reads like the level itself. A copy is written
-beside its place and renamed into it: a crash never leaves half a copy.
+Every other file is the level's own, byte for byte, so the copy reads like the level itself. A copy is
+written beside its place and renamed into it: a crash never leaves half a copy.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from levels.catalog import LEVELS_DIR, PRACTICES
 from teaching.exercises.catalog import Exercise, RegionSpec
-from teaching.exercises.regions import Region, find_region, region_code, strip_markers, take_out
+from teaching.exercises.regions import Region, find_region, region_code, take_out
 from teaching.infra.workspace import Workspace
 
 RULE = "# " + "─" * 98
@@ -85,8 +85,6 @@ def write_copy(workspace: Path, exercise: Exercise) -> Path:
     staging = target.with_name(f".{exercise.id}.new")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(level_source(exercise), staging, ignore=_not_copied(level_source(exercise)))
-    for path in staging.rglob("*.py"):
-        path.write_text(strip_markers(path.read_text(encoding="utf-8")), encoding="utf-8")
     for name in exercise.files:
         (staging / name).parent.mkdir(parents=True, exist_ok=True)
         (staging / name).write_text(exercised_text(exercise, name), encoding="utf-8")

@@ -12,23 +12,16 @@ its exercises and its line numbers never move (the walkthrough names lines):
                                                            assigns `drifted`
 
 Comment lines at the body's indentation right before its first statement, or right after its last, go
-with it. Levels once marked regions with trailing `# [exercise: ID]` comments: `strip_markers` still
-removes any such marker from what a copy, `diff` and `walkthrough` show, and `marked_regions` reads them
-(the test comparing both ways uses it) until the last marker is deleted from the levels.
-Standard library only: the CLI's metadata commands use this module.
+with it. Standard library only: the CLI's metadata commands use this module.
 """
 
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 
 from common.errors import MlopsLevelsError
 
-# An optional "#" (when the marker is the line's only comment), then the marker itself, at the line's end.
-MARKER = re.compile(r"[ \t]*(?:#[ \t]*)?\[(/?)exercise: ([a-z0-9-]+)\][ \t]*$")
-_QUOTES = ('"""', "'''")
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -41,21 +34,8 @@ class Region:
     indent: str
 
 
-def strip_markers(text: str) -> str:
-    """The text without exercise markers (and without the `#` of a comment that held only a marker)."""
-    return "".join(_strip_line(line) for line in text.splitlines(keepends=True))
-
-
-def _strip_line(line: str) -> str:
-    body = line.rstrip("\r\n")
-    return MARKER.sub("", body) + line[len(body) :]
-
-
 def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
-
-
-# Named regions -----------------------------------------------------------------------------------------
 
 
 def find_region(text: str, name: str, part: str = "", where: str = "") -> Region:
@@ -143,8 +123,8 @@ def _with_comments(lines: list[str], start: int, end: int) -> tuple[int, int]:
 
 
 def take_out(text: str, exercise_id: str, regions: list[tuple[Region, str, str]], where: str = "") -> str:
-    """The text with each (region, todo, stub) replaced: a TODO line, then the stub; markers stripped."""
-    lines = strip_markers(text).splitlines(keepends=True)
+    """The text with each (region, todo, stub) replaced: a TODO line, then the stub."""
+    lines = text.splitlines(keepends=True)
     ordered = sorted(regions, key=lambda r: r[0].start)
     for (before, *_), (after, *_) in zip(ordered, ordered[1:], strict=False):
         if after.start < before.end:
@@ -157,62 +137,5 @@ def take_out(text: str, exercise_id: str, regions: list[tuple[Region, str, str]]
 
 
 def region_code(text: str, region: Region) -> str:
-    """The level's own code of a region, without markers."""
-    return strip_markers("".join(text.splitlines(keepends=True)[region.start : region.end]))
-
-
-# Marked regions (until the last marker is deleted from the levels) -------------------------------------
-
-
-def _marker(line: str) -> tuple[bool, str] | None:
-    """(is_end, exercise id) of the marker on this line, if any."""
-    found = MARKER.search(line.rstrip("\r\n"))
-    return (found.group(1) == "/", found.group(2)) if found else None
-
-
-def _after_docstring(lines: list[str], first: int) -> int:
-    """The first line after a docstring that starts at line `first` (or `first` when there is none)."""
-    head = lines[first].strip() if first < len(lines) else ""
-    quote = next((q for q in _QUOTES if head.startswith(q)), None)
-    if quote is None:
-        return first
-    if head.count(quote) >= 2 and len(head) > 3:
-        return first + 1
-    for index in range(first + 1, len(lines)):
-        if quote in lines[index]:
-            return index + 1
-    return len(lines)
-
-
-def _block(lines: list[str], header: int) -> tuple[int, int]:
-    """The body under a header line: every following line indented deeper, blank lines inside included."""
-    depth = len(_indent(lines[header]))
-    first = next((i for i in range(header + 1, len(lines)) if lines[i].strip()), len(lines))
-    start = _after_docstring(lines, first)
-    end = start
-    for index in range(start, len(lines)):
-        if lines[index].strip() and len(_indent(lines[index])) <= depth:
-            break
-        if lines[index].strip():
-            end = index + 1
-    return start, end
-
-
-def marked_regions(text: str, exercise_id: str) -> list[Region]:
-    """Every region an exercise's markers mark in a file, in order: a marked header's body (block form),
-    or from a marked line to its `[/exercise: ID]` line (span form)."""
-    lines = text.splitlines(keepends=True)
-    regions, index = [], 0
-    while index < len(lines):
-        if _marker(lines[index]) != (False, exercise_id):
-            index += 1
-            continue
-        end_marker = next((j for j in range(index, len(lines)) if _marker(lines[j]) == (True, exercise_id)), None)
-        next_start = next((j for j in range(index + 1, len(lines)) if _marker(lines[j]) == (False, exercise_id)), None)
-        if end_marker is not None and (next_start is None or end_marker < next_start):
-            start, end = index, end_marker + 1
-        else:
-            start, end = _block(lines, index)
-        regions.append(Region(start, end, _indent(lines[start])))
-        index = max(end, index + 1)
-    return regions
+    """The level's own code of a region."""
+    return "".join(text.splitlines(keepends=True)[region.start : region.end])

@@ -12,7 +12,6 @@ import pytest
 
 from teaching.exercises.catalog import Exercise, get_exercise, load_exercises
 from teaching.exercises.copies import level_source, write_copy
-from teaching.exercises.regions import strip_markers
 
 # Plausible mistakes, each of which one named check must catch: (exercise, file, level's code, mistake, check).
 WRONG_ANSWERS = {
@@ -59,7 +58,7 @@ def solve(copy: Path, exercise: Exercise) -> Path:
     """Put the level's own code (or the reference answer) back into the edited files of a copy."""
     for name in exercise.files:
         text = exercise.added_text("solution") if name == exercise.adds else (level_source(exercise) / name).read_text()
-        (copy / name).write_text(strip_markers(text))
+        (copy / name).write_text(text)
     return copy
 
 

@@ -6,7 +6,6 @@ import csv
 import json
 
 from levels.catalog import LEVELS_DIR
-from teaching.exercises.regions import strip_markers
 
 GATE = "taxi_duration/gate.py"
 
@@ -44,7 +43,7 @@ def test_start_check_fail_then_pass_records_attempts_and_the_first_pass(invoke, 
     assert any("NotImplementedError" in c["reason"] and "gate.py" in c["reason"] for c in failed["checks"])
     assert _rows(invoke)["gate-rule"]["status"] == "started"
 
-    edited.write_text(strip_markers((LEVELS_DIR / "level_3" / GATE).read_text()))
+    edited.write_text((LEVELS_DIR / "level_3" / GATE).read_text())
     code, passed = _check(invoke, "gate-rule")
     assert code == 0 and passed["passed"] and passed["attempts"] == 2
     assert passed["next"] == "mlops-levels exercise start deploy-gate"

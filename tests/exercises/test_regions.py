@@ -1,20 +1,23 @@
-"""Regions are named by function, taken out of copies whole; a marker left in a level is never shown."""
+"""Regions are named by function and taken out of copies whole; a level holds no exercise marker."""
 
 from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+from pathlib import Path
 
 import pytest
 
 from common.errors import MlopsLevelsError
-from levels.catalog import PRACTICES, get_level, load_levels
+from levels.catalog import LEVELS_DIR, PRACTICES, get_level
 from teaching.exercises.catalog import load_exercises
 from teaching.exercises.copies import exercised_text, solution_code
-from teaching.exercises.regions import MARKER, find_region, marked_regions, region_code, strip_markers, take_out
+from teaching.exercises.regions import find_region, region_code, take_out
 
 EXERCISES = load_exercises()
+MARKER = re.compile(r"\[/?exercise:")  # what `# [exercise: ID]` and `# [/exercise: ID]` comments held
 
 SAMPLE = '''"""A module."""
 
@@ -89,47 +92,58 @@ def test_a_region_that_is_not_there_is_a_clear_error(name, part, says):
         find_region(SAMPLE, name, part, "sample.py")
 
 
-def test_stripping_markers_keeps_every_line_in_its_place():
-    marked = "def rule(a, b):  # [exercise: demo]\n    total = 1  # [exercise: demo]\n"
-    marked += "    return total  # [/exercise: demo]\n"
-    stripped = strip_markers(marked)
-    assert stripped == "def rule(a, b):\n    total = 1\n    return total\n" and marked_regions(marked, "demo")
-    assert strip_markers("x = 1  # keep this note [exercise: demo]\n") == "x = 1  # keep this note\n"
-
-
-def _markers() -> list[tuple[int, str, str]]:
+def _level_files() -> list[Path]:
+    """Every file under levels/ a student could read: what git tracks and what a run leaves there,
+    without the tools' caches (hidden folders, __pycache__)."""
     found = []
-    for level in load_levels():
-        for path in level.folder.glob("taxi_duration/*.py"):
-            for line in path.read_text().splitlines():
-                if match := MARKER.search(line):
-                    found.append((level.number, path.relative_to(level.folder).as_posix(), match.group(2)))
-    return found
+    for folder, subfolders, names in os.walk(LEVELS_DIR):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".") and name != "__pycache__"]
+        found += [Path(folder) / name for name in names if not name.endswith((".pyc", ".db", ".parquet"))]
+    return sorted(found)
 
 
-def test_every_marker_left_in_the_levels_belongs_to_an_exercise_of_the_level_or_its_copy():
-    by_id = {e.id: e for e in EXERCISES}
-    markers = _markers()
-    for number, name, exercise_id in markers:
-        assert exercise_id in by_id, (number, name, exercise_id)
-        origin = by_id[exercise_id].level
-        assert number == origin or get_level(number).carried.get(name) == origin, (number, name, exercise_id)
+def test_no_level_file_holds_an_exercise_marker():
+    """Exercises name their regions in exercises.toml; a `# [exercise: ID]` comment in a level would be a
+    trace of the toolkit in the student's project (and nothing reads it any more)."""
+    scanned, found = 0, []
+    for path in _level_files():
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            continue
+        scanned += 1
+        where = path.relative_to(LEVELS_DIR).as_posix()
+        found += [f"{where}:{number}: {line.strip()}" for number, line in enumerate(lines, 1) if MARKER.search(line)]
+    assert scanned > 40, f"only {scanned} files read under {LEVELS_DIR}: the test would prove nothing"
+    assert found == [], "name the region in teaching/exercises/exercises.toml instead:\n" + "\n".join(found)
+
+
+def _binds(node: ast.stmt, name: str) -> bool:
+    targets = getattr(node, "targets", None) or [getattr(node, "target", None)]
+    return getattr(node, "name", None) == name or any(isinstance(t, ast.Name) and t.id == name for t in targets)
+
+
+def _span(tree: ast.Module, name: str) -> tuple[int, int]:
+    """Lines [start, end) (0-based) of the definition or assignment a region's name points at."""
+    nodes: list[ast.stmt] = tree.body
+    for head in name.split("."):
+        node = next(n for n in nodes if _binds(n, head))
+        nodes = getattr(node, "body", [])
+    return node.lineno - 1, node.end_lineno or node.lineno
 
 
 @pytest.mark.parametrize("exercise", [e for e in EXERCISES if e.regions], ids=lambda e: e.id)
-def test_a_region_named_by_function_is_the_one_its_markers_marked_and_needs_no_marker(exercise):
-    """Naming a region by function takes out the lines its markers marked (while the levels still hold
-    markers), and the same lines once the markers are deleted."""
-    for name in exercise.files:
-        text = (get_level(exercise.level).folder / name).read_text()
-        specs = [r for r in exercise.regions if r.file == name]
-        named = sorted((find_region(text, r.name, r.part, name) for r in specs), key=lambda r: r.start)
-        unmarked = sorted(
-            (find_region(strip_markers(text), r.name, r.part, name) for r in specs), key=lambda r: r.start
-        )
-        assert named and named == unmarked, name
-        marked = marked_regions(text, exercise.id)
-        assert not marked or [(r.start, r.end) for r in named] == [(r.start, r.end) for r in marked], name
+def test_each_named_region_finds_real_code_in_its_level(exercise):
+    """Each region names a function, method, clause or literal that exists in the level's file, lies inside
+    it and holds code, not only comments. (That the level's own code passes the exercise's checks is
+    test_every_exercise's `test_the_levels_own_code_passes_its_check`.)"""
+    for spec in exercise.regions:
+        text = (get_level(exercise.level).folder / spec.file).read_text()
+        region = find_region(text, spec.name, spec.part, spec.file)
+        start, end = _span(ast.parse(text), spec.name)
+        code = [line for line in region_code(text, region).splitlines() if line.strip()]
+        assert start < region.start < region.end <= end, (spec.where, spec.part)
+        assert any(not line.lstrip().startswith("#") for line in code), (spec.where, spec.part)
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)

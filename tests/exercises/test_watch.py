@@ -12,7 +12,6 @@ import threading
 import time
 
 from levels.catalog import LEVELS_DIR
-from teaching.exercises.regions import strip_markers
 from tests.conftest import REPO
 
 DEADLINE = 60  # seconds for a whole test; each wait below ends as soon as its event arrives
@@ -74,7 +73,7 @@ def test_watch_checks_again_when_the_file_is_saved_and_stops_on_ctrl_c(invoke, w
     try:
         first = _next_result(lines, deadline)
         assert first["passed"] is False and "NotImplementedError" in first["checks"][0]["reason"]
-        edited.write_text(strip_markers((LEVELS_DIR / "level_3" / "taxi_duration" / "gate.py").read_text()))
+        edited.write_text((LEVELS_DIR / "level_3" / "taxi_duration" / "gate.py").read_text())
         assert _next_result(lines, deadline)["passed"] is True
         watcher.send_signal(signal.SIGINT)
         assert watcher.wait(timeout=max(1, deadline - time.monotonic())) == 0
