@@ -142,6 +142,9 @@ TASKS = {
 
 def main() -> int:
     task, extra = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
+    if task in ("-h", "--help", "help"):
+        print(__doc__)
+        return 0
     if task not in TASKS:
         print(__doc__)
         return 2

@@ -14,7 +14,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 class ServiceMetrics:
-    """One registry per app, so two services in one process (tests, `run all`) never mix counts."""
+    """One registry per app, so two services in one process (tests, for one) never mix counts."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()

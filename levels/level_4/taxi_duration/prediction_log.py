@@ -33,7 +33,7 @@ import pandas as pd
 from common.errors import DataError, StoreError
 
 _log = logging.getLogger(__name__)
-_FIX = "free space on the workspace's disk (or make it writable), then send the request again"
+_FIX = "free space on the disk (or make it writable), then send the request again"
 
 
 class PredictionLog:
