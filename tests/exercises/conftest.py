@@ -35,9 +35,9 @@ WRONG_ANSWERS = {
     ),
     "resume-from-log/skips-bad-lines": (
         "taxi_duration/decisions.py",
-        'raise ValueError("not a decision")',
-        "continue",
-        "a damaged line stops the loop, naming file and line",
+        "problem = shape_error(decision)\n            if problem:",
+        "problem = None\n            if problem:",
+        "a sealed decision of the wrong shape stops the loop, naming file and line",
     ),
     "register-champion/no-existence-check": (
         "taxi_duration/promote.py",

@@ -9,8 +9,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,16 +106,35 @@ def test_serve_3_refuses_a_damaged_store_and_leaves_the_file_as_it_was(invoke, w
     assert _sha256(store) == before
 
 
+def _decided(log: Path, decisions: list[dict]) -> None:
+    """Decisions as the loop records them (sealed with the story's key), by level 4's own DecisionLog."""
+    code = "import json, sys; from taxi_duration.decisions import DecisionLog as L; from pathlib import Path as P; "
+    code += "[L(P(sys.argv[1])).record(d) for d in json.loads(sys.argv[2])]"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "levels" / "level_4")}
+    subprocess.run([sys.executable, "-c", code, str(log), json.dumps(decisions)], env=env, check=True)
+
+
+FIRST = {"month": "2021-01", "action": "initial training", "champion": {"version": "1", "train": "2021-01"}}
+
+
 @pytest.mark.parametrize(
     ("line", "why"),
-    [('{"month": "2021-02", "act', "torn"), ("%%% garbage %%%", "garbage"), ('{"month": "2021-02"}', "json but wrong")],
+    [
+        ('{"month": "2021-02", "act', "torn"),
+        ("%%% garbage %%%", "garbage"),
+        ('{"month": "2021-02"}', "json but wrong"),
+        ('{"month": "2021-02", "action": "none", "champion": {"version": "3"}}', "valid but not sealed"),
+        ('{"month": 202102, "action": "none", "champion": {"version": "1"}}', "month as int"),
+        ('{"month": null, "action": "none", "champion": {"version": "1"}}', "month as null"),
+        ('{"month": "2021-02", "action": "none", "champion": "1"}', "champion as a string"),
+    ],
 )
 def test_a_decision_log_line_the_loop_did_not_write_stops_it_at_that_line(invoke, workspace, line, why):
     folder = workspace / "level_4" / "platform" / "decisions"
-    folder.mkdir(parents=True)
     log = folder / "synthetic-mild-seed42-2021-01-linear_regression.jsonl"
-    first = {"month": "2021-01", "action": "initial training", "champion": {"version": "1", "train": "2021-01"}}
-    log.write_text(json.dumps(first) + "\n" + line + "\n")
+    _decided(log, [FIRST])
+    with log.open("a") as handle:
+        handle.write(line + "\n")
     result = invoke("run", "4", "--months", "2021-01..2021-03")
     assert result.exit_code == 3, (why, result.output)
     assert f"{log}:2" in _one_line(result)
@@ -122,17 +144,20 @@ def test_a_decision_log_line_the_loop_did_not_write_stops_it_at_that_line(invoke
 @pytest.mark.parametrize(
     ("second", "why"),
     [
-        (b'{"month": "2021-02", "action": "none", "champion": {"version": "1"}, "note": "\xff\xfe"}', "not UTF-8"),
+        (b'{"month": "2021-02", "action": "none", "champion": {"version": "1"}, "note": "\xff\xfe"}', "not a record"),
         (b'{"month": "2021-01", "action": "none", "champion": {"version": "1"}}', "comes after"),
     ],
     ids=["invalid-utf8", "month-twice"],
 )
 def test_a_decision_log_that_was_edited_stops_the_loop_at_its_line(invoke, workspace, second, why):
     folder = workspace / "level_4" / "platform" / "decisions"
-    folder.mkdir(parents=True)
     log = folder / "synthetic-mild-seed42-2021-01-linear_regression.jsonl"
-    first = {"month": "2021-01", "action": "initial training", "champion": {"version": "1", "train": "2021-01"}}
-    log.write_bytes(json.dumps(first).encode() + b"\n" + second + b"\n")
+    if why == "comes after":  # sealed by the loop's key, yet a story the loop never writes
+        _decided(log, [FIRST, json.loads(second)])
+    else:
+        _decided(log, [FIRST])
+        with log.open("ab") as handle:
+            handle.write(second + b"\n")
     result = invoke("run", "4", "--months", "2021-01..2021-03")
     assert result.exit_code == 3, result.output
     assert f"{log}:2" in _one_line(result) and why in _one_line(result)
@@ -140,12 +165,9 @@ def test_a_decision_log_that_was_edited_stops_the_loop_at_its_line(invoke, works
 
 def test_a_month_before_the_last_decided_one_is_refused_not_decided_with_a_later_model(invoke, workspace):
     folder = workspace / "level_4" / "platform" / "decisions"
-    folder.mkdir(parents=True)
     log = folder / "synthetic-mild-seed42-2021-01-linear_regression.jsonl"
     champion = {"version": "1", "train": "2021-01"}
-    lines = [{"month": "2021-01", "action": "initial training", "champion": champion}]
-    lines.append({"month": "2021-03", "action": "none", "champion": champion, "rmse": 6.0})
-    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    _decided(log, [FIRST, {"month": "2021-03", "action": "none", "champion": champion, "rmse": 6.0}])
     result = invoke("run", "4", "--months", "2021-01..2021-04")
     assert result.exit_code == 2, result.output
     assert "2021-02 come(s) before 2021-03" in _one_line(result)

@@ -3,69 +3,66 @@ fired, what was trained, what the gate said, which version serves now). The same
 loop where it stopped: months already recorded are not done again.
 
 A line the loop cannot read is never skipped: skipping it would run that month again, later, with a
-later model, and write the story out of order. It stops the loop with the file and the line.
+later model, and write the story out of order. It stops the loop with the file and the line (exit 3).
+The log is sealed like the platform's audit log (deployer.SealedLog: 0600, each line an HMAC chained to
+the one before, with a key beside it that only the loop's account can read), so a line edited by hand,
+even into a valid decision, is refused too; and a line the loop sealed but of the wrong shape (a month
+that is not text like 2021-03, a champion that is not a record) is refused before anything acts on it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from common.errors import StoreError
+from taxi_duration.deployer import SealedLog
 
-REQUIRED = ("month", "action", "champion")
-FIX = "restore the file from a backup, or move it aside to start the story again"
+FIX = "restore it and its .key and .head from a backup, or move all three aside to start the story again"
+MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # ASCII digits only: "٢٠٢١-٠١" is not a month the loop writes
+
+
+def shape_error(decision: dict[str, Any]) -> str | None:
+    """What is wrong with a decision's shape, if anything: the fields every later step relies on."""
+    month, champion = decision.get("month"), decision.get("champion")
+    if not isinstance(month, str) or not MONTH.fullmatch(month):
+        return f"its month is {json_text(month)}, not text like 2021-03"
+    if not isinstance(decision.get("action"), str):
+        return f"its action is {json_text(decision.get('action'))}, not text"
+    if not isinstance(champion, dict) or not isinstance(champion.get("version"), str):
+        return f"its champion is {json_text(champion)}, not a record with a version"
+    return None
+
+
+def json_text(value: Any) -> str:
+    return "missing" if value is None else f"{type(value).__name__} {str(value)[:40]!r}"
 
 
 class DecisionLog:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.sealed = SealedLog(self.path, "the decision log", "the loop", FIX)
 
     def record(self, decision: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = (json.dumps(decision, separators=(",", ":")) + "\n").encode()
-        # One write on an O_APPEND file, synced before the month counts as decided.
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            written = os.write(fd, line)
-            if written != len(line):
-                os.ftruncate(fd, os.fstat(fd).st_size - written)
-                raise StoreError("the decision was not written whole (disk full?)", where=str(self.path))
-            os.fsync(fd)
-        except OSError as exc:
-            raise StoreError(f"cannot record the decision ({exc.strerror})", where=str(self.path)) from None
-        finally:
-            os.close(fd)
+        """One sealed line, synced before the month counts as decided (deployer.SealedLog.append)."""
+        problem = shape_error(decision)
+        if problem:  # never write what read() would refuse
+            raise StoreError(f"this decision cannot be recorded: {problem}", where=str(self.path))
+        self.sealed.append(decision)
 
     def read(self) -> list[dict[str, Any]]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return []
-        except UnicodeDecodeError as exc:
-            at = exc.object[: exc.start].count(b"\n") + 1
-            raise StoreError("this line is not UTF-8 text", where=f"{self.path}:{at}", fix=FIX) from None
-        except OSError as exc:
-            raise StoreError(f"cannot read the decision log ({exc.strerror or exc})", where=str(self.path)) from None
-        decisions = []
-        for number, line in enumerate(text.splitlines(), 1):
-            try:
-                decision = json.loads(line)
-                if not isinstance(decision, dict) or any(key not in decision for key in REQUIRED):
-                    raise ValueError("not a decision")
-            except ValueError:
+        decisions = self.sealed.records()  # each line checked against its seal first
+        for number, decision in enumerate(decisions, 1):
+            problem = shape_error(decision)
+            if problem:
                 raise StoreError(
-                    "this line is not a decision the loop wrote",
-                    where=f"{self.path}:{number}",
-                    fix=FIX,
-                ) from None
-            decisions.append(decision)
+                    f"this line is not a decision the loop wrote: {problem}", where=f"{self.path}:{number}", fix=FIX
+                )
         return decisions
 
     def history(self) -> list[dict[str, Any]]:
@@ -87,6 +84,15 @@ class DecisionLog:
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
         """One monthly cycle at a time per log: two scheduled runs of one month must not both decide it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.path) + ".lock", timeout=600):
+        lock = FileLock(str(self.path) + ".lock", timeout=600, mode=0o600)
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            lock.acquire()
+        except Timeout:
+            raise StoreError("another cycle has held the decision log for 10 minutes", where=lock.lock_file) from None
+        except OSError as exc:  # a read-only or immutable folder: say where, exit 3
+            raise StoreError(f"cannot lock the decision log ({exc.strerror or exc})", where=lock.lock_file) from None
+        try:
             yield
+        finally:
+            lock.release()

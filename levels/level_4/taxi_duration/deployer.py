@@ -10,13 +10,30 @@ promoted. The registry's `champion` alias follows it; an alias moved by other me
 script) is put back and the repair recorded, so nothing becomes champion without passing the gate.
 A promotion is recorded first, then the alias moves, then the traffic: if the registry cannot be
 written, the answer is 503 and what serves has not changed.
+
+Because the champion is rebuilt from the audit log, the log is a trust root, and it is sealed
+(`SealedLog`): 0600, and each record carries `seal`, an HMAC-SHA256 over the previous record's seal and
+its own bytes, with a key only the platform holds (`audit.key` beside the log, 0600, made on first use).
+A plain hash chain (each line naming the sha256 of the one before) would catch an accident, but whoever
+can append a line can compute the next hash too; without the key, nobody can compute the next seal. An
+edited, inserted, reordered or deleted record, a torn last line, or a log cut short (`audit.head`, sealed
+too, says how many records there are) stops the platform with `file:line`: 503 from the API, exit 3 from
+its command. The key never leaves that file: no argument, parameter, environment variable or log holds it.
+What a seal cannot stop: someone who can read the key (the platform's own account, root), or who puts
+back an older log together with its older head; keep the state folder the platform's own (0700).
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import hashlib
+import hmac
 import json
 import os
+import re
+import secrets
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,29 +117,206 @@ class GateRefused(MlopsLevelsError):
         )
 
 
-@dataclass
-class AuditLog:
-    """Every admin action and its gate decision, one JSON line each, synced before anything changes."""
+# A sealed line is the record's JSON with `"seal":"<64 hex>"` as its last field.
+_SEALED = re.compile(rb'^(\{.+),"seal":"([0-9a-f]{64})"\}$', re.DOTALL)
 
-    path: Path
 
-    def record(self, entry: dict[str, Any]) -> None:
-        line = (json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), **entry}, separators=(",", ":")) + "\n").encode()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+def _private(path: Path, what: str) -> None:
+    """A store only this account may read or write: anything wider is refused, never widened silently."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot read {what} ({exc.strerror or exc})", where=str(path)) from None
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
+        raise StoreError(f"{what} is not a plain file", where=str(path), fix="move it aside")
+    if info.st_uid != os.geteuid():
+        raise StoreError(f"{what} belongs to another user", where=str(path), fix="move it aside")
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        raise StoreError(f"{what} can be read or written by others", where=str(path), fix=f"chmod 600 {path}")
+
+
+def _read_private(path: Path, what: str) -> bytes | None:
+    _private(path, what)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"cannot read {what} ({exc.strerror or exc})", where=str(path)) from None
+
+
+class SealedLog:
+    """An append-only JSON-lines file whose records only the holder of its key can write or reorder.
+
+    `log.jsonl` holds the records, `log.key` the HMAC key and `log.head` how many records there are and
+    the last seal (itself sealed, so a log cut short is caught). All three are 0600.
+    """
+
+    def __init__(self, path: Path, name: str, writer: str, fix: str) -> None:
+        self.path = Path(path)
+        self.name = name  # "the audit log", "the decision log"
+        self.key_path = self.path.with_suffix(".key")
+        self.head_path = self.path.with_suffix(".head")
+        self.writer = writer  # who writes it: "the platform", "the loop"
+        self.fix = fix
+        self._seen = (0, "")  # what this process last verified or wrote: the file may only grow from it
+
+    def _refuse(self, what: str, line: int | None = None) -> StoreError:
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return StoreError(what, where=where, fix=self.fix)
+
+    def _seal(self, key: bytes, message: bytes) -> str:
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+    def _key(self, create: bool) -> bytes | None:
+        text = _read_private(self.key_path, f"{self.name}'s key")
+        if text is None and create:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             try:
-                os.write(fd, line)
+                fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            except FileExistsError:  # another process made it first: use theirs
+                return self._key(create=False)
+            try:
+                os.write(fd, secrets.token_hex(32).encode())
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        except OSError as exc:  # an action that cannot be recorded is not taken (503)
-            raise StoreError(f"cannot record in the audit log: {exc.strerror or exc}", where=str(self.path)) from None
+            self._write_head(self._key(create=False) or b"", 0, "")
+            return self._key(create=False)
+        if text is None:
+            return None
+        if not re.fullmatch(rb"[0-9a-f]{64}", text.strip()):
+            raise StoreError(f"{self.name}'s key is damaged", where=str(self.key_path), fix=self.fix)
+        return bytes.fromhex(text.strip().decode())
+
+    def _head_seal(self, key: bytes, count: int, last: str) -> str:
+        return self._seal(key, f"head\n{count}\n{last}".encode())
+
+    def _write_head(self, key: bytes, count: int, last: str) -> None:
+        body = json.dumps({"records": count, "last": last, "seal": self._head_seal(key, count, last)}).encode()
+        part = self.head_path.with_name(f".{self.head_path.name}.part")
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, body)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(part, self.head_path)  # readers see the old head or the new one, never half of one
+
+    def _head(self, key: bytes | None) -> tuple[int, str] | None:
+        text = _read_private(self.head_path, f"{self.name}'s head")
+        if text is None:
+            return None
+        try:
+            head = json.loads(text)
+            count, last, seal = head["records"], head["last"], head["seal"]
+            valid = key is not None and hmac.compare_digest(str(seal), self._head_seal(key, int(count), str(last)))
+        except (ValueError, KeyError, TypeError):
+            valid = False
+        if not valid:
+            raise StoreError(
+                f"{self.name}'s head was not written by {self.writer}", where=str(self.head_path), fix=self.fix
+            )
+        return int(count), str(last)
+
+    def _verified(self) -> tuple[list[dict[str, Any]], str]:
+        """Every record, each checked against its seal and the one before; then the head and this process's memory."""
+        data = _read_private(self.path, self.name)
+        key = self._key(create=False)
+        head = self._head(key)
+        lines = data.split(b"\n") if data else []
+        if lines and lines[-1]:
+            raise self._refuse("the last record is cut short (a crash mid-write, or an edit)", len(lines))
+        lines = lines[:-1]
+        if lines and (key is None or head is None):
+            missing = self.key_path if key is None else self.head_path
+            raise self._refuse(f"its records cannot be verified: {missing.name} is missing", 1)
+        records, seals, last = [], [], ""
+        for number, line in enumerate(lines, start=1):
+            match = _SEALED.match(line)
+            assert key is not None
+            if not match or not hmac.compare_digest(
+                match[2].decode(), self._seal(key, last.encode() + b"\n" + match[1] + b"}")
+            ):
+                raise self._refuse(
+                    f"this line is not a record {self.writer} wrote: edited, inserted or out of place", number
+                )
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if not isinstance(record, dict):
+                raise self._refuse("this line is not a record", number)
+            record.pop("seal")
+            last = match[2].decode()
+            records.append(record)
+            seals.append(last)
+        for count, seal, whose in ((*head, "its head") if head else (0, "", ""), (*self._seen, "this process")):
+            if len(records) < count:
+                raise self._refuse(
+                    f"records are missing: {whose} counts {count}, the log has {len(records)}", len(records) + 1
+                )
+            if count and seals[count - 1] != seal:
+                raise self._refuse(f"this record is not the one {whose} recorded", count)
+        self._seen = (len(records), last)
+        return records, last
+
+    def records(self) -> list[dict[str, Any]]:
+        """The records, verified, without their seals."""
+        return self._verified()[0]
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Seal the record onto the verified log, synced, then move the head: no seal, no record."""
+        body = json.dumps(record, separators=(",", ":")).encode()
+        assert record and "seal" not in record and b"\n" not in body
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _private(self.path, self.name)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.name} ({exc.strerror or exc})", where=str(self.path)) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # two processes on one log: one chain, not two
+            records, last = self._verified()  # never extend a log that is not ours
+            key = self._key(create=True)
+            assert key is not None
+            seal = self._seal(key, last.encode() + b"\n" + body)
+            line = body[:-1] + b',"seal":"' + seal.encode() + b'"}\n'
+            written = os.write(fd, line)
+            if written != len(line):
+                os.ftruncate(fd, os.fstat(fd).st_size - written)
+                raise StoreError("the record was not written whole (disk full?)", where=str(self.path))
+            os.fsync(fd)
+            self._seen = (len(records) + 1, seal)
+            self._write_head(key, len(records) + 1, seal)
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.name} ({exc.strerror or exc})", where=str(self.path)) from None
+        finally:
+            os.close(fd)
+
+
+AUDIT_FIX = "restore audit.* from a backup, or move them aside to start the platform's history anew"
+
+
+@dataclass
+class AuditLog:
+    """Every admin action and its gate decision, one sealed JSON line each, synced before anything changes."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        self.sealed = SealedLog(self.path, "the audit log", "the platform", AUDIT_FIX)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        # an action that cannot be recorded is not taken (503)
+        self.sealed.append({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), **entry})
 
     def champion(self) -> str | None:
         """The last version this platform promoted (a promotion that then failed does not count)."""
         champions: list[str] = []
-        for entry in self._entries():
+        for entry in self.sealed.records():  # only what the platform itself sealed
             if entry.get("action") != "promote":
                 continue
             if entry.get("outcome") in ("passed", "forced"):
@@ -130,26 +324,6 @@ class AuditLog:
             elif entry.get("outcome") == "failed" and champions and champions[-1] == str(entry.get("version")):
                 champions.pop()
         return champions[-1] if champions else None
-
-    def _entries(self) -> list[dict[str, Any]]:
-        try:
-            lines = self.path.read_bytes().splitlines() if self.path.exists() else []
-        except OSError as exc:
-            raise StoreError(f"cannot read the audit log: {exc.strerror or exc}", where=str(self.path)) from None
-        entries = []
-        for number, line in enumerate(lines, start=1):
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                entry = None
-            if not isinstance(entry, dict):  # the platform's memory of what it approved: no guessing past it
-                raise StoreError(
-                    "the audit log has a line that is not a record",
-                    where=f"{self.path}:{number}",
-                    fix="restore it from a backup, or move it aside to start the platform's history anew",
-                )
-            entries.append(entry)
-        return entries
 
 
 # [quality_gate]

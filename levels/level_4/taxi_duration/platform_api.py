@@ -16,7 +16,9 @@ A refused deploy or promote is 409 with the gate's reason and what to do; `"forc
 
 The admin token comes from PLATFORM_ADMIN_TOKEN, or from the file PLATFORM_ADMIN_TOKEN_FILE names (only
 its owner may read it): never from an argument, which any local user can read in the process list.
-The platform keeps its audit log and prediction logs in its state folder (PLATFORM_STATE_DIR).
+The platform keeps its audit log and prediction logs in its state folder (PLATFORM_STATE_DIR). An audit
+log that is not the platform's own (edited, cut short, readable by others) stops it with the file and
+line: exit 3 at start, 503 on /health and on every admin call while it runs.
 """
 
 from __future__ import annotations
@@ -267,12 +269,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         token = read_admin_token()
+        app = create_app(Config.from_env(), args.state_dir or state_dir_from_env(), token)
+        app.state.platform.audit.sealed.records()  # a log that is not the platform's own: stop here (exit 3)
     except MlopsLevelsError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     if not token:
         print(f"note: neither {TOKEN_ENV} nor {TOKEN_FILE_ENV} is set, so deploy and promote are disabled")
-    app = create_app(Config.from_env(), args.state_dir or state_dir_from_env(), token)
     run(app, args.host, args.port)  # uvicorn, with limits on what one client may hold
     return 0
 

@@ -20,7 +20,9 @@ MEASURED = {"drift_share", "rmse", "frozen_rmse", "rules_fired", "action", "cham
 
 
 def _log(result: dict[str, Any]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(result["log"]).read_text().splitlines()]
+    from taxi_duration.decisions import DecisionLog
+
+    return DecisionLog(Path(result["log"])).read()  # each line checked against its seal, returned without it
 
 
 @pytest.fixture(scope="session")

@@ -91,8 +91,9 @@ def _with_champion(ctx: CheckContext, version: str) -> tuple[Any, Any]:
     config = registry["config"]
     platform = Platform(config, ctx.tmp / "platform")
     # A platform with no history yet, so the alias set here is the champion it starts from (a platform
-    # with history would put its own champion back).
-    platform.audit.path.unlink(missing_ok=True)
+    # with history would put its own champion back): the log, its key and its head all go.
+    for leftover in platform.audit.path.parent.glob("audit.*"):
+        leftover.unlink()
     registry_client(config).set_registered_model_alias(config.model_name, CHAMPION, version)
     return config, platform
 

@@ -104,6 +104,23 @@ def damaged_line(ctx: CheckContext) -> None:
         raise CheckFailed(f"a line that is {label} should raise StoreError, never be skipped")
 
 
+@check("resume-from-log", "a sealed decision of the wrong shape stops the loop, naming file and line")
+def wrong_shape(ctx: CheckContext) -> None:
+    from common.errors import StoreError
+    from taxi_duration.decisions import DecisionLog
+
+    path = ctx.tmp / "wrong-shape.jsonl"
+    log = DecisionLog(path)
+    log.record(_decision("2021-02"))
+    log.sealed.append({"month": 202103, "action": "none", "champion": "1"})  # as a bug in the loop would write it
+    try:
+        log.read()
+    except StoreError as exc:
+        expect(f"{path}:2" in exc.one_line(), f"the error should name the file and line 2 ({path}:2)")
+        return
+    raise CheckFailed("a decision whose month is not text like 2021-03 should raise StoreError, never be used")
+
+
 # schedule-month -------------------------------------------------------------------------------------
 
 
