@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 
-class MlopsLevelsError(Exception):
-    """A failure a person can act on. The CLI prints it as one line, never a traceback."""
+class TaxiDurationError(Exception):
+    """A failure a person can act on: what went wrong, where, how to fix it. Commands print it as one
+    line (`error: …`) and exit with its code, never with a traceback."""
 
     exit_code = 1
 
@@ -23,13 +24,17 @@ class MlopsLevelsError(Exception):
         return text
 
 
-class DataError(MlopsLevelsError):
+# The toolkit's name for it (mlops-levels prints these, whichever side raised them).
+MlopsLevelsError = TaxiDurationError
+
+
+class DataError(TaxiDurationError):
     """Bad input data: missing file, missing column, wrong dtype, empty or corrupt file."""
 
     exit_code = 2
 
 
-class UsageError(MlopsLevelsError):
+class UsageError(TaxiDurationError):
     """A bad argument value that Click could not catch by itself (a month, a path, a model name)."""
 
     exit_code = 2
@@ -39,7 +44,7 @@ class DownloadError(DataError):
     """A download failed or was cut: worth retrying, unlike a bad file."""
 
 
-class StoreError(MlopsLevelsError):
+class StoreError(TaxiDurationError):
     """A workspace store (tracking database, prediction or decision log, model files) is damaged, full or
     read-only: nothing the command can fix by itself, and nothing it should paper over."""
 

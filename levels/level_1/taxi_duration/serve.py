@@ -20,7 +20,7 @@ from fastapi import FastAPI
 
 from common import model as ml
 from common.connections import run
-from common.errors import MlopsLevelsError
+from common.errors import TaxiDurationError
 from taxi_duration.routes import prediction_app
 from taxi_duration.train import DEFAULT_OUTPUT
 
@@ -34,7 +34,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-# [packaged_service]
 def create_app(model_path: str | Path) -> FastAPI:
     app = prediction_app("NYC taxi duration · level 1", _lifespan)
     app.state.model_path = Path(model_path)
@@ -54,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         ml.load_model(args.model_path)  # a missing or damaged file is one line now, not a failed start-up
-    except MlopsLevelsError as exc:
+    except TaxiDurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     run(create_app(args.model_path), args.host, args.port)  # uvicorn, with limits on what one client may hold

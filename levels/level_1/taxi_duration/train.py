@@ -20,7 +20,7 @@ from pathlib import Path
 from common import model as ml
 from common.data import prepare_trips_counted, read_trips
 from common.datasource import DataSource
-from common.errors import MlopsLevelsError
+from common.errors import TaxiDurationError
 from common.features import FEATURE_SETS
 from common.sources import resolve_data
 
@@ -39,7 +39,6 @@ class TrainResult:
     rows_dropped_invalid: int  # impossible trips left out (unknown zones, absurd distances)
 
 
-# [versioned_code]
 def train(
     train_data: str,
     val_data: str,
@@ -92,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = train(args.train_data, args.val_data, args.model, args.output, args.features)
-    except MlopsLevelsError as exc:
+    except TaxiDurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     print(json.dumps(asdict(result), indent=2))

@@ -38,7 +38,6 @@ class ServiceMetrics:
         self.model_info = Gauge("model_info", "The model file being served", ["path", "sha256"], registry=self.registry)
 
 
-# [ops_metrics]
 class MetricsMiddleware:
     def __init__(self, app: Any, metrics: ServiceMetrics) -> None:
         self.app = app

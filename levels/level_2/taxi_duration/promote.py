@@ -15,12 +15,11 @@ from typing import Any
 
 from mlflow.exceptions import MlflowException
 
-from common.errors import MlopsLevelsError
+from common.errors import TaxiDurationError
 from taxi_duration.config import Config
 from taxi_duration.registry import CHAMPION, registry_client, resolve_version
 
 
-# [model_registry]
 def promote(config: Config, version: str, alias: str = CHAMPION) -> None:
     client = registry_client(config)
     resolve_version(config, version, fix="list them with: python -m taxi_duration.promote --list")
@@ -52,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"v{version.version}  val RMSE {rmse:.4f}  aliases: {', '.join(version.aliases) or '-'}")
             return 0
         promote(config, args.version, args.alias)
-    except MlopsLevelsError as exc:
+    except TaxiDurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     print(f"{config.model_name} v{args.version} is now @{args.alias}; restart the service to serve it.")

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from common.connections import run
-from common.errors import MlopsLevelsError
+from common.errors import TaxiDurationError
 from taxi_duration.config import Config
 from taxi_duration.registry import load_version, resolve_version
 from taxi_duration.routes import prediction_app
@@ -28,14 +28,13 @@ from taxi_duration.routes import prediction_app
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     config: Config = app.state.config
-    version = resolve_version(config, app.state.wanted_version)  # [model_registry]
+    version = resolve_version(config, app.state.wanted_version)
     app.state.model = load_version(config, str(version.version))
     app.state.model_version = str(version.version)
     app.state.metrics.model_info.labels(f"models:/{config.model_name}/{version.version}", version.run_id).set(1)
     yield
 
 
-# [packaged_service]
 def create_app(config: Config, version: str | None = None) -> FastAPI:
     app = prediction_app("NYC taxi duration · level 2", _lifespan)
     app.state.config = config
@@ -58,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     fix = "train (python -m taxi_duration.pipeline), then promote: python -m taxi_duration.promote --version N"
     try:  # a clear error now, not a crash at start-up
         load_version(config, str(resolve_version(config, args.version, fix=fix).version))
-    except MlopsLevelsError as exc:
+    except TaxiDurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     run(create_app(config, args.version), args.host, args.port)  # uvicorn, with limits on what one client may hold

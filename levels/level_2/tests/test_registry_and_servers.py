@@ -60,11 +60,11 @@ def test_promoting_a_missing_version_fails_clearly_and_moves_nothing(own_registr
 
 
 def test_resolve_unknown_alias_is_a_project_error(registry):
-    from common.errors import MlopsLevelsError
+    from common.errors import TaxiDurationError
     from taxi_duration.registry import resolve_version
 
     config = registry[0].config()
-    with pytest.raises(MlopsLevelsError, match="no version 'challenger'"):
+    with pytest.raises(TaxiDurationError, match="no version 'challenger'"):
         resolve_version(config, "challenger")
     assert str(resolve_version(config, "2").version) == "2"
 

@@ -43,12 +43,12 @@ def _post(platform: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str
 
 
 def train(args: argparse.Namespace) -> int:
-    from common.errors import MlopsLevelsError
+    from common.errors import TaxiDurationError
     from taxi_duration.pipeline import training_pipeline
 
     try:
         result = training_pipeline(args.train_data, args.val_data, args.model)
-    except MlopsLevelsError as exc:
+    except TaxiDurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     version = result["model_version"]

@@ -21,7 +21,7 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 
 from common.data import fingerprint, load_prepared
-from common.errors import MlopsLevelsError
+from common.errors import TaxiDurationError
 from common.model import evaluate
 from common.months import is_month, is_month_list, month_range
 from common.sources import resolve_data
@@ -46,7 +46,6 @@ class GateDecision:
         return asdict(self)
 
 
-# [quality_gate]
 def quality_gate(
     candidate_version: str,
     candidate_rmse: float,
@@ -77,20 +76,20 @@ def validation_data(config: Config, version: str) -> tuple[str, str]:
     tags = registry_client(config).get_run(resolve_version(config, version).run_id).data.tags
     label, sha256, trained = tags.get("val_data"), tags.get("val_data_sha256"), tags.get("train_data")
     if not label or not sha256:
-        raise MlopsLevelsError(f"v{version}'s run does not name its validation data", fix="train it with the pipeline")
+        raise TaxiDurationError(f"v{version}'s run does not name its validation data", fix="train it with the pipeline")
     if not is_month(label):
-        raise MlopsLevelsError(
+        raise TaxiDurationError(
             f"v{version} was validated on {label}, not a month: the gate measures only on months it loads itself",
             fix="train it with --val-data YYYY-MM",
         )
     if not trained or not is_month_list(trained):
-        raise MlopsLevelsError(
+        raise TaxiDurationError(
             f"v{version} was trained on {trained or 'unnamed data'}, not months: the gate cannot tell that it "
             f"never saw {label}",
             fix="train it with --train-data YYYY-MM (or a range of months)",
         )
     if label in month_range(trained):
-        raise MlopsLevelsError(
+        raise TaxiDurationError(
             f"v{version} was trained on {label}, the month it would be judged on",
             fix="validate on a month after its training data",
         )
@@ -107,7 +106,7 @@ def measured_rmse(config: Config, version: str, label: str, sha256: str, measure
     if (version, sha256) not in measured:
         path = resolve_data(label, config.data).path
         if not path.is_file() or fingerprint(path) != sha256:
-            raise MlopsLevelsError(
+            raise TaxiDurationError(
                 f"the validation data {label} is not the file v{version} was checked on", where=str(path)
             )
         rmse = evaluate(load_version(config, version), load_prepared(path))
@@ -132,6 +131,6 @@ def check_candidate(
         label, sha256 = validation_data(config, candidate)
         candidate_rmse = measured_rmse(config, candidate, label, sha256, measured)
         champion_rmse = measured_rmse(config, champion, label, sha256, measured)
-    except MlopsLevelsError as exc:  # without both measurements there is no evidence, so no pass
+    except TaxiDurationError as exc:  # without both measurements there is no evidence, so no pass
         return _refused(candidate, champion, f"cannot evaluate v{candidate} against v{champion}: {exc.one_line()}")
     return quality_gate(candidate, candidate_rmse, champion, champion_rmse, label)

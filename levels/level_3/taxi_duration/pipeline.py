@@ -29,7 +29,7 @@ from prefect.runtime import flow_run
 from common import model as ml
 from common.data import fingerprint, prepare_trips_counted, read_trips
 from common.datasource import DataSource
-from common.errors import DownloadError, MlopsLevelsError
+from common.errors import DownloadError, TaxiDurationError
 from common.features import FEATURE_SETS
 from common.months import is_month_list, month_range
 from common.sources import resolve_data
@@ -97,7 +97,7 @@ MONTH_CHOICES = ("source", "color", "scenario", "seed", "synthetic_rows")
 def chosen_months(source: DataSource, months: dict[str, Any]) -> DataSource:
     unknown = set(months) - set(MONTH_CHOICES)
     if unknown:
-        raise MlopsLevelsError(
+        raise TaxiDurationError(
             f"months cannot choose {sorted(unknown)}", fix=f"choose among {', '.join(MONTH_CHOICES)}"
         )
     return replace(source, **months)
@@ -110,7 +110,6 @@ def _candidates(model_name: str, params: dict[str, Any], sweep: bool) -> list[di
     return [{**params, **dict(zip(grid, values, strict=True))} for values in itertools.product(*grid.values())]
 
 
-# [orchestrated_pipeline] [versioned_code]
 @flow(name="train-taxi-duration", log_prints=True)
 def training_pipeline(
     train_data: str = "2021-01",
@@ -189,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         result = training_pipeline(args.train_data, args.val_data, args.model, sweep=args.sweep, features=args.features)
-    except MlopsLevelsError as exc:
+    except TaxiDurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     if args.json:

@@ -25,7 +25,6 @@ def bucket(ride_id: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-# [ab_testing]
 def choose_variant(variants: list[Variant], ride_id: str) -> Variant:
     point, edge = bucket(ride_id), 0.0
     for variant in variants:

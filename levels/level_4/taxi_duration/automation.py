@@ -35,7 +35,7 @@ from prefect.runtime import flow_run
 
 from common import model as ml
 from common.data import load_prepared
-from common.errors import MlopsLevelsError, UsageError
+from common.errors import TaxiDurationError, UsageError
 from common.months import month_range, months_before, previous_month
 from common.schemas import servable
 from common.sources import describe_source, resolve_data
@@ -68,13 +68,13 @@ def month_of_schedule(scheduled: datetime) -> str:
 def _api(platform_url: str) -> httpx.Client:
     token = read_admin_token()
     if not token:
-        raise MlopsLevelsError("no admin token", fix=f"set {TOKEN_ENV}, or {TOKEN_FILE_ENV} to a file holding it")
+        raise TaxiDurationError("no admin token", fix=f"set {TOKEN_ENV}, or {TOKEN_FILE_ENV} to a file holding it")
     return httpx.Client(base_url=platform_url, timeout=120, headers={"Authorization": f"Bearer {token}"})
 
 
 def _check(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
-        raise MlopsLevelsError(
+        raise TaxiDurationError(
             f"platform answered {response.status_code}: {response.text[:200]}", where=str(response.url)
         )
     answer: dict[str, Any] = response.json()
@@ -148,7 +148,6 @@ def _act(
     return {"action": "retrained and promoted", **outcome, "gate": gate, "champion": new_champion}
 
 
-# [automated_retraining] [orchestrated_pipeline]
 @flow(name="level-4-monthly-cycle")
 def monthly_cycle(
     platform_url: str,
@@ -167,13 +166,13 @@ def monthly_cycle(
         if month in {d["month"] for d in history}:
             return {"month": month, "action": "already decided", "skipped": True}
         if history and month < history[-1]["month"]:  # a past month decided with a later model: a false story
-            raise MlopsLevelsError(
+            raise TaxiDurationError(
                 f"{month} comes before {history[-1]['month']}, which this loop has already decided",
                 where=str(log.path),
                 fix="decide later months only, or start a new story (another seed, or a new decisions folder)",
             )
         if not history:
-            raise MlopsLevelsError(
+            raise TaxiDurationError(
                 "the loop has no first champion yet",
                 where=str(log.path),
                 fix="start it: python -m taxi_duration.automation (or python -m taxi_duration.schedule)",
@@ -272,7 +271,7 @@ def promote_champion(platform_url: str, version: str) -> None:
             reason = "the loop resumes with the champion it recorded"
             response = api.post("/promote", json={"version": version, "force": True, "reason": reason})
     if response.status_code != 200:
-        raise MlopsLevelsError(f"the platform would not serve v{version}: {response.text[:300]}", where=platform_url)
+        raise TaxiDurationError(f"the platform would not serve v{version}: {response.text[:300]}", where=platform_url)
 
 
 def run_months(
@@ -306,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(months) < 2:
             raise UsageError("the loop needs at least two months", fix="e.g. --months 2021-01..2021-06")
         result = run_months(months, args.platform_url, args.model, args.features)
-    except MlopsLevelsError as exc:
+    except TaxiDurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     if args.json:

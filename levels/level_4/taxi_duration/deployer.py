@@ -42,7 +42,7 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from common.errors import MlopsLevelsError, StoreError
+from common.errors import StoreError, TaxiDurationError
 from taxi_duration.ab import Variant
 from taxi_duration.config import Config
 from taxi_duration.gate import GateDecision, Measurements, check_candidate
@@ -106,7 +106,7 @@ class PromoteSpec(Override):
     version: str = Field(pattern=VERSION_PATTERN)
 
 
-class GateRefused(MlopsLevelsError):
+class GateRefused(TaxiDurationError):
     """The quality gate said no: the body tells why and what to do."""
 
     def __init__(self, decision: GateDecision) -> None:
@@ -326,7 +326,6 @@ class AuditLog:
         return champions[-1] if champions else None
 
 
-# [quality_gate]
 class Platform:
     """The current deployment, a cache of loaded versions, and the only way to change either."""
 
@@ -444,14 +443,14 @@ class Platform:
         async with self.lock:
             try:
                 champion = await asyncio.to_thread(self.champion)
-            except MlopsLevelsError as exc:
+            except TaxiDurationError as exc:
                 self.unready = f"the platform cannot tell its champion: {exc.one_line()}"
                 return
             if champion is None:
                 return
             try:
                 self._swap(await self._load_all([VariantSpec(version=champion, weight=1)]))
-            except MlopsLevelsError as exc:
+            except TaxiDurationError as exc:
                 self.unready = f"champion v{champion} cannot be served: {exc.one_line()}"
 
     def describe(self) -> list[dict[str, Any]]:

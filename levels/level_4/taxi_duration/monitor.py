@@ -30,7 +30,7 @@ import pandas as pd
 from common import model as ml
 from common.atomic import atomic_path
 from common.data import load_prepared
-from common.errors import DataError, MlopsLevelsError
+from common.errors import DataError, TaxiDurationError
 from common.sources import resolve_data
 from taxi_duration.config import Config
 from taxi_duration.prediction_log import read_log
@@ -93,7 +93,6 @@ def _sample(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sample(REPORT_SAMPLE, random_state=0) if len(frame) > REPORT_SAMPLE else frame
 
 
-# [model_monitoring]
 def run_monitoring(served: pd.DataFrame, reference: pd.DataFrame, folder: Path, label: str) -> MonitorResult:
     """served: logged predictions joined with `duration`; reference: held-out rows with `prediction`."""
     from evidently import Dataset, Report
@@ -155,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         reference = load_prepared(resolve_data(args.reference_month, config.data).path)
         reference["prediction"] = ml.predict(load_version(config, args.version), reference)
         result = run_monitoring(served, reference, args.reports, args.label or args.predictions.stem)
-    except MlopsLevelsError as exc:
+    except TaxiDurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     print(json.dumps(result.to_dict()))

@@ -44,7 +44,7 @@ from pydantic import BaseModel, Field
 
 from common import model as ml
 from common.connections import run
-from common.errors import ArtifactError, MlopsLevelsError, StoreError
+from common.errors import ArtifactError, StoreError, TaxiDurationError
 from common.http import install_http_hygiene
 from common.schemas import BatchPrediction, Prediction, Ride, RideBatch
 from taxi_duration.ab import choose_variant
@@ -165,7 +165,6 @@ def _predict(app: FastAPI, rides: list[Ride]) -> list[Prediction]:
     ]
 
 
-# [automated_deployment] [packaged_service]
 def create_app(
     config: Config, state_dir: Path, admin_token: str | None = None, log_path: Path | None = None
 ) -> FastAPI:
@@ -271,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         token = read_admin_token()
         app = create_app(Config.from_env(), args.state_dir or state_dir_from_env(), token)
         app.state.platform.audit.sealed.records()  # a log that is not the platform's own: stop here (exit 3)
-    except MlopsLevelsError as exc:
+    except TaxiDurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     if not token:

@@ -17,7 +17,7 @@ from typing import Any
 
 from prefect import flow
 
-from common.errors import MlopsLevelsError
+from common.errors import TaxiDurationError
 from taxi_duration.automation import monthly_cycle
 from taxi_duration.platform_api import TOKEN_ENV, TOKEN_FILE_ENV
 
@@ -25,12 +25,11 @@ POOL_DEPLOYMENT = "level-4-monthly-on-a-pool"
 POOL_CRON = "0 6 1 * *"  # the 1st of each month, 06:00, as schedule.py
 
 
-# [orchestrated_pipeline]
 @flow(name="level-4-monthly-cycle-on-a-pool")
 def pooled_cycle(month: str, platform_url: str, first_month: str, model: str = "linear_regression") -> dict[str, Any]:
     """The monthly cycle, with the admin token from the worker's environment instead of a parameter."""
     if not (os.environ.get(TOKEN_ENV) or os.environ.get(TOKEN_FILE_ENV)):  # read_admin_token reads them
-        raise MlopsLevelsError(f"the worker has no {TOKEN_ENV}", fix=f"start the worker with {TOKEN_ENV} set")
+        raise TaxiDurationError(f"the worker has no {TOKEN_ENV}", fix=f"start the worker with {TOKEN_ENV} set")
     return monthly_cycle.fn(platform_url, first_month, model, month=month)
 
 

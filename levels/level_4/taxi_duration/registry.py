@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlparse
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from common.errors import ArtifactError, MlopsLevelsError
+from common.errors import ArtifactError, TaxiDurationError
 from taxi_duration.config import Config
 
 CHAMPION = "champion"
@@ -23,7 +23,7 @@ VERSION_PATTERN = r"^[1-9][0-9]{0,8}$"  # ASCII digits, no leading zero: "١" an
 TRAIN = "python -m taxi_duration.pipeline"
 
 
-class UnknownVersion(MlopsLevelsError):
+class UnknownVersion(TaxiDurationError):
     """No such version or alias in the registry."""
 
 
@@ -31,7 +31,6 @@ def registry_client(config: Config) -> MlflowClient:
     return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
 
 
-# [model_registry]
 def register_version(config: Config, model_uri: str, run_id: str, model_id: str | None) -> str:
     """Add the logged model as the next version of the registered model (created on first use)."""
     client = registry_client(config)

@@ -17,7 +17,7 @@ import sys
 import httpx
 from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
-from common.errors import MlopsLevelsError
+from common.errors import TaxiDurationError
 from common.months import next_month
 from taxi_duration.automation import monthly_cycle, promote_champion, start_loop
 from taxi_duration.config import Config
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log = start_loop(Config.from_env(), [args.first_month, next_month(args.first_month)], MODEL, "pu_do")
         promote_champion(url, log.history()[-1]["champion"]["version"])
-    except MlopsLevelsError as exc:
+    except TaxiDurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     print(f"platform: {url} · Prefect: {api} · schedule: {CRON} (the month that just ended)", flush=True)
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     # one retry instead.
     with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 1}):
         try:
-            monthly_cycle.serve(  # [orchestrated_pipeline]
+            monthly_cycle.serve(
                 name=DEPLOYMENT,
                 cron=CRON,
                 parameters={"platform_url": url, "first_month": args.first_month, "model": MODEL},

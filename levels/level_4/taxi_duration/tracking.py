@@ -32,7 +32,6 @@ PROJECT = Path(__file__).resolve().parents[1]
 CODE_PATHS = [str(Path(common.__file__).parent)]
 
 
-# [experiment_tracking]
 def start_tracking(config: Config) -> str:
     """Point MLflow at the configured store and experiment (created on first use); return its id."""
     mlflow.set_tracking_uri(config.tracking_uri)

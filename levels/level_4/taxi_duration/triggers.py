@@ -16,7 +16,6 @@ class Thresholds:
     degradation: float = 0.10  # 10% worse than at promotion
 
 
-# [automated_retraining]
 def fired_rules(
     drift_share: float, month_rmse: float, champion_rmse: float, thresholds: Thresholds = Thresholds()
 ) -> list[str]:

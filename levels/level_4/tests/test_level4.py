@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import run_story
 
-from common.errors import MlopsLevelsError, UsageError
+from common.errors import TaxiDurationError, UsageError
 from taxi_duration.triggers import Thresholds, fired_rules
 
 MONTHS = ["2021-01", "2021-02", "2021-03", "2021-04", "2021-05"]  # traffic-returns drifts by April
@@ -40,12 +40,12 @@ def mild_after_a_crash(prefect_api, tmp_path_factory, month_cache) -> tuple[str,
 
     def crash_in_april(config, month, *args):
         if month == "2021-04":
-            raise MlopsLevelsError("the machine went down")
+            raise TaxiDurationError("the machine went down")
         return original(config, month, *args)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(automation, "serve_month", crash_in_april)
-        with pytest.raises(MlopsLevelsError, match="the machine went down") as crashed:
+        with pytest.raises(TaxiDurationError, match="the machine went down") as crashed:
             run_story(folder, month_cache, MONTHS, "mild")
     return str(crashed.value), run_story(folder, month_cache, MONTHS, "mild"), folder
 
@@ -173,7 +173,7 @@ def test_a_past_month_is_refused_by_the_loop_and_by_the_cycle():
     before = path.read_bytes()
     with pytest.raises(UsageError, match="2021-02 come\\(s\\) before 2021-03"):
         start_loop(Config.from_env(), ["2021-01", "2021-02", "2021-04"], "linear_regression", "pu_do")
-    with pytest.raises(MlopsLevelsError, match="2021-02 comes before 2021-03"):
+    with pytest.raises(TaxiDurationError, match="2021-02 comes before 2021-03"):
         monthly_cycle.fn("http://127.0.0.1:9", "2021-01", month="2021-02")
     assert path.read_bytes() == before
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import TOKEN
 
-from common.errors import MlopsLevelsError
+from common.errors import TaxiDurationError
 from taxi_duration.pool import POOL_CRON, POOL_DEPLOYMENT, deploy_to_pool, pooled_cycle
 
 
@@ -34,7 +34,7 @@ def test_the_deployment_lives_on_the_server_for_the_pool_and_carries_no_secret(p
 
 def test_a_worker_without_the_admin_token_refuses_clearly(monkeypatch):
     monkeypatch.delenv("PLATFORM_ADMIN_TOKEN")
-    with pytest.raises(MlopsLevelsError, match="PLATFORM_ADMIN_TOKEN"):
+    with pytest.raises(TaxiDurationError, match="PLATFORM_ADMIN_TOKEN"):
         pooled_cycle.fn("2021-03", "http://127.0.0.1:9", "2021-01")
 
 
@@ -44,11 +44,11 @@ def test_a_worker_with_the_token_runs_the_cycle_for_the_month_it_was_given():
     from taxi_duration.automation import decision_log
     from taxi_duration.config import Config
 
-    with pytest.raises(MlopsLevelsError, match="no first champion"):
+    with pytest.raises(TaxiDurationError, match="no first champion"):
         pooled_cycle.fn("2021-03", "http://127.0.0.1:9", "2021-01")
     log = decision_log(Config.from_env(), "2021-01", "linear_regression")
     for month in ("2021-01", "2021-03"):
         log.record({"month": month, "action": "none", "champion": {"version": "1"}})
     assert pooled_cycle.fn("2021-03", "http://127.0.0.1:9", "2021-01")["skipped"] is True
-    with pytest.raises(MlopsLevelsError, match="2021-02 comes before 2021-03"):
+    with pytest.raises(TaxiDurationError, match="2021-02 comes before 2021-03"):
         pooled_cycle.fn("2021-02", "http://127.0.0.1:9", "2021-01")
