@@ -56,9 +56,11 @@ def train(
     """Train, evaluate, log and register one version with level NUMBER's pipeline; what it reports."""
     if settings.work_pool:  # a class server: a worker runs the level's flow with its own credentials
         from teaching.infra.classroom_submit import submit_and_wait
+        from teaching.infra.services import prefect_settings
 
         parameters = {"train_data": train_data, "val_data": val_data, "model": model, "features": features}
-        return submit_and_wait(number, level_folder(number), settings, parameters | {"sweep": sweep}, on_step)
+        with prefect_settings(settings):  # this process's Prefect client talks to the class server
+            return submit_and_wait(number, level_folder(number), settings, parameters | {"sweep": sweep}, on_step)
     args = ["--train-data", train_data, "--val-data", val_data, "--model", model, "--features", features, "--json"]
     with store_ready(number, settings):
         return run_json(number, PIPELINE, args + (["--sweep"] if sweep else []), settings, prefect_env(settings))

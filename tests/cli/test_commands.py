@@ -80,12 +80,12 @@ def test_clean_removes_the_workspace_but_refuses_a_stranger_folder(invoke, works
 
 
 def test_an_unexpected_failure_is_one_line_and_verbose_shows_the_traceback(invoke, monkeypatch):
-    from levels import runner
+    from teaching import runs
 
     def explode(number, request):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(runner, "run_level", explode)
+    monkeypatch.setattr(runs, "run_level", explode)
     quiet = invoke("run", "0")
     assert quiet.exit_code == 1 and "unexpected error: ZeroDivisionError" in quiet.output
     assert "Traceback" not in quiet.output
