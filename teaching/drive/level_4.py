@@ -6,6 +6,7 @@ beside the automated one. `serve 4` runs the loop on its real schedule (`python 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from common.months import month_range
 from teaching.drive.level_4_lesson import comparison_rows, plot_comparison
@@ -47,9 +48,9 @@ def main(request: RunRequest) -> RunReport:
             f"train on {months[0]}, then fast-forward {months[1]}..{months[-1]}: serve, monitor, decide, retrain, "
             "promote (python -m taxi_duration.automation)"
         )
-        arguments = ["--months", ",".join(months), "--platform-url", url, "--model", request.model]
-        arguments += ["--features", request.features, "--json"]
-        result = run_json(LEVEL, "taxi_duration.automation", arguments, settings, tools)
+        arguments = ["--months", ",".join(months), "--model", request.model, "--features", request.features, "--json"]
+        # where the platform lives is the command's environment, never a flow's parameter: the token goes there
+        result = run_json(LEVEL, "taxi_duration.automation", arguments, settings, {**tools, **_platform_env(url)})
     decisions, resumed = result["decisions"], result["resumed"]
     if resumed:
         request.on_step(resumed_note(resumed, result["log"]))
@@ -88,6 +89,14 @@ def main(request: RunRequest) -> RunReport:
     )
 
 
+def _platform_env(url: str) -> dict[str, str]:
+    """Where the level's flows find the platform (and send its admin token): the platform this command started,
+    on another host only when `serve 4 --host` put it there."""
+    host = urlsplit(url).hostname or ""
+    remote = host not in ("127.0.0.1", "localhost", "::1")
+    return {"PLATFORM_URL": url, **({"PLATFORM_URL_ALLOW_REMOTE": "1"} if remote else {})}
+
+
 def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> None:
     """`mlops-levels serve 4`: the level's platform on HOST:PORT, and its monthly schedule in the foreground
     (`python -m taxi_duration.schedule`), until Ctrl-C; the platform stops with it."""
@@ -95,8 +104,8 @@ def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> 
     schedule = ["--first-month", options["first_month"]] if options.get("first_month") else []
     with level_server(LEVEL, PLATFORM, [], settings, tools, host=host, port=port) as url:
         code = run_owned(
-            command("taxi_duration.schedule", ["--platform-url", url, *schedule]),
-            level_env(LEVEL, settings, tools),
+            command("taxi_duration.schedule", schedule),
+            level_env(LEVEL, settings, {**tools, **_platform_env(url)}),  # the schedule's runs send the token there
             cwd=workdir(LEVEL, settings),
         )
     if code not in (0, -2, -15, 130, 143):  # a stop signal or Ctrl-C is how a schedule is meant to end

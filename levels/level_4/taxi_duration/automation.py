@@ -11,27 +11,31 @@ predictions logged once), so a schedule that fires twice, or a loop restarted af
 The flow's parameters hold nothing secret: the admin token comes from the environment or a token file
 only its owner can read (platform_api.read_admin_token), because Prefect keeps parameters in clear. The
 stores and months come from the environment too (config.py), and the loop keeps its decisions beside
-the platform's files, in PLATFORM_STATE_DIR.
+the platform's files, in PLATFORM_STATE_DIR. Where the platform lives is not a parameter either: it is
+PLATFORM_URL in the environment of the process that runs the flow (platform_url_from_env()), because the admin
+token is sent there and anyone who can reach the Prefect API can choose a run's parameters.
 
-    python -m taxi_duration.automation --months 2021-01..2021-06 --platform-url http://127.0.0.1:8000
+    PLATFORM_URL=http://127.0.0.1:8000 python -m taxi_duration.automation --months 2021-01..2021-06
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NONE
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 
 from common import model as ml
 from common.data import load_prepared
@@ -50,6 +54,57 @@ from taxi_duration.triggers import Thresholds, fired_rules
 
 REPLAY_BATCH = 1000  # the API's largest batch: half the requests of 500
 TRAINING_WINDOW = 2  # months
+PLATFORM_URL_ENV = "PLATFORM_URL"
+ALLOW_REMOTE_ENV = "PLATFORM_URL_ALLOW_REMOTE"  # "1": the platform may live on another host
+DEFAULT_PLATFORM_URL = "http://127.0.0.1:8000"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def platform_url_from_env() -> str:
+    """Where the platform lives: PLATFORM_URL from this process's environment, never from a run's parameters.
+
+    The loop sends the platform's admin token (Authorization: Bearer ...) to this address, and anyone who
+    can reach the Prefect API can create a run with parameters of their choosing; so the address is bound
+    by whoever starts the process that runs the flows (schedule.py, automation.main, a pool's worker), and
+    it must be an http(s) URL on this machine (127.0.0.1/localhost) unless PLATFORM_URL_ALLOW_REMOTE=1
+    says, in that same environment, that another host is meant.
+    """
+    url = os.environ.get(PLATFORM_URL_ENV) or DEFAULT_PLATFORM_URL
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise UsageError(f"{PLATFORM_URL_ENV}={url!r} is not an http(s) URL", fix="e.g. http://127.0.0.1:8000")
+    if host not in LOOPBACK and os.environ.get(ALLOW_REMOTE_ENV) != "1":
+        raise UsageError(
+            f"{PLATFORM_URL_ENV}={url!r} is not on this machine, and the admin token would be sent there",
+            fix=f"use http://127.0.0.1:PORT, or set {ALLOW_REMOTE_ENV}=1 where the platform is on another host",
+        )
+    return url.rstrip("/")
+
+
+def month_to_decide(month: str | None) -> str:
+    """The month this run may decide. A run of a deployment (created by its schedule, or by anyone who can
+    reach the Prefect API) decides the month its scheduled time implies, and only once that month has
+    ended: a `month` parameter that says otherwise is refused before anything is read or decided."""
+    scheduled = flow_run.scheduled_start_time
+    implied = month_of_schedule(scheduled)
+    if not deployment.id:  # this process's own call (fast_forward, a test): its months are its own
+        return month or implied
+    ended = month_of_schedule(datetime.now(UTC))
+    if month is not None and month != implied:
+        raise UsageError(
+            f"month {month} is not the month this run's scheduled time ({scheduled}) implies, {implied}",
+            fix="leave `month` out of a deployment's run: its scheduled time says which month it decides",
+        )
+    if implied > ended:
+        raise UsageError(
+            f"{implied} has not ended yet (the month that has just ended is {ended})",
+            fix="a run decides a month once it has ended: schedule it for the 1st of the next month",
+        )
+    return implied
 
 
 def decision_log(config: Config, first_month: str, model: str) -> DecisionLog:
@@ -65,7 +120,7 @@ def month_of_schedule(scheduled: datetime) -> str:
     return previous_month(f"{scheduled.year:04d}-{scheduled.month:02d}")
 
 
-def _api(platform_url: str) -> httpx.Client:
+def _api(platform_url: str) -> httpx.Client:  # platform_url comes from platform_url_from_env(), never a parameter
     token = read_admin_token()
     if not token:
         raise TaxiDurationError("no admin token", fix=f"set {TOKEN_ENV}, or {TOKEN_FILE_ENV} to a file holding it")
@@ -150,7 +205,6 @@ def _act(
 
 @flow(name="level-4-monthly-cycle")
 def monthly_cycle(
-    platform_url: str,
     first_month: str,
     model: str = "linear_regression",
     features: str = "pu_do",
@@ -158,8 +212,9 @@ def monthly_cycle(
     window: list[str] | None = None,
 ) -> dict[str, Any]:
     """One month of the closed loop: the given month, or the one that ended before the scheduled time."""
+    month = month_to_decide(month)
+    platform_url = platform_url_from_env()
     config = Config.from_env()
-    month = month or month_of_schedule(flow_run.scheduled_start_time)
     log = decision_log(config, first_month, model)
     with log.exclusive():
         history = log.history()
@@ -208,14 +263,12 @@ def monthly_cycle(
 @flow(name="level-4-fast-forward")
 def fast_forward(
     months: list[str],
-    platform_url: str,
     model: str = "linear_regression",
     features: str = "pu_do",
 ) -> list[dict[str, Any]]:
     """months[0] trained the first champion; the rest run in order (a month already decided is skipped)."""
     return [
         monthly_cycle(
-            platform_url,
             months[0],
             model,
             features,
@@ -274,16 +327,16 @@ def promote_champion(platform_url: str, version: str) -> None:
         raise TaxiDurationError(f"the platform would not serve v{version}: {response.text[:300]}", where=platform_url)
 
 
-def run_months(
-    months: list[str], platform_url: str, model: str = "linear_regression", features: str = "pu_do"
-) -> dict[str, Any]:
-    """Start (or resume) the story of these months and run every month not yet decided, in order."""
+def run_months(months: list[str], model: str = "linear_regression", features: str = "pu_do") -> dict[str, Any]:
+    """Start (or resume) the story of these months and run every month not yet decided, in order, against
+    the platform at PLATFORM_URL (platform_url_from_env())."""
     config = Config.from_env()
+    url = platform_url_from_env()
     log = start_loop(config, months, model, features)
-    promote_champion(platform_url, log.history()[-1]["champion"]["version"])
+    promote_champion(url, log.history()[-1]["champion"]["version"])
     decided = {d["month"] for d in log.history() if "rmse" in d}
     resumed = [month for month in months[1:] if month in decided]
-    fast_forward(months, platform_url, model, features)
+    fast_forward(months, model, features)
     return {
         "decisions": [d for d in log.history() if d["month"] in months],
         "log": str(log.path),
@@ -295,16 +348,20 @@ def run_months(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the closed loop over months, in fast-forward.")
     parser.add_argument("--months", default="2021-01..2021-06", help="the first trains the first champion")
-    parser.add_argument("--platform-url", default="http://127.0.0.1:8000")
+    parser.add_argument(
+        "--platform-url", help=f"sets {PLATFORM_URL_ENV} in this process (default: it, or {DEFAULT_PLATFORM_URL})"
+    )
     parser.add_argument("--model", default="linear_regression", choices=ml.model_names())
     parser.add_argument("--features", default="pu_do")
     parser.add_argument("--json", action="store_true", help="print every decision as JSON")
     args = parser.parse_args(argv)
+    if args.platform_url:
+        os.environ[PLATFORM_URL_ENV] = args.platform_url
     try:
         months = month_range(args.months)
         if len(months) < 2:
             raise UsageError("the loop needs at least two months", fix="e.g. --months 2021-01..2021-06")
-        result = run_months(months, args.platform_url, args.model, args.features)
+        result = run_months(months, args.model, args.features)
     except TaxiDurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code

@@ -1,13 +1,14 @@
 """Level 4 · orchestrated_pipeline: the monthly cycle deployed to a work pool, beside `flow.serve`.
 
     python -m taxi_duration.schedule    # flow.serve: the process that schedules the cycle also runs it
-    deploy_to_pool("training", "http://platform:8000", "2021-03", "2021-01")   # flow.deploy: a worker runs it
+    deploy_to_pool("training", "2021-01")   # flow.deploy: a worker runs it
 
 With `flow.serve` the deployment lives and dies with one process on one machine. With `flow.deploy`
 the deployment lives on the Prefect server and any worker polling the pool runs each month's cycle.
 The worker imports the flow by module path, so it needs this project installed; it reads the
-platform's admin token and the stores from its own environment: Prefect stores and shows parameters
-in clear.
+platform's admin token, where the platform lives (PLATFORM_URL) and the stores from its own
+environment: Prefect stores and shows parameters in clear, and anyone who reaches its API can set them.
+A run decides the month its scheduled time implies (automation.month_to_decide).
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ POOL_CRON = "0 6 1 * *"  # the 1st of each month, 06:00, as schedule.py
 
 
 @flow(name="level-4-monthly-cycle-on-a-pool")
-def pooled_cycle(month: str, platform_url: str, first_month: str, model: str = "linear_regression") -> dict[str, Any]:
-    """The monthly cycle, with the admin token from the worker's environment instead of a parameter."""
+def pooled_cycle(first_month: str, model: str = "linear_regression", month: str | None = None) -> dict[str, Any]:
+    """The monthly cycle, with the admin token and the platform's address from the worker's environment."""
     if not (os.environ.get(TOKEN_ENV) or os.environ.get(TOKEN_FILE_ENV)):  # read_admin_token reads them
         raise TaxiDurationError(f"the worker has no {TOKEN_ENV}", fix=f"start the worker with {TOKEN_ENV} set")
-    return monthly_cycle.fn(platform_url, first_month, model, month=month)
+    return monthly_cycle.fn(first_month, model, month=month)
 
 
-def deploy_to_pool(work_pool: str, platform_url: str, month: str, first_month: str) -> str:
+def deploy_to_pool(work_pool: str, first_month: str) -> str:
     """Register the cycle on the Prefect server, for the pool's workers, on the monthly cron; its id."""
     from prefect.deployments.runner import EntrypointType
 
@@ -41,7 +42,7 @@ def deploy_to_pool(work_pool: str, platform_url: str, month: str, first_month: s
         name=POOL_DEPLOYMENT,
         work_pool_name=work_pool,
         cron=POOL_CRON,
-        parameters={"month": month, "platform_url": platform_url, "first_month": first_month},
+        parameters={"first_month": first_month},
         entrypoint_type=EntrypointType.MODULE_PATH,
         build=False,
         push=False,

@@ -1,11 +1,13 @@
 """Level 4 · orchestrated_pipeline: the monthly cycle, scheduled for real.
 
-    python -m taxi_duration.schedule --platform-url http://127.0.0.1:8000     # cron "0 6 1 * *"
+    PLATFORM_URL=http://127.0.0.1:8000 python -m taxi_duration.schedule     # cron "0 6 1 * *"
 
 On the 1st of each month at 06:00 the Prefect server (PREFECT_API_URL) starts `level-4-monthly-cycle`;
 the run works out its month from its own scheduled time (the month that just ended), so every run
-serves a new month and a repeated run of one month does nothing. This process runs it against the
-platform at --platform-url. The deployment's parameters name the platform, never a secret.
+serves a new month and a repeated run of one month does nothing; a run given a `month` its scheduled
+time does not imply is refused (automation.month_to_decide). This process runs it against the platform
+at PLATFORM_URL in its own environment (--platform-url sets it): the deployment's parameters name
+neither the platform nor a secret, because anyone who reaches the Prefect API can set them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
 from common.errors import TaxiDurationError
 from common.months import next_month
-from taxi_duration.automation import monthly_cycle, promote_champion, start_loop
+from taxi_duration.automation import (
+    DEFAULT_PLATFORM_URL,
+    PLATFORM_URL_ENV,
+    monthly_cycle,
+    platform_url_from_env,
+    promote_champion,
+    start_loop,
+)
 from taxi_duration.config import Config
 
 CRON = "0 6 1 * *"
@@ -30,11 +39,16 @@ MODEL = "linear_regression"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the monthly cycle on its schedule, until Ctrl-C.")
-    parser.add_argument("--platform-url", default="http://127.0.0.1:8000")
+    parser.add_argument(
+        "--platform-url", help=f"sets {PLATFORM_URL_ENV} in this process (default: it, or {DEFAULT_PLATFORM_URL})"
+    )
     parser.add_argument("--first-month", default=FIRST_MONTH, help="the month the first champion trains on")
     args = parser.parse_args(argv)
-    url, api = args.platform_url, os.environ.get("PREFECT_API_URL", "Prefect's default")
+    if args.platform_url:  # bound here, in the process that runs the flows, not in a run's parameters
+        os.environ[PLATFORM_URL_ENV] = args.platform_url
+    api = os.environ.get("PREFECT_API_URL", "Prefect's default")
     try:
+        url = platform_url_from_env()
         log = start_loop(Config.from_env(), [args.first_month, next_month(args.first_month)], MODEL, "pu_do")
         promote_champion(url, log.history()[-1]["champion"]["version"])
     except TaxiDurationError as exc:
@@ -48,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             monthly_cycle.serve(
                 name=DEPLOYMENT,
                 cron=CRON,
-                parameters={"platform_url": url, "first_month": args.first_month, "model": MODEL},
+                parameters={"first_month": args.first_month, "model": MODEL},
             )
         except httpx.TransportError:
             print(f"error: the Prefect server at {api} went away, so the schedule stopped", file=sys.stderr)

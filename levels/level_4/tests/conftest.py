@@ -206,7 +206,8 @@ def run_story(folder: Path, cache: Path, months: list[str], scenario: str | None
     with pytest.MonkeyPatch.context() as mp:
         enter_project(mp, folder, cache, scenario)
         with running_platform(folder) as url:
-            return automation.run_months(months, url)
+            mp.setenv("PLATFORM_URL", url)  # where the platform lives: this process's environment, as in a worker
+            return automation.run_months(months)
 
 
 def real_month(name: str) -> Path:

@@ -160,7 +160,7 @@ def test_a_month_already_decided_is_not_done_again(prefect_api):
     path = _decided(["2021-01", "2021-03"])
     before = path.read_bytes()
     # platform 127.0.0.1:9 answers nothing: a cycle that served, measured or trained would fail on it
-    answer = monthly_cycle("http://127.0.0.1:9", "2021-01", month="2021-03")
+    answer = monthly_cycle("2021-01", month="2021-03")
     assert answer == {"month": "2021-03", "action": "already decided", "skipped": True}
     assert path.read_bytes() == before
 
@@ -174,7 +174,7 @@ def test_a_past_month_is_refused_by_the_loop_and_by_the_cycle():
     with pytest.raises(UsageError, match="2021-02 come\\(s\\) before 2021-03"):
         start_loop(Config.from_env(), ["2021-01", "2021-02", "2021-04"], "linear_regression", "pu_do")
     with pytest.raises(TaxiDurationError, match="2021-02 comes before 2021-03"):
-        monthly_cycle.fn("http://127.0.0.1:9", "2021-01", month="2021-02")
+        monthly_cycle.fn("2021-01", month="2021-02")
     assert path.read_bytes() == before
 
 

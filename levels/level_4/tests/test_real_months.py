@@ -14,7 +14,8 @@ def test_the_loop_runs_end_to_end_on_real_months_from_a_folder(prefect_api, proj
     real_month("green_tripdata_2023-01.parquet")
     monkeypatch.setenv("TAXI_DATA_DIR", str(folder))  # the loop's and the platform's months
     with running_platform(project) as platform:
-        result = run_months(["2023-01", "2023-02"], platform)
+        monkeypatch.setenv("PLATFORM_URL", platform)
+        result = run_months(["2023-01", "2023-02"])
     assert result["data"] == f"real TLC green months from {folder}"
     first, month = result["decisions"]
     assert first["month"] == "2023-01" and month["month"] == "2023-02"

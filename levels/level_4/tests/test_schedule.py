@@ -2,15 +2,22 @@
 executes against the platform.
 
 A scheduled run serves the month that ended before its scheduled time, so the schedule advances; a second
-run of the same month does nothing. And no secret travels: with a known admin token, the token's text is in
-no file of the project or of the Prefect server, and in no answer of Prefect's API.
+run of the same month does nothing. Whoever reaches the Prefect API cannot steer a run: a `platform_url` of
+theirs is refused or ignored (the token goes only where the schedule's own environment says), and a
+`month` its scheduled time does not imply fails the run and leaves the decision log as it was. And no
+secret travels: with a known admin token, the token's text is in no file of the project or of the Prefect
+server, and in no answer of Prefect's API.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +33,66 @@ def test_a_run_scheduled_on_the_first_serves_the_month_that_just_ended():
     assert month_of_schedule(datetime(2022, 1, 1, 6, tzinfo=UTC)) == "2021-12"
 
 
-async def _scheduled_runs(times: list[datetime], schedule) -> tuple[str, list[str]]:
+@contextmanager
+def _listener() -> Iterator[tuple[str, list[bytes]]]:
+    """An attacker's address on 127.0.0.1: every byte anyone sends it, until the block ends (bounded)."""
+    received: list[bytes] = []
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                connection.settimeout(2)
+                try:
+                    received.append(connection.recv(65536)[:65536])
+                except OSError:
+                    received.append(b"<connected>")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}", received
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        server.close()
+
+
+async def _attack_runs(name: str, listener: str, folder: Path) -> dict[str, str]:
+    """As anyone who reaches the Prefect API would: a run with their own address, and a run of another month."""
+    from prefect.deployments import run_deployment
+
+    outcome = {}
+    try:  # a month not decided yet (2021-03), so a flow that took the address would go there
+        run = await run_deployment(
+            name,
+            parameters={"platform_url": listener},
+            scheduled_time=datetime(2021, 4, 1, 6, 15, tzinfo=UTC),
+            timeout=300,
+            poll_interval=1,
+        )
+        outcome["address"] = run.state.type.value
+    except Exception as exc:  # refused by Prefect: an unknown parameter
+        outcome["address"] = f"refused: {type(exc).__name__}"
+    [decisions] = folder.glob("*.jsonl")
+    before = decisions.read_bytes()
+    # beyond the data, not ended yet (within the data), and a past month the run's time does not imply
+    for month in ("2030-01", "2027-06", "2021-05"):
+        run = await run_deployment(name, parameters={"month": month}, timeout=300, poll_interval=1)
+        outcome[month] = run.state.type.value
+    outcome["log unchanged"] = str(decisions.read_bytes() == before)
+    return outcome
+
+
+async def _scheduled_runs(
+    times: list[datetime], schedule, attack: tuple[str, Path] | None = None
+) -> tuple[str, list[str], dict[str, str]]:
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
 
@@ -42,11 +108,13 @@ async def _scheduled_runs(times: list[datetime], schedule) -> tuple[str, list[st
                 assert time.monotonic() < deadline, "the schedule command never registered its deployment"
                 await asyncio.sleep(1)
         cron = deployment.schedules[0].schedule.cron
-    runs = []
-    for when in times:  # as the scheduler would create them, one after another
+    runs, attacked = [], {}
+    for index, when in enumerate(times):  # as the scheduler would create them, one after another
         flow_run = await run_deployment(name, scheduled_time=when, timeout=300, poll_interval=1)
         runs.append(flow_run.state.type.value)
-    return cron, runs
+        if index == 0 and attack:  # between two real months: the next one must still work
+            attacked = await _attack_runs(name, *attack)
+    return cron, runs, attacked
 
 
 def _token_in_prefect_api(api: str) -> list[str]:
@@ -76,13 +144,21 @@ def test_the_schedule_advances_is_idempotent_and_no_secret_travels(prefect_api, 
     log = project / "schedule.log"
     with running_platform(project) as url:
         poll = {"PREFECT_RUNNER_POLL_FREQUENCY": "1"}  # a run is picked up within a second, not ten
-        with level_command("taxi_duration.schedule", ["--platform-url", url], project, poll, log) as schedule:
+        with (
+            level_command("taxi_duration.schedule", ["--platform-url", url], project, poll, log) as schedule,
+            _listener() as (listener, received),
+        ):
             try:
-                cron, runs = asyncio.run(_scheduled_runs(times, schedule))
+                attack = (listener, project / "platform" / "decisions")
+                cron, runs, attacked = asyncio.run(_scheduled_runs(times, schedule, attack))
             except AssertionError:
                 print(log.read_text()[-3000:])  # what the schedule said, for the failure report
                 raise
-    assert cron == CRON and runs == ["COMPLETED"] * 3
+    assert received == [], f"the flow reached the attacker's address: {attacked}"  # no request, no token
+    assert "address" in attacked  # refused by Prefect, failed, or run against the real platform: all are safe
+    assert [attacked[m] for m in ("2030-01", "2027-06", "2021-05")] == ["FAILED"] * 3, attacked
+    assert attacked["log unchanged"] == "True", attacked
+    assert cron == CRON and runs == ["COMPLETED"] * 3  # the real months work after the attacks
     [decisions] = (project / "platform" / "decisions").glob("*.jsonl")
     assert [json.loads(line)["month"] for line in decisions.read_text().splitlines()] == [
         "2021-01",
