@@ -53,6 +53,18 @@ def test_explain_says_still_manual_once_and_does_not_point_at_itself(invoke):
     assert "See `mlops-levels explain 3`" not in text and "See mlops-levels explain 3" not in text
 
 
+def test_the_last_level_does_not_promise_a_next_level(invoke):
+    assert "what the next level automates" in invoke("explain", "3").output
+    text = invoke("explain", "4").output
+    assert "Still manual" in text and "next level" not in text
+
+
+def test_explain_3_says_each_ride_goes_to_one_arm_not_to_both(invoke):
+    words = [word for word in invoke("explain", "3").output.split() if word not in ("│", "┃", "|")]
+    text = " ".join(words)  # a table cell wraps: read its words in order, without the borders
+    assert "compared on the same rides" not in text and "each ride" in text
+
+
 def test_walkthrough_numbers_code_as_the_file_does(invoke):
     from levels.catalog import get_level
 

@@ -17,7 +17,7 @@ from mlflow.exceptions import MlflowException
 
 from common.errors import TaxiDurationError
 from taxi_duration.config import Config
-from taxi_duration.registry import CHAMPION, registry_client, resolve_version
+from taxi_duration.registry import CHAMPION, registry_client, require_store, resolve_version
 
 
 def promote(config: Config, version: str, alias: str = CHAMPION) -> None:
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = Config.from_env()
     try:
+        require_store(config)
         if args.list or not args.version:
             for version in latest_versions(config):
                 rmse = registry_client(config).get_run(version.run_id).data.metrics.get("rmse_val", float("nan"))

@@ -31,6 +31,22 @@ def registry_client(config: Config) -> MlflowClient:
     return MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.tracking_uri)
 
 
+def require_store(config: Config) -> None:
+    """For a command that only reads the registry (promote, serve): a sqlite store must exist already.
+    MLflow would quietly create an empty one in whatever folder this runs from, then answer "no version
+    4", which sends people looking for a lost model instead of for the right folder. Training creates
+    the store (tracking.py); a platform may start on an empty one and wait for its first version."""
+    parsed = urlparse(config.tracking_uri)
+    if parsed.scheme != "sqlite" or parsed.path in ("", "/", "/:memory:"):
+        return
+    path = Path(unquote(parsed.path[1:]))  # sqlite:///mlflow.db is relative, sqlite:////abs/mlflow.db absolute
+    if not path.is_file():
+        raise TaxiDurationError(
+            f"no MLflow store at {path.absolute()}: nothing was trained into it",
+            fix="run this from the folder you trained in, or set MLFLOW_TRACKING_URI=sqlite:////path/to/mlflow.db",
+        )
+
+
 def register_version(config: Config, model_uri: str, run_id: str, model_id: str | None) -> str:
     """Add the logged model as the next version of the registered model (created on first use)."""
     client = registry_client(config)

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from common.connections import run
 from common.errors import TaxiDurationError
 from taxi_duration.config import Config
-from taxi_duration.registry import load_version, resolve_version
+from taxi_duration.registry import load_version, require_store, resolve_version
 from taxi_duration.routes import prediction_app
 
 
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     config = Config.from_env()
     fix = "train (python -m taxi_duration.pipeline), then promote: python -m taxi_duration.promote --version N"
     try:  # a clear error now, not a crash at start-up
+        require_store(config)
         load_version(config, str(resolve_version(config, args.version, fix=fix).version))
     except TaxiDurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)

@@ -29,6 +29,22 @@ def test_without_a_champion_serving_says_how_to_promote(own_registry, capsys):
     assert "no version 'champion'" in err and "python -m taxi_duration.promote --version N" in err
 
 
+@pytest.mark.parametrize("command", ["promote", "serve"])
+def test_a_folder_without_the_store_is_said_and_no_empty_store_is_made(command, tmp_path, monkeypatch, capsys):
+    import importlib
+
+    main = importlib.import_module(f"taxi_duration.{command}").main
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # the default: ./mlflow.db, here
+    assert main(["--version", "4"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: no MLflow store at ") and len(err.splitlines()) == 1
+    assert str(elsewhere / "mlflow.db") in err and "MLFLOW_TRACKING_URI" in err
+    assert list(elsewhere.iterdir()) == []  # no empty store, no mlruns folder
+
+
 def test_promoted_champion_is_served_and_named_in_every_answer(own_registry, capsys):
     from taxi_duration.promote import main
     from taxi_duration.serve import create_app
