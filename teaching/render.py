@@ -130,7 +130,7 @@ def explain_view(data: dict[str, Any]) -> RenderableType:
         parts.append(
             Panel(
                 "\n".join(f"• {item}" for item in data["still_manual"]),
-                title="Still manual (what the next level automates)" if data["level"] < 4 else "Still manual (no level automates it)",
+                title="Still manual" + (" (what the next level automates)" if data["level"] < 4 else ""),
                 border_style="yellow",
             )
         )
