@@ -168,7 +168,9 @@ def require_store(number: int, settings: Settings) -> None:
     store = settings.layout.mlflow_store(number)
     if not store.exists():
         raise MlopsLevelsError(
-            f"level {number} has no registry yet", where=str(store), fix=f"run it first: mlops-levels run {number}"
+            f"level {number} has no registry yet",
+            where=str(store),
+            fix=f"run it first: {settings.command('run', number)}",
         )
     check_sqlite_store(store, thorough=True)
 

@@ -37,7 +37,7 @@ def run_levels(settings: Settings, choices: RunChoices, on_step: Callable[[str],
     data = report.to_dict()
     record_run(settings.workspace, level.number, data)
     following = level.number + 1
-    hint = f"mlops-levels diff {level.number} {following}" if following <= 4 else "mlops-levels run all"
+    hint = settings.command("diff", level.number, following) if following <= 4 else settings.command("run", "all")
     return {**data, "next": hint, **left_running(settings, [level.number])}
 
 

@@ -73,7 +73,9 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
     store = settings.layout.mlflow_store(level)
     if not store.exists():
         raise UsageError(
-            f"level {level} has no MLflow store yet", where=str(store), fix=f"run it first: mlops-levels run {level}"
+            f"level {level} has no MLflow store yet",
+            where=str(store),
+            fix=f"run it first: {settings.command('run', level)}",
         )
     # `mlflow server` would migrate a damaged or foreign store, changing it. A `run` creating the store
     # holds this lock while MLflow builds its tables: half-built, the store would look damaged.

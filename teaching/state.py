@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from common.atomic import write_text_atomic
+from teaching.infra.config import command_for
 from teaching.infra.workspace import Workspace
 
 
@@ -67,11 +68,13 @@ def levels_with_progress(workspace: Path) -> dict[str, Any]:
     ]
     pending = [row["level"] for row in rows if not row.get("ran_at")]
     if pending:
-        following = f"mlops-levels explain {pending[0]}   then   mlops-levels run {pending[0]}"
+        following = (
+            f"{command_for(workspace, 'explain', pending[0])}   then   {command_for(workspace, 'run', pending[0])}"
+        )
     elif not (Workspace(workspace).report / "index.html").exists():
-        following = "mlops-levels run all   (every level on the same months, compared)"
+        following = f"{command_for(workspace, 'run', 'all')}   (every level on the same months, compared)"
     else:
-        following = "mlops-levels exercise list   (take a practice out of a level and put it back)"
+        following = f"{command_for(workspace, 'exercise', 'list')}   (take a practice out of a level and put it back)"
     return {"first_visit": not progress, "levels": rows, "next": following}
 
 

@@ -103,6 +103,6 @@ def run_story(settings: Settings, choices: Any, on_step: Callable[[str], None]) 
         "comparison": table,
         "comparison_title": f"Every level on the same months ({months[0]} → {months[-1]})",
         "files": files,
-        "next": "mlops-levels diff 3 4   (what closing the loop took)",
+        "next": f"{settings.command('diff', 3, 4)}   (what closing the loop took)",
         **left_running(settings, [r["level"] for r in reports]),
     }

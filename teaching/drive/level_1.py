@@ -68,7 +68,7 @@ def main(request: RunRequest) -> RunReport:
         artifacts={
             "model": result["model_path"],
             "metadata": result["metadata_path"],
-            "service": f"{url} (stopped with the run; to keep one up: mlops-levels serve 1)",
+            "service": f"{url} (stopped with the run; to keep one up: {request.settings.command('serve', 1)})",
         },
         details={"sample_predictions": samples[:8]},
         manual_steps=[
@@ -83,7 +83,11 @@ def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> 
     """`mlops-levels serve 1`: the level's own serve command on the model `run 1` trained, until Ctrl-C."""
     path = str(options.get("model_path") or model_path(settings))
     if not Path(path).is_file():
-        fix = "pass the model file --model-path names" if options.get("model_path") else "run: mlops-levels run 1"
+        fix = (
+            "pass the model file --model-path names"
+            if options.get("model_path")
+            else f"run: {settings.command('run', 1)}"
+        )
         raise MlopsLevelsError("no model to serve yet", where=path, fix=fix)
     serve_command(LEVEL, settings, "taxi_duration.serve", host, port, ["--model-path", path])
 

@@ -46,7 +46,7 @@ def main(request: RunRequest) -> RunReport:
         },
         manual_steps=[
             f"promote: cd levels/level_2 && python -m taxi_duration.promote --version {result['model_version']}",
-            "deploy: restart `mlops-levels serve 2` to pick up the new champion",
+            f"deploy: restart `{request.settings.command('serve', 2)}` to pick up the new champion",
         ],
         serving={"kind": "registry", "version": str(result["model_version"])},  # once a person promotes it
     )

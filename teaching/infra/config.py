@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -69,11 +70,26 @@ def refuse_password_in(uri: str | None, name: str = "a URL in the settings") -> 
         )
 
 
+def default_workspace() -> Path:
+    return Path(_env_or("WORKSPACE", "mlops-workspace")).expanduser().absolute()
+
+
+def command_for(workspace: Path, *words: object) -> str:
+    """An `mlops-levels` command to suggest, with `-w` when the person chose a workspace a bare command
+    would not find: a hint pasted as printed must reach the same runs and stores."""
+    prefix = ["mlops-levels"]
+    where = Path(workspace).absolute()
+    if where != default_workspace():
+        shown = where.relative_to(Path.cwd()) if where.is_relative_to(Path.cwd()) else where
+        prefix += ["-w", shlex.quote(str(shown))]
+    return " ".join([*prefix, *(str(word) for word in words)])
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a run may vary without touching code. Teaching metadata lives in level.toml instead."""
 
-    workspace: Path = field(default_factory=lambda: Path(_env_or("WORKSPACE", "mlops-workspace")))
+    workspace: Path = field(default_factory=default_workspace)
     source: str = field(default_factory=lambda: _env_or("SOURCE", "synthetic"))
     color: str = field(default_factory=lambda: _env_or("COLOR", "green"))
     scenario: str = field(default_factory=lambda: _env_or("SCENARIO", "mild"))
@@ -122,6 +138,10 @@ class Settings:
         refuse_password_in(self.tracking_uri, "the tracking URI")
         refuse_password_in(self.stack_url, "the class server URL (MLOPS_LEVELS_STACK_URL)")
         refuse_password_in(self.tlc_base_url, "the TLC download URL")
+
+    def command(self, *words: object) -> str:
+        """A command to suggest to the person, for this workspace (`command_for`)."""
+        return command_for(self.workspace, *words)
 
     @property
     def layout(self) -> Workspace:

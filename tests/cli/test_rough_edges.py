@@ -112,3 +112,12 @@ def test_a_run_report_spells_values_out_instead_of_printing_python(invoke, monke
     console.print(render.run_report_view(report))
     text = console.export_text()
     assert "alpha=1" in text and "{'" not in text and "[{" not in text
+
+
+def test_hints_repeat_the_workspace_the_person_chose(invoke, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    chosen = invoke("-w", "my ws", "list").output
+    assert "mlops-levels -w 'my ws' explain 0" in chosen and "mlops-levels -w 'my ws' run 0" in chosen
+    refused = invoke("-w", "my ws", "ui", "3")
+    assert refused.exit_code == 2 and "mlops-levels -w 'my ws' run 3" in refused.output
+    assert "mlops-levels explain 0" in invoke("list").output  # the workspace a bare command finds: no -w
