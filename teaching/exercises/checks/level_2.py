@@ -124,7 +124,8 @@ def alias_moves(ctx: CheckContext) -> None:
     for version in (versions[1], versions[0]):
         promote(config, version)
         got = client.get_model_version_by_alias(config.model_name, "champion").version
-        expect(str(got) == version, f"after promote(config, {version!r}), champion points at v{got}")
+        wrong = f"promote(config, {version!r}) should point champion at v{version}; it points at v{got}"
+        expect(str(got) == version, wrong)
 
 
 @check("register-champion", "promoting a version that does not exist is refused")
