@@ -103,6 +103,32 @@ def month_to_month(result: dict[str, Any]) -> None:
     result["traffic-returns 2021-06 retrained vs frozen"] = f"{june['retrained_rmse'] / june['frozen_rmse'] - 1:+.1%}"
 
 
+def held_out(result: dict[str, Any]) -> None:
+    """The generator against real months it was not calibrated on (2023-02, and 2021-01..06 for the story's
+    scenario), next to how far real months move from one month to the next: the scale a synthetic month
+    should stay within (issue 21: within 2x, or the scenario says how stylised it is)."""
+    months = realism.months_between("2021-01", "2021-06")
+    real = {m: _real(f"green_tripdata_{m}.parquet") for m in [*months, "2023-01", "2023-02"]}
+    if any(frame is None for frame in real.values()):
+        result["held out"] = f"skipped: the real 2021 and 2023 months are not all in {REAL}"
+        return
+    keys = ("ks_duration", "ks_distance", "psi_pu", "psi_do")
+    steps = realism.month_to_month({m: real[m] for m in months}) + realism.month_to_month(
+        {m: real[m] for m in ("2023-01", "2023-02")}
+    )
+    for key in keys:
+        result[f"real vs real, consecutive months, {key} min / median / max"] = (
+            f"{min(s[key] for s in steps):.4f} / {statistics.median(s[key] for s in steps):.4f} / "
+            f"{max(s[key] for s in steps):.4f}"
+        )
+    for scenario, wanted in (("mild", ["2023-01", "2023-02", *months]), ("traffic-returns", months)):
+        for month in wanted:
+            figures = realism.compare_months(generate_month(month, scenario=scenario), real[month])
+            result[f"{scenario} {month} vs real {month}: " + " / ".join(keys)] = " / ".join(
+                f"{figures[key]:.4f}" for key in keys
+            )
+
+
 def _median_seconds(action: Any, repeats: int) -> float:
     samples = []
     for index in range(repeats):
@@ -134,6 +160,7 @@ def speed(result: dict[str, Any], repeats: int = 7) -> None:
 def main() -> None:
     result: dict[str, Any] = {}
     against_real(result)
+    held_out(result)
     month_to_month(result)
     speed(result)
     result["targets"] = (

@@ -20,6 +20,7 @@ from common.atomic import write_bytes_atomic, write_text_atomic
 from common.sources import describe_source
 from levels.catalog import get_level
 from teaching.infra.config import Settings
+from teaching.scenarios import drift_note
 
 COLORS = {"0": "#9e9e9e", "1": "#b39ddb", "2": "#90caf9", "3": "#ffcc80", "4": "#2e7d32"}
 
@@ -157,6 +158,8 @@ def _page(
         else "not running"
     )
     image = base64.b64encode(png).decode()
+    note = drift_note(settings.data)
+    drift = f'<p id="drift"><b>{html.escape(note)}</b></p>' if note else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mlops-levels · class report</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}}
@@ -165,7 +168,7 @@ th{{background:#f0f0f0}}img{{max-width:100%}}code{{background:#f4f4f4;padding:0 
 <body><h1>One taxi-duration model, five maturity levels</h1>
 <p>Data: {html.escape(describe_source(settings.data))}; months {html.escape(months[0])} to {html.escape(months[-1])}.
 Levels 0–3 keep serving the model they trained on {html.escape(months[0])}; level 4 watches every month and
-retrains when the data moves.</p>
+retrains when the data moves.</p>{drift}
 <table id="comparison"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
 <h2>RMSE of the model each level serves, month by month</h2>
 <img id="story" alt="RMSE per month for every level" src="data:image/png;base64,{image}">

@@ -254,6 +254,8 @@ def runs_view(data: dict[str, Any]) -> RenderableType:
                 prose=("still by hand",),
             )
         )
+    if data.get("drift_note"):
+        parts.append(Text(data["drift_note"], style="yellow"))
     if data.get("files"):
         parts.append(_pairs("Open these", data["files"]))
     if data.get("still_running"):

@@ -19,6 +19,7 @@ from common.months import month_range
 from levels.catalog import load_levels
 from teaching.choices import check_choices, left_running, make_request, prefixed, preflight, run_settings
 from teaching.infra.config import Settings
+from teaching.scenarios import drift_note
 
 STORY_MONTHS = "2021-01..2021-06"
 STORY_SCENARIO = "traffic-returns"
@@ -102,6 +103,7 @@ def run_story(settings: Settings, choices: Any, on_step: Callable[[str], None]) 
         "curves": curves,
         "comparison": table,
         "comparison_title": f"Every level on the same months ({months[0]} → {months[-1]})",
+        "drift_note": drift_note(settings.data),
         "files": files,
         "next": f"{settings.command('diff', 3, 4)}   (what closing the loop took)",
         **left_running(settings, [r["level"] for r in reports]),

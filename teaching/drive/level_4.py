@@ -23,6 +23,7 @@ from teaching.levelproc import (
     run_json,
     workdir,
 )
+from teaching.scenarios import drift_note
 
 LEVEL = 4
 DEFAULT_MONTHS = "2021-01..2021-06"
@@ -78,6 +79,7 @@ def main(request: RunRequest) -> RunReport:
         artifacts={"plot": str(figure), "decisions": result["log"], "reports": str(settings.layout.reports(LEVEL))},
         details={
             "data": result["data"],
+            **({"drift": note} if (note := drift_note(settings.data)) else {}),
             "months": ", ".join(months),
             "retrained_in": ", ".join(retrains) or f"none: no rule fired{hint}",
             **({"resumed": resumed_note(resumed, result["log"])} if resumed else {}),

@@ -37,6 +37,9 @@ def test_every_level_runs_on_the_same_story_and_level_4_is_ahead_by_the_last_mon
     frozen = min(last[level] for level in "0123")
     assert last["4"] <= 0.95 * frozen, last
     assert story["reports"][4]["metrics"]["retrains"] >= 1
+    # the story drifts faster than the world, and says by how much wherever it is shown
+    assert story["drift_note"].startswith("Stylised") and "× as fast as real 2021 months" in story["drift_note"]
+    assert story["reports"][4]["details"]["drift"] == story["drift_note"]
     for level in "0123":  # the frozen models get worse as traffic returns
         curve = story["curves"][level]
         assert curve["2021-06"] > curve["2021-02"]
@@ -49,6 +52,7 @@ def test_the_class_report_opens_offline_in_a_browser_with_its_table_and_figure(s
     assert "http://" not in html.split("<body>")[0] and "<script" not in html  # no network, no script
     rendered = dom(page.as_uri())
     assert rendered.count("<tr>") == 6 and 'id="story"' in rendered and "data:image/png;base64," in rendered
+    assert 'id="drift"' in rendered  # the story says it is stylised
     shot = screenshot(page.as_uri(), tmp_path / "page.png")
     assert not looks_blank(shot)
     assert Path(story["files"]["figure"]).stat().st_size > 20_000
