@@ -61,6 +61,8 @@ class LevelInfo:
     package: str | None = None
     services: tuple[str, ...] = ()
     still_manual: tuple[str, ...] = ()
+    # What makes this level's RMSE differ from the level below's (`diff` shows it): a number names its cause.
+    numbers: str = ""
     exercises: tuple[Exercise, ...] = ()
     # Files this level carries unchanged from an earlier level (name -> that level's number). A level
     # is self-contained, so it holds its own copy; `tasks.py sync` rewrites copies from their origin.
@@ -112,6 +114,7 @@ def _parse(path: Path) -> LevelInfo:
         package=raw.get("package"),
         services=tuple(raw.get("services", [])),
         still_manual=tuple(raw.get("still_manual", [])),
+        numbers=raw.get("numbers", ""),
         exercises=tuple(Exercise(**e) for e in raw.get("try", [])),
         carried=dict(raw.get("carried", {})),
         diverged={name: Divergence(d["from"], d["why"]) for name, d in raw.get("diverged", {}).items()},

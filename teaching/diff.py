@@ -126,5 +126,6 @@ def diff_to_dict(
             | ({"diff": f.diff} if with_lines else {})
             for f in result.files
         ],
+        "numbers": {str(n): get_level(n).numbers for n in range(result.a.number + 1, result.b.number + 1)},
         "last_metrics": {str(n): m for n, m in sorted((metrics or {}).items())},
     }

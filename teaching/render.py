@@ -165,8 +165,14 @@ def diff_view(data: dict[str, Any]) -> RenderableType:
             pair["old"] or "—", pair["new"] or "—", pair["status"], f"+{pair['added']}", f"−{pair['removed']}"
         )
     parts.append(files)
+    if any(data.get("numbers", {}).values()):
+        causes = "\n".join(f"• Level {n}: {text}" for n, text in data["numbers"].items() if text)
+        parts.append(Panel(causes, title="What changes the numbers", border_style="cyan"))
     if data["last_metrics"]:
-        side = _table("Last runs side by side", ["metric", *[f"level {n}" for n in data["last_metrics"]]])
+        side = _table(
+            "Last runs side by side (each level's own validation rows)",
+            ["metric", *[f"level {n}" for n in data["last_metrics"]]],
+        )
         names = sorted({k for m in data["last_metrics"].values() for k in m})
         for name in names:
             side.add_row(name, *[fmt(m.get(name)) for m in data["last_metrics"].values()])
@@ -251,7 +257,7 @@ def runs_view(data: dict[str, Any]) -> RenderableType:
             rows_table(
                 data.get("comparison_title", "All levels on the same data"),
                 data["comparison"],
-                prose=("still by hand",),
+                prose=("why", "still by hand"),
             )
         )
     if data.get("drift_note"):

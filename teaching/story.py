@@ -17,6 +17,7 @@ from typing import Any
 from common.errors import UsageError
 from common.months import month_range
 from levels.catalog import load_levels
+from teaching.attribution import causes
 from teaching.choices import check_choices, left_running, make_request, prefixed, preflight, run_settings
 from teaching.infra.config import Settings
 from teaching.scenarios import drift_note
@@ -94,7 +95,7 @@ def run_story(settings: Settings, choices: Any, on_step: Callable[[str], None]) 
         reports = sorted((r for batch in batches for r in batch.result()), key=lambda r: int(r["level"]))
     on_step("score every level's served model on the months that followed")
     curves = served_rmse(settings, reports, months[1:])
-    table = comparison(reports, curves)
+    table = comparison(reports, curves, causes(settings, reports, curves))
     on_step("draw the figure and write the class report")
     files = write_class_report(settings, reports, curves, table, months)
     return {

@@ -17,7 +17,6 @@ from common.data import load_prepared
 from common.features import prepare_features
 from common.model import predict, rmse
 from common.sources import resolve_data
-from levels.catalog import get_level
 from teaching.infra.config import Settings
 
 
@@ -64,13 +63,16 @@ def served_rmse(settings: Settings, reports: list[dict[str, Any]], months: list[
     return curves
 
 
-def comparison(reports: list[dict[str, Any]], curves: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
-    """One row per level: what it has, how good it was at first, how good it is at the end, what it cost."""
+def comparison(
+    reports: list[dict[str, Any]], curves: dict[str, dict[str, float]], why: dict[int, str]
+) -> list[dict[str, Any]]:
+    """One row per level: how good its served model was on the first month after training and on the last
+    (the same rides for every level), why it differs from the level above (attribution.py), what is left."""
     rows = []
     for report in reports:
         level = report["level"]
         curve = curves[str(level)]
-        last_month = max(curve)
+        first_month, last_month = min(curve), max(curve)
         if level == 4:
             retrains = report["metrics"]["retrains"]
             by_hand = f"nothing: it retrained {retrains} time(s) by itself"
@@ -79,9 +81,9 @@ def comparison(reports: list[dict[str, Any]], curves: dict[str, dict[str, float]
         rows.append(
             {
                 "level": level,
-                "practices": len(get_level(level).practices),
-                "val RMSE": round(float(report["metrics"]["rmse_val"]), 3),
+                f"RMSE {first_month}": round(curve[first_month], 3),
                 f"RMSE {last_month}": round(curve[last_month], 3),
+                "why": why.get(level, ""),
                 "still by hand": by_hand,
                 "wall s": round(float(report["wall_seconds"]), 1),
             }

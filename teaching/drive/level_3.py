@@ -127,10 +127,13 @@ def main(request: RunRequest) -> RunReport:
         gate_calls.append(_gate_row(f"promote v{versions[winner]} (A/B winner)", accepted, answer))
         deployed = api.get("/deployments").json()["deployed"]
 
+    models = {v1["model_version"]: request.model, v2["model_version"]: challenger_model}
+    by_version = {v1["model_version"]: v1, v2["model_version"]: v2}
     ab_rows = [
         {
             "variant": variant,
             "version": versions[variant],
+            "model": models.get(versions[variant], "an earlier run's"),
             "rides": result["rows_by_variant"][variant],
             "RMSE": round(result["rmse_by_variant"][variant], 4),
         }
@@ -139,8 +142,10 @@ def main(request: RunRequest) -> RunReport:
     return request.report(
         LEVEL,
         metrics={
-            "rmse_val": v1["metrics"]["rmse_val"],
-            "candidate_rmse_val": v2["metrics"]["rmse_val"],
+            # the served version's validation RMSE (the A/B winner's), as every other level reports its own
+            "rmse_val": by_version.get(deployed[0]["version"], v1)["metrics"]["rmse_val"],
+            f"rmse_val_v{v1['model_version']}": v1["metrics"]["rmse_val"],
+            f"rmse_val_v{v2['model_version']}": v2["metrics"]["rmse_val"],
             "drift_share": result["drift_share"],
             **{f"rmse_{k}": v for k, v in result["rmse_by_variant"].items()},
         },

@@ -121,3 +121,14 @@ def test_hints_repeat_the_workspace_the_person_chose(invoke, tmp_path, monkeypat
     refused = invoke("-w", "my ws", "ui", "3")
     assert refused.exit_code == 2 and "mlops-levels -w 'my ws' run 3" in refused.output
     assert "mlops-levels explain 0" in invoke("list").output  # the workspace a bare command finds: no -w
+
+
+def test_diff_says_what_changes_the_numbers_between_the_levels_it_compares(invoke):
+    def words(*args: str) -> str:
+        return " ".join(w for w in invoke(*args).output.split() if w not in ("│", "┃", "|"))
+
+    first = words("diff", "0", "1", "--stat")
+    assert "What changes the numbers" in first and "are dropped" in first and "not because of tests, CI" in first
+    assert "Level 2:" not in first  # only the levels between the two compared
+    assert "not what it predicts" in words("diff", "1", "2", "--stat")
+    assert all(f"Level {n}:" in words("diff", "0", "4", "--stat") for n in (1, 2, 3, 4))

@@ -75,3 +75,32 @@ def test_the_class_report_keeps_its_own_reports_when_a_later_run_rewrites_them(s
     rewritten.write_text("<html>a later run</html>")
     rewritten.replace(original)
     assert kept.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_every_rmse_difference_between_levels_names_its_measured_cause(story):
+    """The table's reasons are the run's numbers: level 1's dropped rows are the ones in the data and the
+    whole of its difference from level 0 (a model fitted with and without them gives both RMSEs)."""
+    from common.data import prepare_trips, prepare_trips_counted
+    from common.model import evaluate, train
+    from common.synthetic import generate_month
+
+    first, last = "2021-02", story["months"][-1]
+    why = {row["level"]: row["why"] for row in story["comparison"]}
+    curves = story["curves"]
+    raw = generate_month("2021-01", scenario="traffic-returns", rows=int(ROWS))
+    counted = prepare_trips_counted(raw)
+    dropped = counted.dropped.invalid
+    assert dropped > 0 and f"without the {dropped:,} training rows" in why[1], why[1]
+    assert f"{curves['0'][first]:.3f} → {curves['1'][first]:.3f}" in why[1]
+    minutes = (raw.lpep_dropoff_datetime - raw.lpep_pickup_datetime).dt.total_seconds() / 60
+    course_rows = raw[(minutes >= 1) & (minutes <= 60)].assign(duration=minutes)  # level 0's: no validation
+    rides = prepare_trips(generate_month(first, scenario="traffic-returns", rows=int(ROWS)))  # scored rides
+    assert evaluate(train(course_rows), rides) == pytest.approx(curves["0"][first], abs=1e-3)
+    assert evaluate(train(counted.trips), rides) == pytest.approx(curves["1"][first], abs=1e-3)
+    assert "same predictions" in why[2] and curves["2"][first] == pytest.approx(curves["1"][first], abs=1e-6)
+    served = story["reports"][3]["serving"]["version"]
+    assert f"serves v{served} (" in why[3] and "A/B winner" in why[3]
+    level_4 = story["reports"][4]["metrics"]
+    assert f"{level_4['last_month_rmse']:.3f}, where its own first champion kept frozen scores" in why[4]
+    assert f"{level_4['last_month_frozen_rmse']:.3f}" in why[4] and last in why[4]
