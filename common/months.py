@@ -86,6 +86,11 @@ def previous_month(month: str) -> str:
     return _month(_index(month) - 1)
 
 
+def months_apart(earlier: str, later: str) -> int:
+    """How many calendar months `later` is after `earlier` (2023-03, 2024-01 -> 10)."""
+    return _index(later) - _index(earlier)
+
+
 def months_before(month: str, count: int) -> list[str]:
     """The `count` calendar months just before `month`, earliest first."""
     return [_month(_index(month) - k) for k in range(count, 0, -1)]

@@ -63,6 +63,7 @@ def main(request: RunRequest) -> RunReport:
     )
     retrains = [d["month"] for d in monthly if d["action"] == "retrained and promoted"]
     last = monthly[-1]
+    stale = [d["stale_window"] for d in monthly if "stale_window" in d]  # a gap in the months: said, not hidden
     story = settings.data_folder or settings.source != "synthetic" or settings.scenario != "mild"
     hint = "" if story else " (try --scenario traffic-returns)"
     return request.report(
@@ -84,6 +85,7 @@ def main(request: RunRequest) -> RunReport:
             "retrained_in": ", ".join(retrains) or f"none: no rule fired{hint}",
             **({"resumed": resumed_note(resumed, result["log"])} if resumed else {}),
             "serving_now": f"v{last['champion']['version']}",
+            **({"stale training data": stale} if stale else {}),
             "month_by_month": comparison_rows(decisions),
         },
         manual_steps=[],

@@ -31,8 +31,9 @@ def comparison_rows(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def short_action(decision: dict[str, Any]) -> str:
     action = str(decision["action"])
+    stale = " (stale data)" if decision.get("stale_window") else ""
     if action == "retrained and promoted":
-        return f"retrained, serves v{decision['champion']['version']}"
+        return f"retrained{stale}, serves v{decision['champion']['version']}"
     if action.startswith("retrained; gate refused"):
         return f"gate refused, keeps v{decision['champion']['version']}"
     if action.startswith("retrain failed"):

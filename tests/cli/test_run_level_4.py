@@ -46,6 +46,17 @@ def test_run_4_retrains_when_traffic_returns_draws_the_frozen_model_and_resumes(
 
 
 @pytest.mark.slow
+def test_across_a_gap_in_the_months_level_4_says_how_old_its_training_data_is(invoke, prefect_api):
+    gap = _run(invoke, "--months", "2021-01,2021-02,2021-06", "--scenario", "traffic-returns")
+    [june] = [json.loads(line) for line in Path(gap["artifacts"]["decisions"]).read_text().splitlines()][-1:]
+    assert june["month"] == "2021-06" and june["rules_fired"], june  # traffic returned: a rule fires
+    assert june["window"] == "2021-01,2021-02"  # the months listed before it: all the loop was given
+    assert "2021-02, is 4 months before 2021-06" in june["stale_window"]
+    assert gap["details"]["stale training data"] == [june["stale_window"]]
+    assert "(stale data)" in gap["details"]["month_by_month"][-1]["then"]
+
+
+@pytest.mark.slow
 def test_run_4_on_mild_months_retrains_nothing_and_says_how_to_see_drift(invoke, prefect_api):
     mild = _run(invoke, "--months", "2021-01..2021-03")
     assert mild["metrics"]["retrains"] == 0

@@ -40,7 +40,7 @@ from prefect.runtime import deployment, flow_run
 from common import model as ml
 from common.data import load_prepared
 from common.errors import TaxiDurationError, UsageError
-from common.months import month_range, months_before, previous_month
+from common.months import month_range, months_apart, months_before, previous_month
 from common.schemas import servable
 from common.sources import describe_source, resolve_data
 from taxi_duration.config import Config
@@ -189,7 +189,13 @@ def _act(
             "action": f"retrain failed: {type(exc).__name__}: {exc}"[:300],
             "error": traceback.format_exc(limit=3)[-1000:],
         }
-    outcome = {"window": ",".join(window), "candidate_version": candidate["version"]}
+    outcome: dict[str, Any] = {"window": ",".join(window), "candidate_version": candidate["version"]}
+    age = months_apart(window[-1], month)
+    if age > 1:  # months were missing from the list: the newest data the loop could train on is stale
+        outcome["stale_window"] = (
+            f"the newest training month, {window[-1]}, is {age} months before {month}: "
+            "no month in between was given, so the candidate learned from older traffic"
+        )
     with _api(platform_url) as api:  # the platform's gate decides; the loop only asks
         answer = api.post("/promote", json={"version": candidate["version"]})
     if answer.status_code == 409:  # refused: by the gate, or because the platform cannot load the candidate
