@@ -294,11 +294,22 @@ def walkthrough_step(step: Any, index: int, total: int) -> RenderableType:
     from rich.rule import Rule
     from rich.syntax import Syntax
 
+    from teaching.walkthrough import lexer_of
+
     parts: list[RenderableType] = [
         Rule(f"Step {index}/{total} · {step.title}"),
         Panel(Markdown(step.text), border_style="cyan"),
     ]
-    if step.code:
+    for index, excerpt in enumerate(step.excerpts):  # each run numbered as in its file; a cut is a "…" line
+        if index == 0 or excerpt.file != step.excerpts[index - 1].file:
+            parts.append(Text(excerpt.file, style="bold"))
+        if excerpt.cut:
+            parts.append(Text(excerpt.code, style="yellow" if excerpt.exercise else "dim"))
+        else:
+            numbered = not excerpt.file.endswith(".ipynb")  # a notebook's cells have no line numbers to find
+            lexer = lexer_of(excerpt.file)
+            parts.append(Syntax(excerpt.code, lexer, line_numbers=numbered, start_line=excerpt.line, word_wrap=True))
+    if step.code and not step.excerpts:
         python = step.lexer == "python"
         parts.append(Syntax(step.code, step.lexer, line_numbers=python, start_line=step.start_line, word_wrap=True))
     return Group(*parts)

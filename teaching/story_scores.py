@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from common.data import load_prepared
-from common.features import prepare_features
+from common.features import feature_dicts
 from common.model import predict, rmse
 from common.sources import resolve_data
 from teaching.infra.config import Settings
@@ -35,7 +35,7 @@ def _predictions(settings: Settings, level: int, serving: dict[str, str], trips:
                 for r in rides
             ]
         else:
-            dicts = [prepare_features(r) for r in rides]
+            dicts = feature_dicts(rides)  # the same features every level's model is trained on
         return np.asarray(model.predict(vectorizer.transform(dicts)))
     if serving["kind"] == "model_file":
         from common.model import load_model
