@@ -21,7 +21,7 @@ from teaching.choices import (
 from teaching.infra.config import Settings
 from teaching.state import record_run
 from teaching.story import run_story
-from teaching.walkthrough import WALKTHROUGH_OPTIONS
+from teaching.walkthrough import WALKTHROUGH_DATA, WALKTHROUGH_OPTIONS
 
 
 def run_levels(settings: Settings, choices: RunChoices, on_step: Callable[[str], None]) -> dict[str, Any]:
@@ -44,4 +44,5 @@ def run_levels(settings: Settings, choices: RunChoices, on_step: Callable[[str],
 def run_for_walkthrough(settings: Settings, number: int, progress: Any) -> dict[str, Any]:
     """The run step of a walkthrough: the level with its classroom-sized options."""
     with progress as on_step:
-        return run_levels(settings, RunChoices(str(number), dict(WALKTHROUGH_OPTIONS.get(number, {}))), on_step)
+        given, data = dict(WALKTHROUGH_OPTIONS.get(number, {})), dict(WALKTHROUGH_DATA.get(number, {}))
+        return run_levels(settings, RunChoices(str(number), given, data), on_step)

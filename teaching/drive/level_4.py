@@ -5,6 +5,7 @@ beside the automated one. `serve 4` runs the loop on its real schedule (`python 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,7 +59,8 @@ def main(request: RunRequest) -> RunReport:
     monthly = [d for d in decisions if "rmse" in d]
     figure = plot_comparison(
         decisions,
-        settings.layout.reports(LEVEL) / f"frozen-vs-automated-{months[0]}.png",
+        # named after the decision log it draws: another story (seed, months, data) gets a figure of its own
+        settings.layout.reports(LEVEL) / f"frozen-vs-automated-{Path(result['log']).stem}.png",
         f"{result['data']}: frozen model vs closed loop",
     )
     retrains = [d["month"] for d in monthly if d["action"] == "retrained and promoted"]

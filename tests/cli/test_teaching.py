@@ -17,6 +17,15 @@ def test_walkthrough_completes_for_every_level(invoke, prefect_api, level):
     assert f"Walkthrough of level {level} done" in result.output
 
 
+@pytest.mark.slow
+def test_walkthrough_4_tells_the_retraining_story_in_files_of_its_own(invoke, workspace, prefect_api):
+    result = invoke("walkthrough", "4", "--no-pause")
+    assert result.exit_code == 0, result.output
+    assert "retrained, serves v" in result.output  # a rule fires: the loop's story, not "no rule fired"
+    figures = sorted(p.name for p in (workspace / "level_4" / "platform" / "reports").glob("frozen-vs-automated-*"))
+    assert figures == ["frozen-vs-automated-synthetic-traffic-returns-seed7-2021-01-linear_regression.png"], figures
+
+
 def test_walkthrough_pauses_and_resumes_at_a_step(cli_runner, workspace):
     from cli import app
 
