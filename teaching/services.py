@@ -9,11 +9,18 @@ from __future__ import annotations
 import importlib
 import socket
 import threading
+from pathlib import Path
 from typing import Any
 
 from common.errors import MlopsLevelsError, UsageError
 from levels.catalog import get_level
-from teaching.infra.config import Settings
+from teaching.infra.config import Settings, experiment_name
+
+# MLflow 3's experiment tag for which view its UI opens (the values its UI knows: custom_model_development
+# is the classic runs-and-metrics view, genai_development the traces one).
+EXPERIMENT_KIND = "mlflow.experimentKind"
+CLASSIC_ML = "custom_model_development"
+CLASSIC_VIEW = "workflowType=machine_learning&compareRunsMode=CHART"
 
 
 def serve_level(settings: Settings, level: int, host: str, port: int, options: dict[str, Any]) -> None:
@@ -61,6 +68,20 @@ def _say_when_listening(host: str, port: int, message: str) -> threading.Event:
     return stop
 
 
+def _classic_view(store: Path, name: str) -> str | None:
+    """The level's experiment id, marked as model training: MLflow 3's UI opens an unmarked experiment in
+    its GenAI view (traces, an assistant panel), where a student's runs and metrics are hard to find."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
+    found = client.get_experiment_by_name(name)
+    if found is None:
+        return None
+    if found.tags.get(EXPERIMENT_KIND) != CLASSIC_ML:
+        client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND, CLASSIC_ML)
+    return str(found.experiment_id)
+
+
 def open_uis(settings: Settings, level: int, host: str, port: int, console: Any) -> None:
     """The MLflow UI on the level's store, and the address of the workspace's Prefect UI, until Ctrl-C."""
     from filelock import FileLock
@@ -81,15 +102,21 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
     # holds this lock while MLflow builds its tables: half-built, the store would look damaged.
     with FileLock(settings.level_dir(level) / ".store.lock", timeout=120):
         check_sqlite_store(store)
+        experiment = _classic_view(store, experiment_name(level, settings.student))
     if not port_is_free(port, host):
         raise UsageError(f"port {port} on {host} is taken", fix="pass --port with a free port")
     command, env = mlflow_server(f"sqlite:///{store}", settings.layout.artifacts(level), host, port)
     try:
         with signals_as_interrupt():  # a stop signal from here on ends the command cleanly, children too
-            console.print(f"MLflow UI for level {level}: http://{host}:{port}", highlight=False)
+            # the classic view's runs with their metric charts (MLflow 3 opens its GenAI view otherwise); printed
+            # whole (soft_wrap): a URL broken across lines is not one a terminal can open
+            runs = f"/#/experiments/{experiment}/runs?{CLASSIC_VIEW}" if experiment else ""
+            console.print(f"MLflow UI for level {level}: http://{host}:{port}{runs}", highlight=False, soft_wrap=True)
             prefect = running_prefect_api(settings)
             if prefect:
-                console.print(f"Prefect UI (flow runs):  {prefect.removesuffix('/api')}/runs", highlight=False)
+                console.print(
+                    f"Prefect UI (flow runs):  {prefect.removesuffix('/api')}/runs", highlight=False, soft_wrap=True
+                )
             # The server's own request log is noise in a classroom terminal: it goes to a file unless --verbose.
             log = None if settings.verbose else settings.level_dir(level) / "mlflow-ui.log"
             console.print(f"Ctrl-C stops.{f' Server log: {log}' if log else ''}", highlight=False)

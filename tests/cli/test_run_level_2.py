@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -84,17 +85,31 @@ def test_without_a_champion_serving_says_how_to_promote(invoke, prefect_api, cap
     assert "python -m taxi_duration.promote --version N" in capfd.readouterr().err  # the level's own line
 
 
+def _shows_runs_and_metrics_in_the_classic_view(printed: str, base: str, folder: Path) -> None:
+    """The address `ui 2` prints, opened at 1280x800 in a fresh Chromium: MLflow's classic view with the run
+    and its metric charts (not the GenAI view's traces), and no telemetry banner."""
+    from tests.browser import dom, looks_blank, screenshot
+
+    [address] = [word for word in printed.split() if word.startswith(base)]
+    page = dom(address)
+    assert "Model metrics" in page and "linear_regression" in page, page[-2000:]  # the run and its charts
+    assert "rmse_train" in page and 'class="bartext' in page  # a metric drawn, with its value
+    assert "collects usage data" not in page and "Detect Issues" not in page
+    assert not looks_blank(screenshot(address, folder / "ui-2.png", size="1280,800"))
+
+
 @pytest.mark.slow
-def test_ui_serves_the_runs_and_takes_runs_from_a_remote_client(invoke, workspace, prefect_api):
+def test_ui_serves_the_runs_and_takes_runs_from_a_remote_client(invoke, workspace, prefect_api, tmp_path):
     """`mlops-levels ui 2` is a real `mlflow server`: read it over REST, and send a run to it."""
     assert invoke("run", "2").exit_code == 0
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    printed = workspace / "ui.out"
     server = subprocess.Popen(
         [sys.executable, "-m", "cli", "ui", "2", "--port", str(port)],
         cwd=REPO,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=printed.open("w"),
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
@@ -114,6 +129,7 @@ def test_ui_serves_the_runs_and_takes_runs_from_a_remote_client(invoke, workspac
         ).json()["experiment"]
         search = {"experiment_ids": [experiment["experiment_id"]]}
         assert len(httpx.post(f"{base}/api/2.0/mlflow/runs/search", json=search).json()["runs"]) == 1
+        _shows_runs_and_metrics_in_the_classic_view(printed.read_text(), base, tmp_path)
 
         remote = invoke("run", "2", "--tracking-uri", base, "--json")
         assert remote.exit_code == 0, remote.output
