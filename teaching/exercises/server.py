@@ -180,12 +180,25 @@ def _ensure_started(folder: Path, env: dict[str, str]) -> None:
                     start_new_session=True,  # its own process group: `stop` ends it and its children
                 )
             from common.atomic import write_text_atomic
-            from teaching.infra.processes import identity
 
             # Who it is, not only its pid: `stop` signals nothing unless the same process still runs.
-            write_text_atomic(folder / RECORD, json.dumps(identity(process.pid) or {}))
+            write_text_atomic(folder / RECORD, json.dumps(_identity_once_started(process) or {}))
     except Timeout:
         return
+
+
+def _identity_once_started(process: subprocess.Popen[bytes]) -> dict[str, Any] | None:
+    """Its identity once it runs the server: read before its exec, /proc shows the CLI's command line,
+    and a record of that would never match the running server again (a second server would start)."""
+    from teaching.infra.processes import identity
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and process.poll() is None:
+        found = identity(process.pid)
+        if found and "teaching.exercises.server" in found["cmdline"]:
+            return found
+        time.sleep(0.01)
+    return None
 
 
 def _wait_for_socket(folder: Path, deadline: float) -> Path | None:
@@ -360,6 +373,7 @@ class Server:
         self.folder = folder
         self.child: int | None = None
         self.template: Path | None = None
+        self.socket_inode = 0
 
     def serve(self) -> int:
         started = time.perf_counter()
@@ -372,20 +386,21 @@ class Server:
         os.chmod(building, 0o600)
         listener.listen(8)
         os.replace(building, self.folder / SOCKET)  # clients see the socket only once it answers
+        self.socket_inode = os.stat(self.folder / SOCKET).st_ino
         print(f"ready in {time.perf_counter() - started:.1f} s (pid {os.getpid()})", flush=True)
         try:
             return self._loop(listener)
         finally:
             listener.close()
-            with contextlib.suppress(OSError):
-                if (self.folder / SOCKET).exists():
+            if self._still_ours():
+                with contextlib.suppress(OSError):
                     (self.folder / SOCKET).unlink()
 
     def _loop(self, listener: socket.socket) -> int:
         last = time.monotonic()
         while time.monotonic() - last < IDLE_S:
             ready, _, _ = select.select([listener], [], [], 30)
-            if not self.folder.is_dir() or not (self.folder / SOCKET).exists():
+            if not self._still_ours():
                 return 0  # `clean` removed the workspace, or another server took over the socket
             if not ready:
                 continue
@@ -395,6 +410,12 @@ class Server:
             last = time.monotonic()
         print("idle: exiting", flush=True)
         return 0
+
+    def _still_ours(self) -> bool:
+        try:
+            return os.stat(self.folder / SOCKET).st_ino == self.socket_inode
+        except OSError:
+            return False
 
     def _answer(self, connection: socket.socket) -> None:
         uid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
@@ -454,6 +475,11 @@ class Server:
             from teaching.exercises.harness import run_one
 
             results = [run_one(exercise_id, Path(copy).resolve(), self.template) for exercise_id, copy in pairs]
+            import resource
+
+            used = resource.getrusage(resource.RUSAGE_SELF)  # a forked child's counters start at zero
+            for one in results:  # what the check cost on a CPU, whatever else the machine does (bench)
+                one["check_cpu_seconds"] = round((used.ru_utime + used.ru_stime) / len(results), 2)
             result.write_text(json.dumps(results), encoding="utf-8")
             code = 0
         finally:
