@@ -418,9 +418,11 @@ class Server:
             return False
 
     def _answer(self, connection: socket.socket) -> None:
-        uid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
-        if uid != os.getuid():
-            return  # another user's process: not a word
+        peer_credentials = getattr(socket, "SO_PEERCRED", None)  # Linux; elsewhere the 0700 folder guards alone
+        if peer_credentials is not None:
+            uid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, peer_credentials, 12))[1]
+            if uid != os.getuid():
+                return  # another user's process: not a word
         connection.settimeout(10)
         try:
             line = _read_line(connection)[:MAX_REQUEST]
