@@ -456,11 +456,14 @@ def ui(
 
 @_command(app)
 def stop(ctx: typer.Context) -> Outcome:
-    """Stop the background servers of the workspace (the local Prefect server)."""
+    """Stop the background servers of the workspace (the local Prefect server, the exercise check server)."""
     from teaching import render
+    from teaching.exercises.server import stop_server
     from teaching.infra.services import stop_workspace_server
 
-    return Outcome(stop_workspace_server(_settings(ctx)), render.stop_view)
+    settings = _settings(ctx)
+    data = stop_workspace_server(settings)
+    return Outcome({**data, "check_server": stop_server(settings.workspace)}, render.stop_view)
 
 
 @_command(app, "test")

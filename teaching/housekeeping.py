@@ -22,11 +22,13 @@ def clean_workspace(settings: Settings, confirm: Callable[[], bool]) -> dict[str
         )
     if not confirm():
         raise UsageError("not confirmed, nothing deleted", fix="answer y, or pass --yes")
+    from teaching.exercises.server import stop_server
     from teaching.infra.services import stop_prefect_server
     from teaching.infra.stack import stack_down
 
     stack_down(settings)
     stop_prefect_server(settings)
+    stop_server(workspace)
     if workspace.is_mount():  # a mount point cannot be removed (EBUSY): empty it and leave it mounted
         for entry in list(workspace.iterdir()):
             if entry.is_dir() and not entry.is_symlink():

@@ -388,6 +388,15 @@ def stack_down_view(data: dict[str, Any]) -> RenderableType:
 
 
 def stop_view(data: dict[str, Any]) -> RenderableType:
+    prefect = _prefect_stop_view(data)
+    if not data.get("check_server"):
+        return prefect
+    if not data["stopped"] and not data.get("left_behind") and not data.get("stale"):
+        return Text("✓ stopped the exercise check server")
+    return Group(prefect, Text("✓ stopped the exercise check server"))
+
+
+def _prefect_stop_view(data: dict[str, Any]) -> RenderableType:
     if data["stopped"]:
         return Text("✓ stopped the Prefect server")
     if data.get("left_behind"):

@@ -116,6 +116,10 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         from teaching.infra.services import stop_prefect_server
 
         stop_prefect_server(Settings(workspace=ws))
+    if (ws / "check-server" / "server.json").exists():  # `exercise start|check` started its check server
+        from teaching.exercises.server import stop_server
+
+        stop_server(ws)
 
 
 @pytest.fixture

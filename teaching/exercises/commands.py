@@ -32,7 +32,17 @@ def start(workspace: Path, exercise_id: str) -> dict[str, Any]:
     if not existed:
         write_copy(workspace, exercise)
         update_exercise(workspace, exercise.id, lambda e: e.setdefault("started_at", now()))
+    _warm_up(workspace)
     return {**_described(workspace, exercise), "already_started": existed}
+
+
+def _warm_up(workspace: Path) -> None:
+    """Start the workspace's check server in the background: warm by the time the student first checks."""
+    from teaching.exercises import server
+    from teaching.exercises.runner import check_environment
+    from teaching.infra.secrets import without_secrets
+
+    server.start_in_background(workspace, without_secrets(check_environment()))
 
 
 def started_copy(workspace: Path, exercise: Exercise) -> Path:
@@ -51,7 +61,7 @@ def check(workspace: Path, exercise_id: str) -> dict[str, Any]:
     from teaching.exercises.runner import check_copy
 
     exercise = get_exercise(exercise_id)
-    result = check_copy(exercise.id, started_copy(workspace, exercise))
+    result = check_copy(exercise.id, started_copy(workspace, exercise), workspace=workspace)
 
     def record(entry: dict[str, Any]) -> None:
         entry["attempts"] = int(entry.get("attempts", 0)) + 1

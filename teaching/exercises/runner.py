@@ -1,4 +1,6 @@
-"""Start the check harness in a process of its own and read back what it found (see harness.py for why)."""
+"""Run an exercise's checks and read back what they found: on the workspace's warm check server when it can
+answer (server.py: a forked child of a process that imported the stack once), else in a fresh interpreter
+(harness.py), which is also what a server that cannot start, or a check whose process died, falls back to."""
 
 from __future__ import annotations
 
@@ -30,13 +32,30 @@ QUIET = {
 OUTPUT_LINES = 30
 
 
-def run_checks(pairs: list[tuple[str, Path]], timeout: float = CHECK_TIMEOUT) -> list[dict[str, Any]]:
-    """Check each (exercise id, copy root) in one fresh interpreter; one result per pair."""
+def check_environment() -> dict[str, str]:
+    """The environment the checks run in (the student's, quieter, with the project importable)."""
+    python_path = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, **QUIET, "PYTHONPATH": python_path}
+
+
+def run_checks(
+    pairs: list[tuple[str, Path]], timeout: float = CHECK_TIMEOUT, workspace: Path | None = None
+) -> list[dict[str, Any]]:
+    """Check each (exercise id, copy root); one result per pair. With a workspace, on its warm server."""
     started = time.perf_counter()
+    if workspace is not None:
+        from teaching.exercises import server
+
+        if server.enabled():
+            from teaching.infra.secrets import without_secrets
+
+            pairs = [(exercise_id, copy.resolve()) for exercise_id, copy in pairs]
+            answered = server.check_on_server(workspace, pairs, timeout, without_secrets(check_environment()))
+            if answered is not None:
+                return _timed(*answered, started, "warm server")
     with tempfile.TemporaryDirectory(prefix="mlops-levels-check-") as tmp:
         result_file = Path(tmp) / "result.json"
-        python_path = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        env = {**os.environ, **QUIET, "PYTHONPATH": python_path, "TMPDIR": tmp}
+        env = {**check_environment(), "TMPDIR": tmp}
         command = [sys.executable, "-m", "teaching.exercises.harness", str(result_file)]
         command += [f"{exercise_id}={copy.resolve()}" for exercise_id, copy in pairs]
         try:
@@ -53,7 +72,13 @@ def run_checks(pairs: list[tuple[str, Path]], timeout: float = CHECK_TIMEOUT) ->
                 fix="run again with --verbose, and report it if it is not your code",
             )
         results: list[dict[str, Any]] = json.loads(result_file.read_text(encoding="utf-8"))
-    if len(pairs) == 1:  # what the student waited for, interpreter start and imports included
+    return _timed(results, output, started, "fresh interpreter")
+
+
+def _timed(results: list[dict[str, Any]], output: list[str], started: float, how: str) -> list[dict[str, Any]]:
+    for result in results:
+        result["checked_in"] = how
+    if len(results) == 1:  # what the student waited for, interpreter start and imports included
         results[0]["seconds"] = round(time.perf_counter() - started, 2)
         results[0]["output"] = output
     return results
@@ -63,5 +88,7 @@ def _stopped(exercise_id: str, reason: str) -> dict[str, Any]:
     return {"exercise": exercise_id, "passed": False, "checks": [{"name": "runs", "passed": False, "reason": reason}]}
 
 
-def check_copy(exercise_id: str, copy: Path, timeout: float = CHECK_TIMEOUT) -> dict[str, Any]:
-    return run_checks([(exercise_id, copy)], timeout)[0]
+def check_copy(
+    exercise_id: str, copy: Path, timeout: float = CHECK_TIMEOUT, workspace: Path | None = None
+) -> dict[str, Any]:
+    return run_checks([(exercise_id, copy)], timeout, workspace)[0]

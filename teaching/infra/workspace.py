@@ -7,6 +7,7 @@
         stack/                `mlops-levels stack`: PostgreSQL, mlflow server
         secrets/              tokens, mode 0600 from their first byte
         exercises/            students' working copies (`mlops-levels exercise start`)
+        check-server/         the warm exercise-check server: its socket (0700), record, log, template store
         report/               the class report page of `run all`
         level_N/              where level N's commands run: models, mlflow.db, mlruns/ (artifacts),
                               platform/ (audit log, predictions/, reports/, decisions/)
@@ -19,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-TOP_LEVEL = ("state.json", "data", "prefect", "stack", "secrets", "exercises", "report")
+TOP_LEVEL = ("state.json", "data", "prefect", "stack", "secrets", "exercises", "check-server", "report")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class Workspace:
     @property
     def data(self) -> Path:
         return self.root / "data"
+
+    @property
+    def check_server(self) -> Path:
+        return self.root / "check-server"
 
     @property
     def prefect_home(self) -> Path:

@@ -1,12 +1,16 @@
 """Copies of every exercise, fresh and solved (plus a few wrong answers), checked once per session.
 
-The CLI checks one copy per process; here every copy goes through one harness process (the harness
-forgets `taxi_duration` between copies), so MLflow, Prefect and Evidently are imported once, not 30 times.
+Every copy is checked as `exercise check` checks a student's: on the workspace's warm check server, in a
+forked child of its own (so MLflow, Prefect and Evidently are imported once, not 30 times). Other tests
+here check in a fresh interpreter (MLOPS_LEVELS_CHECK_SERVER=off), the path the CLI falls back to, and
+test_server.py compares the two.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -94,10 +98,25 @@ def checked(tmp_path_factory) -> dict[str, dict]:
     pairs.append(("feature-test", weak))
     keys.append("feature-test/weak")
     before = {copy: _files(copy) for _, copy in pairs}
-    results = dict(zip(keys, run_checks(pairs, timeout=600), strict=True))
+    from teaching.exercises.server import stop_server
+
+    workspace = tmp_path_factory.mktemp("checks-workspace")
+    try:
+        with mock.patch.dict(os.environ, {"MLOPS_LEVELS_CHECK_SERVER": "on"}):
+            checked = [run_checks([pair], timeout=600, workspace=workspace)[0] for pair in pairs]
+    finally:
+        stop_server(workspace)
+    results = dict(zip(keys, checked, strict=True))
     for key, (_, copy) in zip(keys, pairs, strict=True):
         results[key]["left_in_copy"] = sorted(_files(copy) - before[copy])
     return results
+
+
+@pytest.fixture(autouse=True)
+def _fresh_interpreter_unless_asked(monkeypatch):
+    """A test that starts a workspace would start its check server in the background (~30 s of CPU on a
+    busy machine): the CLI tests here check in a fresh interpreter; test_server.py turns the server on."""
+    monkeypatch.setenv("MLOPS_LEVELS_CHECK_SERVER", "off")
 
 
 def _files(copy: Path) -> set[str]:

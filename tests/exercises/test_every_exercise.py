@@ -31,6 +31,11 @@ def test_the_levels_own_code_passes_its_check(checked, exercise_id):
     assert result["passed"] is True, _failed(result)
 
 
+def test_every_copy_was_checked_on_the_warm_server(checked):
+    """The outcomes above are the warm server's (a forked child per copy), the path students use."""
+    assert {key: r["checked_in"] for key, r in checked.items() if r["checked_in"] != "warm server"} == {}
+
+
 def test_a_check_leaves_nothing_in_the_students_copy(checked):
     """Stores, months and the platform's state go to the check's own folder (the harness sets the level's
     environment), never into the copy the student edits and the watcher watches."""
