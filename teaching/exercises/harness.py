@@ -19,9 +19,12 @@ each copy, `taxi_duration` and every check module is forgotten, so each copy is 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
+import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -51,6 +54,20 @@ def _is_copy(folder: Path) -> bool:
     return (folder / "taxi_duration").is_dir() and not (folder / "teaching").is_dir()
 
 
+def seed_store(template: Path, tmp: Path) -> None:
+    """The check's store (tmp/mlflow.db) as a copy of the template, with the Default experiment's artifact
+    location where a store created in `tmp` would have put it (MLflow writes it at creation)."""
+    from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
+    from mlflow.utils.uri import append_to_uri_path, resolve_uri_if_local
+
+    target = tmp / "mlflow.db"
+    shutil.copyfile(template, target)
+    root = resolve_uri_if_local(DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH)  # type: ignore[no-untyped-call]
+    location = append_to_uri_path(root, "0")  # type: ignore[no-untyped-call]
+    with contextlib.closing(sqlite3.connect(target)) as db, db:
+        db.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0", (str(location),))
+
+
 def run_one(exercise_id: str, copy: Path, template: Path | None = None) -> dict[str, Any]:
     """Check one copy; with `template` (the warm server's), the run's MLflow store starts as its copy."""
     exercise = get_exercise(exercise_id)
@@ -64,8 +81,6 @@ def run_one(exercise_id: str, copy: Path, template: Path | None = None) -> dict[
         os.chdir(tmp)  # what lands in the working directory (MLflow's ./mlruns beside a sqlite store) stays here
         try:
             if template is not None:  # a migrated store in 0.1 s instead of 7-10 s of migrations
-                from teaching.exercises.server import seed_store
-
                 seed_store(template, Path(tmp))
             results = _run_checks(context, exercise_id, copy)
         finally:

@@ -25,10 +25,8 @@ import contextlib
 import json
 import os
 import select
-import shutil
 import signal
 import socket
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -352,20 +350,6 @@ def make_template(folder: Path) -> Path | None:
         print(f"no template store ({type(exc).__name__}: {exc}); each check migrates its own", flush=True)
         return None
     return path
-
-
-def seed_store(template: Path, tmp: Path) -> None:
-    """The check's store (tmp/mlflow.db) as a copy of the template, with the Default experiment's artifact
-    location where a store created in `tmp` would have put it (MLflow writes it at creation)."""
-    from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
-    from mlflow.utils.uri import append_to_uri_path, resolve_uri_if_local
-
-    target = tmp / "mlflow.db"
-    shutil.copyfile(template, target)
-    root = resolve_uri_if_local(DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH)  # type: ignore[no-untyped-call]
-    location = append_to_uri_path(root, "0")  # type: ignore[no-untyped-call]
-    with contextlib.closing(sqlite3.connect(target)) as db, db:
-        db.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0", (str(location),))
 
 
 class Server:
