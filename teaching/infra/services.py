@@ -66,6 +66,13 @@ def running_prefect_api(settings: Settings) -> str | None:
     return state["api_url"] if state else None
 
 
+def running_prefect_secret_file(settings: Settings) -> str | None:
+    """Where the secret of this workspace's running Prefect server is (its UI asks for that text)."""
+    state = _running_state(settings)
+    auth_file = state.get("auth_file") if state else None
+    return auth_file if isinstance(auth_file, str) else None
+
+
 def _running_state(settings: Settings) -> dict[str, Any] | None:
     """The record of this workspace's Prefect server, if it is up (its /health needs no secret)."""
     try:

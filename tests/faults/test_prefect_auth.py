@@ -185,3 +185,28 @@ def test_a_secret_file_others_can_read_is_refused_in_one_line(invoke, workspace,
     assert result.exit_code == 3 and len(lines) == 1, result.output
     assert str(path) in lines[0] and "chmod 600" in lines[0] and "readable-by-all" not in result.output
     assert not (workspace / "prefect" / "server.json").exists()  # no server started with it
+
+
+def test_a_worker_without_the_class_secret_is_refused_before_it_asks_anything(monkeypatch, tmp_path):
+    from common.errors import UsageError
+    from teaching.infra.classroom import worker_command
+    from teaching.infra.config import Settings
+
+    monkeypatch.delenv("PREFECT_API_AUTH_STRING", raising=False)
+    with pytest.raises(UsageError) as refused:  # away from the class's host: no file to read it from
+        worker_command(Settings(workspace=tmp_path / "ws"), "http://127.0.0.1:9/api", None, None, 1)
+    assert "PREFECT_API_AUTH_STRING" in str(refused.value)
+
+
+def test_a_students_env_file_carries_the_class_secret_and_only_its_owner_reads_it(tmp_path):
+    from teaching.infra.classroom import write_student_env
+    from teaching.infra.classroom_auth import prefect_auth_file
+    from teaching.infra.secrets import ensure_secret_file
+
+    stack = tmp_path / "stack"
+    secret = ensure_secret_file(prefect_auth_file(stack))
+    env_file = write_student_env(stack, {"prefect": {"api_url": "http://127.0.0.1:4200/api"}}, "alice")
+    pairs = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if line)
+    assert pairs["PREFECT_API_AUTH_STRING"] == secret
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(prefect_auth_file(stack).stat().st_mode) == 0o600
