@@ -161,7 +161,7 @@ def workspace_prefect_api(
         recorded = state.get("auth_file") if state else None
         if state and isinstance(recorded, str) and (auth_file is None or Path(recorded) == auth_file):
             secret = read_secret_file(Path(recorded))
-            if secret and _accepts(state["api_url"], secret):
+            if secret and _asks_for(state["api_url"], secret):
                 return str(state["api_url"])
         if state:
             stop_prefect_server(settings)
@@ -169,19 +169,25 @@ def workspace_prefect_api(
         return _start_prefect_server(settings, server_env or {}, chosen, ensure_secret_file(chosen))
 
 
-def _accepts(api_url: str, secret: str) -> bool:
-    """True when the server answers an authenticated request with this secret (and refuses none without)."""
+def _asks_for(api_url: str, secret: str) -> bool:
+    """False only when the server is known not to ask for this secret: it refuses it (401), or it answers a
+    request that carries none. A slow answer is no verdict: a busy server is not restarted under its runs."""
     import base64
+    import urllib.error
     import urllib.request
 
+    def status(headers: dict[str, str]) -> int | None:
+        request = urllib.request.Request(f"{api_url}/admin/version", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as refused:
+            return int(refused.code)
+        except OSError:
+            return None
+
     token = base64.b64encode(secret.encode()).decode()
-    request = urllib.request.Request(f"{api_url}/admin/version", headers={"Authorization": f"Basic {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            accepted = response.status == 200
-    except OSError:
-        return False
-    return accepted and not http_ok(f"{api_url}/admin/version")  # a server without auth is not ours to reuse
+    return status({"Authorization": f"Basic {token}"}) != 401 and status({}) != 200
 
 
 def _start_prefect_server(settings: Settings, server_env: dict[str, str], auth_file: Path, secret: str) -> str:

@@ -17,6 +17,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -210,3 +211,47 @@ def test_a_students_env_file_carries_the_class_secret_and_only_its_owner_reads_i
     assert pairs["PREFECT_API_AUTH_STRING"] == secret
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(prefect_auth_file(stack).stat().st_mode) == 0o600
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_a_server_an_older_toolkit_left_without_auth_is_replaced_not_reused(settings, monkeypatch):
+    """A workspace upgraded while its server runs: that server lets anyone in, so the next command stops it
+    and starts one that asks for the secret."""
+    from teaching.infra.processes import identity
+    from teaching.infra.services import ensure_prefect_api, stop_prefect_server
+    from teaching.infra.serving import free_port, http_ok
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)  # this workspace's own server, not the session's
+    home = settings.layout.prefect_home
+    home.mkdir(parents=True)
+    port = free_port()
+    old_api = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env |= {"PREFECT_HOME": str(home), "PREFECT_API_URL": old_api, "PREFECT_SERVER_UI_ENABLED": "false"}
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    old = subprocess.Popen(
+        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=home,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        while not http_ok(f"{old_api}/health"):
+            assert old.poll() is None, "the old-style server did not start"
+            time.sleep(0.2)
+        # Its record as the toolkit wrote it before: who it is and where, no secret file.
+        (home / "server.json").write_text(json.dumps({**(identity(old.pid) or {}), "api_url": old_api}))
+        assert httpx.post(f"{old_api}/flow_runs/filter", json={}, timeout=30).status_code == 200  # open
+
+        api = ensure_prefect_api(settings)
+
+        assert old.wait(timeout=60) is not None  # stopped: it was ours, and open
+        assert httpx.post(f"{api}/flow_runs/filter", json={}, timeout=30).status_code == 401
+    finally:
+        stop_prefect_server(settings)
+        if old.poll() is None:
+            os.killpg(old.pid, 15)
+            old.wait(timeout=60)
