@@ -168,7 +168,9 @@ def worker_command(
     env["PREFECT_WORKER_QUERY_SECONDS"] = "2"  # a student waits for the pick-up: poll often (default 10 s)
     # The runs it executes read their stores and months from here (the levels' config.py), not from parameters.
     env.update(settings.data.to_env())
-    env["MLFLOW_TRACKING_URI"] = class_info(api_url, auth)["tracking_uri"]
+    # On the host, the MLflow server is the stack's own: the class variable can be edited by anyone who holds
+    # the class's Prefect secret (every student), and this worker sends its MLflow password wherever it says.
+    env["MLFLOW_TRACKING_URI"] = _host_tracking_uri(stack) or class_info(api_url, auth)["tracking_uri"]
     if not env.get("MLFLOW_TRACKING_USERNAME"):
         if stack is None or not classroom_auth.password_file(stack, classroom_auth.WORKER).exists():
             raise UsageError(
@@ -182,6 +184,19 @@ def worker_command(
     if student:
         command += ["--work-queue", student_queue(student)]
     return command, env
+
+
+def _host_tracking_uri(stack: Path | None) -> str | None:
+    """The class's MLflow server as the stack recorded it when it started it (None away from the host)."""
+    import json
+
+    if stack is None:
+        return None
+    try:
+        url = json.loads((stack / "stack.json").read_text())["mlflow"]["url"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return url if isinstance(url, str) else None
 
 
 def enrol(stack: Path, state: dict[str, Any], students: list[str]) -> list[dict[str, Any]]:

@@ -255,3 +255,23 @@ def test_a_server_an_older_toolkit_left_without_auth_is_replaced_not_reused(sett
         if old.poll() is None:
             os.killpg(old.pid, 15)
             old.wait(timeout=60)
+
+
+def test_a_host_worker_takes_mlflow_from_the_stack_not_from_the_class_variable(monkeypatch, tmp_path):
+    """Every student holds the class's Prefect secret, so any of them can edit the class variable: a worker on
+    the host must not send its MLflow password to the address it names."""
+    from teaching.infra.classroom import worker_command
+    from teaching.infra.classroom_auth import WORKER, ensure_password, prefect_auth_file
+    from teaching.infra.config import Settings
+    from teaching.infra.secrets import ensure_secret_file
+
+    monkeypatch.delenv("PREFECT_API_AUTH_STRING", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
+    stack = tmp_path / "stack"
+    ensure_secret_file(prefect_auth_file(stack))
+    ensure_password(stack, WORKER)
+    (stack / "stack.json").write_text(json.dumps({"mlflow": {"url": "http://127.0.0.1:5999"}}))
+    # Nothing listens on port 9: a worker that asked the class variable would fail here.
+    _, env = worker_command(Settings(workspace=tmp_path / "ws"), "http://127.0.0.1:9/api", stack, None, 1)
+    assert env["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5999"
+    assert env["PREFECT_API_AUTH_STRING"] == prefect_auth_file(stack).read_text().strip()
