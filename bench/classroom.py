@@ -153,6 +153,7 @@ def main(sizes: list[int]) -> None:
         )
         sampler.start()
         os.environ["PREFECT_API_URL"] = state["prefect"]["api_url"]
+        os.environ["PREFECT_API_AUTH_STRING"] = (root / "ws/stack/class/prefect-auth").read_text().strip()
         os.environ["MLFLOW_TRACKING_USERNAME"] = "admin"
         os.environ["MLFLOW_TRACKING_PASSWORD"] = (root / "ws/stack/class/users/admin.password").read_text().strip()
         result: dict[str, object] = {

@@ -80,6 +80,7 @@ def main() -> None:
         baseline, _ = timed([sys.executable, "-c", "pass"], env)
         server = json.loads((workspace / "prefect" / "server.json").read_text())
         server_env = {**env, "PREFECT_API_URL": server["api_url"]}
+        server_env["PREFECT_API_AUTH_STRING"] = (workspace / "secrets" / "prefect-auth").read_text().strip()
         reused, _ = timed([sys.executable, "-c", NOOP_FLOW], server_env)
         temporary_env = {**env, "PREFECT_HOME": str(workspace / "tmp-prefect")}
         temporary, _ = timed([sys.executable, "-c", NOOP_FLOW], temporary_env)

@@ -87,7 +87,7 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
     from filelock import FileLock
 
     from teaching.infra.processes import run_owned, signals_as_interrupt
-    from teaching.infra.services import mlflow_server, running_prefect_api
+    from teaching.infra.services import mlflow_server, running_prefect_api, running_prefect_secret_file
     from teaching.infra.serving import port_is_free
     from teaching.infra.stores import check_sqlite_store
 
@@ -114,9 +114,11 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
             console.print(f"MLflow UI for level {level}: http://{host}:{port}{runs}", highlight=False, soft_wrap=True)
             prefect = running_prefect_api(settings)
             if prefect:
-                console.print(
-                    f"Prefect UI (flow runs):  {prefect.removesuffix('/api')}/runs", highlight=False, soft_wrap=True
-                )
+                # Its login asks for the server's secret: where to copy it from, never the secret itself.
+                prefect_ui = f"{prefect.removesuffix('/api')}/runs"
+                console.print(f"Prefect UI (flow runs):  {prefect_ui}", highlight=False, soft_wrap=True)
+                if secret := running_prefect_secret_file(settings):
+                    console.print(f"Its login asks for the text of {secret}", highlight=False, soft_wrap=True)
             # The server's own request log is noise in a classroom terminal: it goes to a file unless --verbose.
             log = None if settings.verbose else settings.level_dir(level) / "mlflow-ui.log"
             console.print(f"Ctrl-C stops.{f' Server log: {log}' if log else ''}", highlight=False)

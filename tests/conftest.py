@@ -187,19 +187,25 @@ def prefect_workspace(tmp_path_factory) -> Path:
 def prefect_api(prefect_workspace):
     """One real local Prefect server for the whole session (~10 s to start), for levels 2-4."""
     from teaching.infra.config import Settings
-    from teaching.infra.services import ensure_prefect_api, stop_prefect_server
+    from teaching.infra.services import ensure_prefect_api, prefect_auth, stop_prefect_server
 
     settings = Settings(workspace=prefect_workspace)
-    saved = os.environ.get("PREFECT_API_URL")
-    os.environ.pop("PREFECT_API_URL", None)
+    names = ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING")
+    saved = {name: os.environ.pop(name, None) for name in names}
     url = ensure_prefect_api(settings)
-    os.environ["PREFECT_API_URL"] = url  # the test session's choice: every flow and child process uses it
+    # The test session's choice, as a person's own server would be: every flow and child process uses it,
+    # with the secret its API asks for (in the environment, as the toolkit hands it to its own clients).
+    os.environ["PREFECT_API_URL"] = url
+    auth = prefect_auth(settings, url)
+    assert auth, "the workspace's Prefect server asks for no secret"
+    os.environ["PREFECT_API_AUTH_STRING"] = auth
     yield url
     stop_prefect_server(settings)
-    if saved is None:
-        os.environ.pop("PREFECT_API_URL", None)
-    else:
-        os.environ["PREFECT_API_URL"] = saved
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 # The course's 6.0385 is a model fitted on 36 typos of up to 120,000 miles; common.data drops them

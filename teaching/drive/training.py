@@ -37,10 +37,11 @@ def store_ready(number: int, settings: Settings) -> Iterator[None]:
 
 
 def prefect_env(settings: Settings) -> dict[str, str]:
-    """The Prefect server a level's flow reports to: the class's, the person's, or the workspace's own."""
-    from teaching.infra.services import ensure_prefect_api, prefect_home
+    """The Prefect server a level's flow reports to (the class's, the person's, or the workspace's own), and
+    the secret its API asks for."""
+    from teaching.infra.services import prefect_client_env
 
-    return {"PREFECT_API_URL": ensure_prefect_api(settings), "PREFECT_HOME": str(prefect_home(settings))}
+    return prefect_client_env(settings)
 
 
 def train(

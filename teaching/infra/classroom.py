@@ -4,6 +4,10 @@
 one queue per student, an automation that marks a flow run Crashed when its heartbeats stop (its
 worker died), and a variable `mlops_levels_class` that tells a student's laptop, from the Prefect URL
 alone, where the class's MLflow server is and which pool to submit to.
+
+That server asks every API request for the class's secret (<stack>/class/prefect-auth): the instructor's
+commands read the file, a worker and a student's laptop get it in their environment (PREFECT_API_AUTH_STRING,
+from the student's <name>.env), never on a command line.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from common.errors import MlopsLevelsError, UsageError
 from teaching.infra import classroom_auth
 from teaching.infra.config import Settings
+from teaching.infra.secrets import PREFECT_CLIENT_AUTH, read_secret_file
 from teaching.infra.services import QUIET
 
 POOL = "mlops-levels-training"
@@ -30,21 +35,31 @@ def student_queue(student: str) -> str:
     return f"student-{student}"
 
 
-def _client(api_url: str) -> Any:
+def _client(api_url: str, auth: str | None = None) -> Any:
+    """A Prefect client of the class server, with `auth` (the instructor's, read from the class's file) or
+    else the environment's PREFECT_API_AUTH_STRING (a student's, a remote worker's)."""
     from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+    updates: dict[Any, Any] = {PREFECT_API_URL: api_url}
+    if auth := auth or os.environ.get(PREFECT_CLIENT_AUTH):  # Prefect read its environment once, at import
+        updates[PREFECT_API_AUTH_STRING] = auth
+    with temporary_settings(updates=updates):  # the client keeps what it was made with
         return get_client(sync_client=True)
 
 
-def set_up_orchestration(api_url: str, tracking_uri: str) -> dict[str, Any]:
+def class_auth(stack: Path) -> str | None:
+    """The class's Prefect secret, on the instructor's host."""
+    return read_secret_file(classroom_auth.prefect_auth_file(stack))
+
+
+def set_up_orchestration(api_url: str, tracking_uri: str, auth: str | None) -> dict[str, Any]:
     """The pool, the zombie automation and the class variable (idempotent: a restart finds them)."""
     from prefect.client.schemas.actions import VariableCreate, VariableUpdate, WorkPoolCreate
     from prefect.exceptions import ObjectAlreadyExists
 
     info = {"tracking_uri": tracking_uri, "work_pool": POOL}
-    with _client(api_url) as client:
+    with _client(api_url, auth) as client:
         try:
             client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
         except ObjectAlreadyExists:
@@ -86,10 +101,10 @@ def _zombie_automation() -> Any:
     )
 
 
-def add_student_queue(api_url: str, student: str) -> None:
+def add_student_queue(api_url: str, student: str, auth: str | None) -> None:
     from prefect.exceptions import ObjectAlreadyExists
 
-    with _client(api_url) as client:
+    with _client(api_url, auth) as client:
         try:
             client.create_work_queue(name=student_queue(student), work_pool_name=POOL)
         except ObjectAlreadyExists:
@@ -109,15 +124,23 @@ def join_class(settings: Settings) -> Settings:
     return settings.with_(tracking_uri=info["tracking_uri"], work_pool=info["work_pool"])
 
 
-def class_info(api_url: str) -> dict[str, Any]:
-    """What a class server tells anyone who reaches it: its MLflow server and its work pool."""
+def class_info(api_url: str, auth: str | None = None) -> dict[str, Any]:
+    """What a class server tells whoever holds its secret: its MLflow server and its work pool."""
     import httpx
     from prefect.exceptions import PrefectHTTPStatusError
 
     try:
-        with _client(api_url) as client:
+        with _client(api_url, auth) as client:
             variable = client.read_variable_by_name(CLASS_VARIABLE)
-    except (PrefectHTTPStatusError, httpx.HTTPError, OSError) as exc:
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code != 401:
+            raise MlopsLevelsError(f"cannot reach the class server: {exc}", where=api_url) from None
+        raise UsageError(
+            "the class server refused: no or a wrong PREFECT_API_AUTH_STRING",
+            where=api_url,
+            fix="set it from your instructor's <name>.env file (set -a; . <name>.env; set +a)",
+        ) from None
+    except (httpx.HTTPError, OSError) as exc:
         raise MlopsLevelsError(f"cannot reach the class server: {exc}", where=api_url) from None
     if variable is None:
         raise UsageError("this Prefect server is not a class server", where=api_url)
@@ -134,11 +157,20 @@ def worker_command(
     there; elsewhere, or for one student's own queue, the credentials come from the environment.
     """
     env = {**os.environ, **QUIET, "PREFECT_API_URL": api_url, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    auth = env.get(PREFECT_CLIENT_AUTH) or (class_auth(stack) if stack is not None else None)
+    if not auth:
+        raise UsageError(
+            "a worker needs the class's Prefect secret",
+            fix="set PREFECT_API_AUTH_STRING (from stack/class/prefect-auth), or run it on the class server's host",
+        )
+    env[PREFECT_CLIENT_AUTH] = auth  # its flow runs inherit it: they report to the same server
     env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(HEARTBEAT_S)  # the zombie automation listens for these
     env["PREFECT_WORKER_QUERY_SECONDS"] = "2"  # a student waits for the pick-up: poll often (default 10 s)
     # The runs it executes read their stores and months from here (the levels' config.py), not from parameters.
     env.update(settings.data.to_env())
-    env["MLFLOW_TRACKING_URI"] = class_info(api_url)["tracking_uri"]
+    # On the host, the MLflow server is the stack's own: the class variable can be edited by anyone who holds
+    # the class's Prefect secret (every student), and this worker sends its MLflow password wherever it says.
+    env["MLFLOW_TRACKING_URI"] = _host_tracking_uri(stack) or class_info(api_url, auth)["tracking_uri"]
     if not env.get("MLFLOW_TRACKING_USERNAME"):
         if stack is None or not classroom_auth.password_file(stack, classroom_auth.WORKER).exists():
             raise UsageError(
@@ -154,6 +186,19 @@ def worker_command(
     return command, env
 
 
+def _host_tracking_uri(stack: Path | None) -> str | None:
+    """The class's MLflow server as the stack recorded it when it started it (None away from the host)."""
+    import json
+
+    if stack is None:
+        return None
+    try:
+        url = json.loads((stack / "stack.json").read_text())["mlflow"]["url"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return url if isinstance(url, str) else None
+
+
 def enrol(stack: Path, state: dict[str, Any], students: list[str]) -> list[dict[str, Any]]:
     """Add students: login, experiments, model, grants, queue, and a ready-to-hand-out <name>.env (mode 600)."""
     for student in students:  # every name checked before anything is created
@@ -161,7 +206,7 @@ def enrol(stack: Path, state: dict[str, Any], students: list[str]) -> list[dict[
     rows = []
     for student in students:
         row = classroom_auth.add_student(state["mlflow"]["url"], stack, student)
-        add_student_queue(state["prefect"]["api_url"], student)
+        add_student_queue(state["prefect"]["api_url"], student, class_auth(stack))
         row["env_file"] = str(write_student_env(stack, state, student))
         rows.append(row)
     return rows
@@ -177,7 +222,9 @@ def write_student_env(stack: Path, state: dict[str, Any], student: str) -> Path:
         f"MLOPS_LEVELS_STACK_URL={state['prefect']['api_url']}\n"
         f"MLOPS_LEVELS_STUDENT={student}\n"
         f"MLFLOW_TRACKING_USERNAME={student}\n"
-        f"MLFLOW_TRACKING_PASSWORD={classroom_auth.ensure_password(stack, student)}\n",
+        f"MLFLOW_TRACKING_PASSWORD={classroom_auth.ensure_password(stack, student)}\n"
+        # The class's one Prefect secret: every student holds the same (Prefect OSS has no accounts).
+        f"PREFECT_API_AUTH_STRING={class_auth(stack) or ''}\n",
     )
     return path
 

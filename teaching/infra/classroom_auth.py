@@ -5,6 +5,10 @@ its own (PostgreSQL here). Everything a student has is created by the admin and 
 experiments (one per level) and their registered model, MANAGE for them, EDIT for the `worker` account
 that runs flows on the class's workers, nothing for anyone else (default_permission = NO_PERMISSIONS).
 The admin reads everything. Passwords live in files of mode 600 under <stack>/class/, never in argv.
+
+The class's Prefect server asks for one secret, <stack>/class/prefect-auth (mode 600): Prefect OSS has
+one shared credential, not accounts, so it keeps out other local users and the network, not one student
+from another (docs/scale-out.md says who can do what).
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ def class_dir(stack: Path) -> Path:
 
 def password_file(stack: Path, user: str) -> Path:
     return class_dir(stack) / "users" / f"{user}.password"
+
+
+def prefect_auth_file(stack: Path) -> Path:
+    """The class's Prefect secret: the class server's API asks every request for it."""
+    return class_dir(stack) / "prefect-auth"
 
 
 def ensure_password(stack: Path, user: str) -> str:

@@ -36,9 +36,13 @@ WAIT_LIMIT_S = 3600
 
 def deploy(number: int, folder: Path, settings: Settings) -> str:
     """The level's training flow as a deployment of the class's pool; its name."""
+    from teaching.infra.services import prefect_auth
+
     name = f"level-{number}"
     command = [sys.executable, "-m", "prefect", "--no-prompt", "deploy", ENTRYPOINT, "--name", name]
     env = {**os.environ, "PREFECT_API_URL": str(settings.stack_url), "PYTHONPATH": str(folder)}
+    if auth := prefect_auth(settings, str(settings.stack_url)):  # the environment's, or the class host's file
+        env["PREFECT_API_AUTH_STRING"] = auth
     done = subprocess.run(
         [*command, "--pool", str(settings.work_pool)], cwd=folder, env=env, capture_output=True, text=True
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets as random_tokens
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,6 +19,11 @@ from teaching.infra.config import Settings, url_holds_credential
 
 TOKEN_ENV = "MLOPS_LEVELS_ADMIN_TOKEN"
 TOKEN_FILE = "admin-token"
+# Prefect's own basic auth: the server compares every API request's `Authorization: Basic` to its
+# PREFECT_SERVER_API_AUTH_STRING; clients send their PREFECT_API_AUTH_STRING.
+PREFECT_AUTH_FILE = "prefect-auth"
+PREFECT_CLIENT_AUTH = "PREFECT_API_AUTH_STRING"
+PREFECT_SERVER_AUTH = "PREFECT_SERVER_API_AUTH_STRING"
 
 
 def token_file(settings: Settings) -> Path:
@@ -52,6 +58,46 @@ def ensure_admin_token(settings: Settings) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(token)
     return token
+
+
+def prefect_auth_file(settings: Settings) -> Path:
+    """The workspace's Prefect secret: what its own Prefect server asks of every API request."""
+    return settings.layout.secrets / PREFECT_AUTH_FILE
+
+
+def read_secret_file(path: Path) -> str | None:
+    """A secret file's text (None if there is none); one readable by anyone but its owner is refused:
+    another local user may have read it, or written it."""
+    try:
+        info = os.stat(path)
+        if stat.S_IMODE(info.st_mode) & 0o077 or info.st_uid != os.getuid():
+            raise StoreError(
+                "the secret file can be read or written by others",
+                where=str(path),
+                fix=f"delete it (a new one is made) or chmod 600 {path} if only you could have read it",
+            )
+        return path.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"cannot read the secret file ({exc.strerror})", where=str(path)) from None
+
+
+def ensure_secret_file(path: Path) -> str:
+    """The secret in `path`, made on first use: mode 0600 from its first byte, in a 0700 folder."""
+    existing = read_secret_file(path)
+    if existing:
+        return existing
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Prefect's setting is documented as 'user:password'; the server compares the whole string.
+    secret = f"mlops-levels:{random_tokens.token_urlsafe(24)}"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # an empty file: a secret nobody kept cannot be trusted to be anyone's
+        raise StoreError("the secret file is empty", where=str(path), fix="delete it: a new one is made") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    return secret
 
 
 # What a command may hold and a server it leaves running must not: that server outlives the command,

@@ -3,6 +3,11 @@
 Prefect 3's temporary local API costs 14-18 s in every process on a 2-core laptop; a server started
 once per workspace costs ~10 s the first time and nothing after, so every later `run` talks to it.
 Its state lives in <workspace>/prefect/ (PREFECT_HOME); `mlops-levels stop` or `clean` ends it.
+
+Its API asks every request for the workspace's secret (Prefect's own basic auth,
+<workspace>/secrets/prefect-auth, 0600): on 127.0.0.1 any local account reaches the port, and whoever
+reaches the API can start a flow run of any deployment (`serve 4`'s included), read every log and
+parameter. Every client the toolkit starts gets the secret through its environment, never argv.
 """
 
 from __future__ import annotations
@@ -33,7 +38,14 @@ from teaching.infra.processes import (
     stop_own_group,
 )
 from teaching.infra.quiet import quiet_libraries
-from teaching.infra.secrets import without_secrets
+from teaching.infra.secrets import (
+    PREFECT_CLIENT_AUTH,
+    PREFECT_SERVER_AUTH,
+    ensure_secret_file,
+    prefect_auth_file,
+    read_secret_file,
+    without_secrets,
+)
 from teaching.infra.serving import LOCALHOST, free_port, http_ok
 
 STARTUP_TIMEOUT_S = 120
@@ -50,13 +62,26 @@ def _state_file(settings: Settings) -> Path:
 
 def running_prefect_api(settings: Settings) -> str | None:
     """The API URL of this workspace's Prefect server, if it is up."""
+    state = _running_state(settings)
+    return state["api_url"] if state else None
+
+
+def running_prefect_secret_file(settings: Settings) -> str | None:
+    """Where the secret of this workspace's running Prefect server is (its UI asks for that text)."""
+    state = _running_state(settings)
+    auth_file = state.get("auth_file") if state else None
+    return auth_file if isinstance(auth_file, str) else None
+
+
+def _running_state(settings: Settings) -> dict[str, Any] | None:
+    """The record of this workspace's Prefect server, if it is up (its /health needs no secret)."""
     try:
         state = json.loads(_state_file(settings).read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(state, dict) or not _serves_this_workspace(state, settings):
         return None
-    return state["api_url"] if http_ok(f"{state['api_url']}/health") else None
+    return state if http_ok(f"{state['api_url']}/health") else None
 
 
 def _serves_this_workspace(state: dict[str, Any], settings: Settings) -> bool:
@@ -84,28 +109,88 @@ def ensure_prefect_api(settings: Settings) -> str:
     return workspace_prefect_api(settings)
 
 
+def prefect_auth(settings: Settings, api_url: str) -> str | None:
+    """What a client of `api_url` authenticates with: this workspace's server's own secret when that is the
+    server (the class server is one, on its host), else the person's PREFECT_API_AUTH_STRING (their own
+    server's, or the class's from their <name>.env), else nothing: a server without auth needs none."""
+    state = _running_state(settings)
+    if state and state["api_url"] == api_url and isinstance(state.get("auth_file"), str):
+        return read_secret_file(Path(state["auth_file"]))
+    return os.environ.get(PREFECT_CLIENT_AUTH) or None
+
+
+def prefect_client_env(settings: Settings) -> dict[str, str]:
+    """The environment of a process the toolkit starts that talks to Prefect: which server, and its secret
+    (in the environment: a command line is readable by every local user, a flow parameter by the API's)."""
+    api_url = ensure_prefect_api(settings)
+    env = {"PREFECT_API_URL": api_url, "PREFECT_HOME": str(prefect_home(settings))}
+    if auth := prefect_auth(settings, api_url):
+        env[PREFECT_CLIENT_AUTH] = auth
+    return env
+
+
 @contextlib.contextmanager
 def prefect_settings(settings: Settings) -> Iterator[str]:
     """Within the block, Prefect talks to this workspace's server (started if needed); yields its API URL."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
     api_url = ensure_prefect_api(settings)
-    with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_HOME: prefect_home(settings)}):
+    updates: dict[Any, Any] = {PREFECT_API_URL: api_url, PREFECT_HOME: prefect_home(settings)}
+    if auth := prefect_auth(settings, api_url):  # Prefect read its environment once, at import
+        updates[PREFECT_API_AUTH_STRING] = auth
+    with temporary_settings(updates=updates):
         # Every flow a level runs goes through here: a run that trains nothing (a resumed loop) must be
         # as quiet as one that does.
         quiet_libraries(settings.verbose)
         yield api_url
 
 
-def workspace_prefect_api(settings: Settings, server_env: dict[str, str] | None = None) -> str:
-    """This workspace's own Prefect server, started if needed (with `server_env` added, e.g. a database URL)."""
+def workspace_prefect_api(
+    settings: Settings, server_env: dict[str, str] | None = None, auth_file: Path | None = None
+) -> str:
+    """This workspace's own Prefect server, started if needed (with `server_env` added, e.g. a database URL),
+    asking every API request for the secret in `auth_file` (default: the workspace's, made on first use).
+
+    A running server is reused only if it asks for that secret: one an older toolkit started without
+    authentication, or whose secret file was replaced, is stopped and started again.
+    """
     prefect_home(settings).mkdir(parents=True, exist_ok=True)
     # Two commands starting at once must not start two servers for one workspace.
     with FileLock(prefect_home(settings) / "server.lock", timeout=STARTUP_TIMEOUT_S + 30):
-        return running_prefect_api(settings) or _start_prefect_server(settings, server_env or {})
+        state = _running_state(settings)
+        recorded = state.get("auth_file") if state else None
+        if state and isinstance(recorded, str) and (auth_file is None or Path(recorded) == auth_file):
+            secret = read_secret_file(Path(recorded))
+            if secret and _asks_for(state["api_url"], secret):
+                return str(state["api_url"])
+        if state:
+            stop_prefect_server(settings)
+        chosen = auth_file or prefect_auth_file(settings)
+        return _start_prefect_server(settings, server_env or {}, chosen, ensure_secret_file(chosen))
 
 
-def _start_prefect_server(settings: Settings, server_env: dict[str, str]) -> str:
+def _asks_for(api_url: str, secret: str) -> bool:
+    """False only when the server is known not to ask for this secret: it refuses it (401), or it answers a
+    request that carries none. A slow answer is no verdict: a busy server is not restarted under its runs."""
+    import base64
+    import urllib.error
+    import urllib.request
+
+    def status(headers: dict[str, str]) -> int | None:
+        request = urllib.request.Request(f"{api_url}/admin/version", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as refused:
+            return int(refused.code)
+        except OSError:
+            return None
+
+    token = base64.b64encode(secret.encode()).decode()
+    return status({"Authorization": f"Basic {token}"}) != 401 and status({}) != 200
+
+
+def _start_prefect_server(settings: Settings, server_env: dict[str, str], auth_file: Path, secret: str) -> str:
     home = prefect_home(settings)
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -117,6 +202,10 @@ def _start_prefect_server(settings: Settings, server_env: dict[str, str]) -> str
         "PREFECT_API_URL": api_url,
         "PREFECT_SERVER_UI_ENABLED": "true" if settings.prefect_ui else "false",
         **server_env,
+        # The server's own secret, deliberately past without_secrets(): it is what the server checks, not a
+        # credential of the command. Its /proc/<pid>/environ is readable only by this user (and root), as
+        # the 0600 file is; a command line would be readable by everyone.
+        PREFECT_SERVER_AUTH: secret,
     }
     command = [_venv_tool("prefect"), "server", "start", "--host", LOCALHOST, "--port", str(port), "--analytics-off"]
     process = start_until_healthy(
@@ -128,7 +217,8 @@ def _start_prefect_server(settings: Settings, server_env: dict[str, str]) -> str
         fix="read the log; or set PREFECT_API_URL to a running Prefect server",
     )
     # Who it is, not only its pid: `stop` signals nothing unless the same process still runs under it.
-    write_text_atomic(_state_file(settings), json.dumps({**(identity(process.pid) or {}), "api_url": api_url}))
+    record = {**(identity(process.pid) or {}), "api_url": api_url, "auth_file": str(auth_file)}
+    write_text_atomic(_state_file(settings), json.dumps(record))
     return api_url
 
 

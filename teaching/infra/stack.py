@@ -21,6 +21,7 @@ from common.errors import MlopsLevelsError, UsageError
 from teaching.infra import classroom_auth, postgres
 from teaching.infra.config import Settings
 from teaching.infra.processes import identity, signals_as_interrupt, stop_group
+from teaching.infra.secrets import read_secret_file
 from teaching.infra.services import (
     ensure_prefect_api,
     mlflow_server,
@@ -76,7 +77,10 @@ def _start_prefect(settings: Settings, db_port: int, classroom: bool) -> dict[st
         "PREFECT_API_DATABASE_CONNECTION_URL": postgres.database_uri("asyncpg", db_port, PREFECT_DB),
         **postgres.client_env(stack_dir(settings)),
     }
-    return {"api_url": workspace_prefect_api(settings, server_env)}
+    # Its own secret, not the workspace's: it is handed to every student (their <name>.env), and changed
+    # with the class (docs/scale-out.md), without touching the instructor's own workspace.
+    auth_file = classroom_auth.prefect_auth_file(stack_dir(settings))
+    return {"api_url": workspace_prefect_api(settings, server_env, auth_file)}
 
 
 def stack_up(settings: Settings, classroom: bool = False) -> dict[str, Any]:
@@ -112,7 +116,8 @@ def _bring_up(settings: Settings, classroom: bool) -> dict[str, Any]:
         from teaching.infra.classroom import set_up_orchestration
 
         classroom_auth.ensure_worker_account(state["mlflow"]["url"], stack_dir(settings))
-        state["class"] = set_up_orchestration(state["prefect"]["api_url"], state["mlflow"]["url"])
+        auth = read_secret_file(classroom_auth.prefect_auth_file(stack_dir(settings)))
+        state["class"] = set_up_orchestration(state["prefect"]["api_url"], state["mlflow"]["url"], auth)
         _save(settings, state)
     return state
 

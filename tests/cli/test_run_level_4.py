@@ -89,25 +89,41 @@ def test_diff_3_4_shows_the_loop(invoke):
     assert {"taxi_duration/automation.py", "taxi_duration/triggers.py", "taxi_duration/decisions.py"} <= added
 
 
-async def _one_scheduled_run(api: str, when: datetime, serve) -> str:
+def _attack_without_the_secret(api: str, deployment: str) -> list[int]:
+    """What another local account would send: a run of serve 4's deployment with its own month and address,
+    with no secret and with a wrong one. Each must be refused before Prefect looks at the parameters."""
+    import httpx
+
+    body = {"parameters": {"month": "2030-01", "platform_url": "http://127.0.0.1:9"}}
+    url = f"{api}/deployments/{deployment}/create_flow_run"
+    return [
+        httpx.post(url, json=body, timeout=30).status_code,
+        httpx.post(url, json=body, auth=("mlops-levels", "a-guess"), timeout=30).status_code,
+    ]
+
+
+async def _one_scheduled_run(api: str, when: datetime, serve) -> tuple[str, list[int]]:
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     name = "level-4-monthly-cycle/level-4-monthly"
-    with temporary_settings(updates={PREFECT_API_URL: api}):  # prefect read its settings at import
+    # Prefect read its settings at import; the session's server and its secret were chosen after.
+    updates = {PREFECT_API_URL: api, PREFECT_API_AUTH_STRING: os.environ.get("PREFECT_API_AUTH_STRING")}
+    with temporary_settings(updates=updates):
         async with get_client() as client:
             deadline = time.monotonic() + 240
             while True:
                 try:
-                    await client.read_deployment_by_name(name)
+                    deployment = await client.read_deployment_by_name(name)
                     break
                 except Exception:
                     assert serve.poll() is None, "serve 4 stopped"
                     assert time.monotonic() < deadline, "serve 4 never registered its deployment"
                     await asyncio.sleep(1)
+        refused = _attack_without_the_secret(api, str(deployment.id))
         flow_run = await run_deployment(name, scheduled_time=when, timeout=300, poll_interval=1)
-    return flow_run.state.type.value
+    return flow_run.state.type.value, refused
 
 
 def _files_holding_the_token(folder: Path) -> list[str]:
@@ -130,13 +146,14 @@ def test_serve_4_runs_the_schedule_in_the_workspace_and_no_secret_travels(
         start_new_session=True,
     )
     try:
-        state = asyncio.run(_one_scheduled_run(prefect_api, datetime(2021, 3, 1, 6, tzinfo=UTC), serve))
+        state, refused = asyncio.run(_one_scheduled_run(prefect_api, datetime(2021, 3, 1, 6, tzinfo=UTC), serve))
     except AssertionError:
         print(log.read_text()[-3000:])  # what serve 4 said, for the failure report
         raise
     finally:
         os.killpg(serve.pid, signal.SIGTERM)
         serve.wait(timeout=60)
+    assert refused == [401, 401]  # the attacker's runs were never created: no month, no address
     assert state == "COMPLETED"
     [decisions] = workspace.rglob("decisions/*.jsonl")
     assert [json.loads(line)["month"] for line in decisions.read_text().splitlines()] == ["2021-01", "2021-02"]

@@ -28,7 +28,13 @@ __all__ = ["open_workspace"]  # a fixture, used by name
 
 CLI = str(Path(sys.executable).with_name("mlops-levels"))
 INSTRUCTOR_SECRETS = {"MLOPS_LEVELS_ADMIN_TOKEN": "instructor-token-7f3a", "PGPASSWORD": "instructor-pg-9c1e"}
-AMBIENT = ("PREFECT_API_URL", "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+AMBIENT = (
+    "PREFECT_API_URL",
+    "PREFECT_API_AUTH_STRING",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+)
 
 
 class Class:
@@ -61,6 +67,10 @@ class Class:
 
     def state(self) -> dict:
         return json.loads((self.root / "ws" / "stack" / "stack.json").read_text())
+
+    def prefect_auth(self) -> tuple[str, str]:
+        user, _, password = (self.root / "ws" / "stack" / "class" / "prefect-auth").read_text().strip().partition(":")
+        return user, password
 
     def password(self, user: str) -> str:
         return (self.root / "ws" / "stack" / "class" / "users" / f"{user}.password").read_text().strip()
@@ -96,9 +106,11 @@ def descendants(root: int) -> set[int]:
     return found
 
 
-def flow_runs(api_url: str, state_type: str) -> list[dict]:
+def flow_runs(api_url: str, state_type: str, auth: tuple[str, str]) -> list[dict]:
     body = {"flow_runs": {"state": {"type": {"any_": [state_type]}}}}
-    return httpx.post(f"{api_url}/flow_runs/filter", json=body, timeout=10).json()
+    answer = httpx.post(f"{api_url}/flow_runs/filter", json=body, auth=auth, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
 
 
 def finished(process: subprocess.Popen, timeout: float = 300) -> dict:
@@ -144,6 +156,15 @@ def test_a_class_on_one_machine(open_workspace):
         state = room.state()
         url, api_url = state["mlflow"]["url"], state["prefect"]["api_url"]
 
+        # The class's Prefect asks for its secret: a laptop without it is told so, in one line.
+        assert room.laptop("alice")["PREFECT_API_AUTH_STRING"] == ":".join(room.prefect_auth())
+        without = {k: v for k, v in room.laptop("alice").items() if k != "PREFECT_API_AUTH_STRING"}
+        refused = room.cli("run", "2", env=without)
+        assert refused.returncode == 2 and "PREFECT_API_AUTH_STRING" in refused.stderr, refused.stderr
+        for auth in (None, ("mlops-levels", "a-guess")):
+            answer = httpx.post(f"{api_url}/flow_runs/filter", json={}, auth=auth, timeout=10)
+            assert answer.status_code == 401, (auth, answer.status_code)
+
         workers.append(room.start("stack", "worker"))
         runs = {s: room.start("run", "2", "--json", env=room.laptop(s)) for s in ("alice", "bob")}
         reports = {s: finished(p) for s, p in runs.items()}
@@ -153,6 +174,7 @@ def test_a_class_on_one_machine(open_workspace):
         secrets = [room.password(u) for u in ("admin", "worker", "alice", "bob")]
         secrets += [(room.root / "ws" / "stack" / name).read_text().strip() for name in ("db-password",)]
         secrets += [(room.root / "ws" / "stack" / "class" / "flask-secret-key").read_text().strip()]
+        secrets += [":".join(room.prefect_auth())]
         assert processes_mentioning(str(room.root / "ws"))  # the scan below sees the stack's processes
         assert [p for secret in secrets for p in processes_with_in_argv(secret)] == []
         servers = [p for p in processes_mentioning(str(room.root / "ws")) if SERVER_WORDS.search(p)]
@@ -178,15 +200,15 @@ def test_a_class_on_one_machine(open_workspace):
         # Months of a real size: the run is still training when its worker dies (4000 rows would be
         # done, and registered, within the seconds the test waits).
         retry = room.start("run", "2", "--json", env={**room.laptop("alice"), "MLOPS_LEVELS_SYNTHETIC_ROWS": "200000"})
-        wait_until(lambda: flow_runs(api_url, "RUNNING"), 120, "a worker to start alice's flow run")
+        wait_until(lambda: flow_runs(api_url, "RUNNING", room.prefect_auth()), 120, "a worker to start alice's run")
         time.sleep(3)  # past the run's first heartbeat
-        assert flow_runs(api_url, "RUNNING")
+        assert flow_runs(api_url, "RUNNING", room.prefect_auth())
         while workers:  # every worker machine dies: whichever ran the flow, its run is left behind
             kill_machine(workers.pop())
         workers.append(room.start("stack", "worker"))
         report = finished(retry, timeout=300)
         assert report["artifacts"]["registered version"] == "nyc-taxi-duration-alice v2"
-        assert len(flow_runs(api_url, "CRASHED")) == 1
+        assert len(flow_runs(api_url, "CRASHED", room.prefect_auth())) == 1
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)

@@ -22,6 +22,8 @@ LEVEL_DIR = Path(__file__).resolve().parents[1]
 # Real TLC months, for the checks on real data; skipped where they are not present.
 REAL_DATA = Path(os.environ.get("TAXI_REAL_DATA", LEVEL_DIR.parents[2] / "shared" / "data" / "real"))
 TOKEN = "tok-" + "e" * 20 + "-known-to-the-test"  # the platform's admin token: searched for where it must not be
+# The Prefect server's basic auth, as on a shared machine: whoever lacks it cannot reach the deployment at all.
+PREFECT_AUTH = "suite:" + "p" * 24
 
 # Quiet, and no telemetry: a test run never phones home. Set before Prefect or MLflow is first imported.
 os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
@@ -150,31 +152,36 @@ def prefect_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def prefect_api(prefect_home: Path) -> Iterator[str]:
-    """One `prefect server start` for the whole session (~20 s); every flow of the suite reports to it."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    """One `prefect server start` for the whole session (~20 s); every flow of the suite reports to it,
+    with the secret its API asks for (PREFECT_SERVER_API_AUTH_STRING in the server's environment only)."""
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     home = prefect_home
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = {"PREFECT_HOME": str(home), "PREFECT_UI_ENABLED": "false", "PREFECT_API_URL": url}
+    env["PREFECT_SERVER_API_AUTH_STRING"] = PREFECT_AUTH
     command = ["-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     log = home / "server.log"
     with open(log, "wb") as output:
         server = subprocess.Popen(
             [sys.executable, *command], cwd=home, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT
         )
-    saved = os.environ.get("PREFECT_API_URL")
+    saved = {name: os.environ.get(name) for name in ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING")}
     try:
         wait_for(f"{url}/health", server, log, timeout=120)
         os.environ["PREFECT_API_URL"] = url  # for every command the suite starts
-        with temporary_settings(updates={PREFECT_API_URL: url}):  # Prefect read its settings when imported
+        os.environ["PREFECT_API_AUTH_STRING"] = PREFECT_AUTH
+        # Prefect read its settings when imported
+        with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_API_AUTH_STRING: PREFECT_AUTH}):
             yield url
     finally:
         stop(server)
-        if saved is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextmanager

@@ -2,11 +2,11 @@
 executes against the platform.
 
 A scheduled run serves the month that ended before its scheduled time, so the schedule advances; a second
-run of the same month does nothing. Whoever reaches the Prefect API cannot steer a run: a `platform_url` of
-theirs is refused or ignored (the token goes only where the schedule's own environment says), and a
-`month` its scheduled time does not imply fails the run and leaves the decision log as it was. And no
-secret travels: with a known admin token, the token's text is in no file of the project or of the Prefect
-server, and in no answer of Prefect's API.
+run of the same month does nothing. Whoever reaches the Prefect server without its secret cannot even start a
+run (401); whoever holds it cannot steer one: a `platform_url` of theirs is refused or ignored (the token goes
+only where the schedule's own environment says), and a `month` its scheduled time does not imply fails the
+run and leaves the decision log as it was. And no secret travels: with a known admin token, the token's text
+is in no file of the project or of the Prefect server, and in no answer of Prefect's API.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN, level_command, running_platform
+from conftest import PREFECT_AUTH, TOKEN, level_command, running_platform
 
 from taxi_duration.automation import month_of_schedule
 from taxi_duration.schedule import CRON, DEPLOYMENT
@@ -62,6 +62,21 @@ def _listener() -> Iterator[tuple[str, list[bytes]]]:
         stop.set()
         thread.join(timeout=5)
         server.close()
+
+
+def _without_the_secret(deployment_id: str, listener: str) -> dict[str, str]:
+    """Another local account, without the server's secret: it can neither read the deployment nor start a run."""
+    import httpx
+    from prefect.settings import PREFECT_API_URL
+
+    url = f"{PREFECT_API_URL.value()}/deployments/{deployment_id}"
+    body = {"parameters": {"platform_url": listener, "month": "2030-01"}}
+    answers = {
+        "read without the secret": httpx.get(url, timeout=30),
+        "run without the secret": httpx.post(f"{url}/create_flow_run", json=body, timeout=30),
+        "run with a wrong one": httpx.post(f"{url}/create_flow_run", json=body, auth=("suite", "guess"), timeout=30),
+    }
+    return {what: str(answer.status_code) for what, answer in answers.items()}
 
 
 async def _attack_runs(name: str, listener: str, folder: Path) -> dict[str, str]:
@@ -113,7 +128,7 @@ async def _scheduled_runs(
         flow_run = await run_deployment(name, scheduled_time=when, timeout=300, poll_interval=1)
         runs.append(flow_run.state.type.value)
         if index == 0 and attack:  # between two real months: the next one must still work
-            attacked = await _attack_runs(name, *attack)
+            attacked = _without_the_secret(str(deployment.id), attack[0]) | await _attack_runs(name, *attack)
     return cron, runs, attacked
 
 
@@ -123,7 +138,7 @@ def _token_in_prefect_api(api: str) -> list[str]:
 
     found = []
     for path in ("/flow_runs/filter", "/deployments/filter", "/task_runs/filter", "/logs/filter"):
-        answer = httpx.post(f"{api}{path}", json={"limit": 200}, timeout=30)
+        answer = httpx.post(f"{api}{path}", json={"limit": 200}, auth=tuple(PREFECT_AUTH.split(":", 1)), timeout=30)
         assert answer.status_code == 200, answer.text
         if TOKEN in answer.text:
             found.append(path)
@@ -155,6 +170,8 @@ def test_the_schedule_advances_is_idempotent_and_no_secret_travels(prefect_api, 
                 print(log.read_text()[-3000:])  # what the schedule said, for the failure report
                 raise
     assert received == [], f"the flow reached the attacker's address: {attacked}"  # no request, no token
+    refused = ("read without the secret", "run without the secret", "run with a wrong one")
+    assert [attacked[what] for what in refused] == ["401"] * 3, attacked
     assert "address" in attacked  # refused by Prefect, failed, or run against the real platform: all are safe
     assert [attacked[m] for m in ("2030-01", "2027-06", "2021-05")] == ["FAILED"] * 3, attacked
     assert attacked["log unchanged"] == "True", attacked
