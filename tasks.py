@@ -1,4 +1,5 @@
-"""Set up and run mlops-levels with nothing but Python 3.11+: `python3 tasks.py demo|test|check|bench|lint|sync|docs`.
+"""Set up and run mlops-levels with nothing but Python 3.11+: `python3 tasks.py demo|test|check|bench|lint|sync|docs`
+(`test --quick`: every suite without its slow tests, no checks: the developer's loop).
 
 Creates ./.venv, installs the project with every dependency pinned (constraints.txt), then runs the task.
 Re-running skips the install unless pyproject.toml or constraints.txt changed.

@@ -55,9 +55,18 @@ FOLDER_SUITES = {
 }
 
 
+# What makes a test slow is what it needs: the session's Prefect server (10-20 s to start, then a level's
+# pipeline in a process of its own importing MLflow, Prefect and scikit-learn), or every exercise checked.
+# A test that needs one is marked slow here, so `-m "not slow"` never waits for them, whoever forgets the mark.
+SLOW_FIXTURES = {"prefect_api", "checked"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`pytest -m level2` selects tests/level_2 with no decorator in the files; every test belongs to a suite."""
+    """`pytest -m level2` selects tests/level_2 with no decorator in the files; every test belongs to a suite.
+    A test that needs a slow fixture (SLOW_FIXTURES) is marked slow."""
     for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
         parts = Path(str(item.fspath)).relative_to(REPO).parts
         folder = parts[1] if len(parts) > 2 else ""
         suite = folder.replace("_", "") if folder.startswith("level_") else FOLDER_SUITES.get(folder)
