@@ -63,9 +63,10 @@ FOLDER_SUITES = {
 
 
 # What makes a test slow is what it needs: the session's Prefect server (10-20 s to start, then a level's
-# pipeline in a process of its own importing MLflow, Prefect and scikit-learn), or every exercise checked.
+# pipeline in a process of its own importing MLflow, Prefect and scikit-learn), every exercise checked, or
+# level 4's loop on the damaged decision logs.
 # A test that needs one is marked slow here, so `-m "not slow"` never waits for them, whoever forgets the mark.
-SLOW_FIXTURES = {"prefect_api", "checked"}
+SLOW_FIXTURES = {"prefect_api", "checked", "loop_on_damaged_logs"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

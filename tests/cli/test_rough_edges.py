@@ -53,6 +53,7 @@ def test_explain_says_still_manual_once_and_does_not_point_at_itself(invoke):
     assert "See `mlops-levels explain 3`" not in text and "See mlops-levels explain 3" not in text
 
 
+@pytest.mark.slow
 def test_walkthrough_numbers_code_as_the_file_does(invoke):
     from levels.catalog import get_level
 

@@ -1,31 +1,14 @@
 """`run all` tells the course's story: every level on the same months, level 4 ahead by the end, one
-figure and one page an instructor can project (opened here in a real headless Chromium)."""
+figure and one page an instructor can project (opened here in a real headless Chromium). The `story` fixture
+(tests/cli/conftest.py) runs it once for the session."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tests.browser import dom, looks_blank, screenshot
-
-ROWS = "12000"  # drift on 265-valued zone columns needs a few thousand rides a month
-
-
-@pytest.fixture(scope="module")
-def story(tmp_path_factory, prefect_api):
-    """One `run all` on the default story, shared by the tests of this module."""
-    from typer.testing import CliRunner
-
-    from cli import app
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLOPS_LEVELS_WORKSPACE", str(tmp_path_factory.mktemp("story")))
-        patch.setenv("MLOPS_LEVELS_SYNTHETIC_ROWS", ROWS)
-        result = CliRunner().invoke(app, ["run", "all", "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ def test_walkthrough_completes_for_every_level(invoke, prefect_api, level):
     assert f"Walkthrough of level {level} done" in result.output
 
 
+@pytest.mark.slow
 def test_walkthrough_pauses_and_resumes_at_a_step(cli_runner, workspace):
     from cli import app
 
@@ -27,6 +28,7 @@ def test_walkthrough_pauses_and_resumes_at_a_step(cli_runner, workspace):
     assert too_far.exit_code == 2
 
 
+@pytest.mark.slow
 def test_test_command_runs_a_level_suite_and_records_it(invoke):
     result = invoke("test", "0", "--fast")
     assert result.exit_code == 0, result.output

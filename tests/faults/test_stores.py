@@ -254,6 +254,7 @@ def test_a_damaged_decision_log_stops_run_4_in_one_line(invoke, workspace, prefe
     assert log.read_bytes() == before  # nothing appended after it, nothing re-run
 
 
+@pytest.mark.slow
 def test_clean_empties_a_workspace_that_is_a_mount_point_and_leaves_it_mounted(invoke, mounted):
     disk = mounted("4m")
     assert invoke("--workspace", disk, "run", "0").exit_code == 0
