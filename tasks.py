@@ -1,4 +1,5 @@
-"""Set up and run mlops-levels with nothing but Python 3.11+: `python3 tasks.py demo|test|check|bench|lint|sync|docs`.
+"""Set up and run mlops-levels with nothing but Python 3.11+: `python3 tasks.py demo|test|check|bench|lint|sync|docs`
+(`test --quick`: every suite without its slow tests, no checks: the developer's loop).
 
 Creates ./.venv, installs the project with every dependency pinned (constraints.txt), then runs the task.
 Re-running skips the install unless pyproject.toml or constraints.txt changed.
@@ -85,18 +86,37 @@ SUITES_AT_ONCE = int(os.environ.get("MLOPS_LEVELS_SUITES_AT_ONCE", "2"))
 COUNTED = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected)")
 
 
-def suites() -> list[tuple[str, Path]]:
-    """The toolkit's suite, then each level's own, in its folder: every level's package is named taxi_duration,
-    so no two levels can share an interpreter."""
-    return [("toolkit", ROOT), *((folder.name, folder) for folder in level_projects())]
+# The toolkit's suite is the long pole (its tests drive every level end to end), so it runs as two
+# processes of about equal length, each with its own session fixtures (a Prefect server apiece): side by
+# side with the levels' suites, two at a time, the whole run ends when the longest part does.
+# Together the parts are the toolkit's testpaths (pyproject.toml); tests/test_tasks.py checks that.
+TOOLKIT_PARTS = {
+    "toolkit: cli": ["tests/cli", "tests/level_0", "tests/common"],
+    "toolkit: faults, stack, exercises, levels, assess": [
+        "tests/faults",
+        "tests/stack",
+        "tests/exercises",
+        "tests/levels",
+        "assess/tests",
+    ],
+}
 
 
-def _run_suite(name: str, folder: Path, extra: list[str], logs: Path) -> tuple[str, int, dict[str, int], str]:
-    log = logs / f"{name}.log"
+def suites() -> list[tuple[str, Path, list[str]]]:
+    """The toolkit's suite (in parts), then each level's own, in its folder: every level's package is named
+    taxi_duration, so no two levels can share an interpreter. Longest first, so none starts last."""
+    toolkit = [(name, ROOT, paths) for name, paths in TOOLKIT_PARTS.items()]
+    return [*toolkit, *((folder.name, folder, []) for folder in reversed(level_projects()))]
+
+
+def _run_suite(
+    name: str, folder: Path, paths: list[str], extra: list[str], logs: Path
+) -> tuple[str, int, dict[str, int], str]:
+    log = logs / f"{name.replace(':', '').replace(', ', '-').replace(' ', '-')}.log"
     started = time.monotonic()
     with open(log, "w", encoding="utf-8") as out:
         code = subprocess.run(
-            [str(PYTHON), "-m", "pytest", *extra], cwd=folder, stdout=out, stderr=subprocess.STDOUT
+            [str(PYTHON), "-m", "pytest", *extra, *paths], cwd=folder, stdout=out, stderr=subprocess.STDOUT
         ).returncode
     text = log.read_text(encoding="utf-8", errors="replace")
     last = next((line for line in reversed(text.splitlines()) if COUNTED.search(line)), "")
@@ -104,16 +124,23 @@ def _run_suite(name: str, folder: Path, extra: list[str], logs: Path) -> tuple[s
     return name, code, counts, f"{text}== tests: {name}: exit {code} in {time.monotonic() - started:.0f} s\n"
 
 
+QUICK = ["-m", "not slow"]
+
+
 def test(extra: list[str]) -> int:
     """The README's test command, and CI's: every check, then every suite (the toolkit's, and each level's
-    in its folder), two at a time."""
-    if check():
+    in its folder), two at a time. `--quick`: the developer's loop, no checks and no slow test, every suite."""
+    quick = "--quick" in extra
+    extra = [arg for arg in extra if arg != "--quick"]
+    if quick:
+        extra = [*QUICK, *extra]
+    elif check():
         return 1
     logs = Path(tempfile.mkdtemp(prefix="mlops-levels-suites-"))
     results = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=SUITES_AT_ONCE) as pool:
-        running = [pool.submit(_run_suite, name, folder, extra, logs) for name, folder in suites()]
-        print(f"== tests: {', '.join(name for name, _ in suites())} ({SUITES_AT_ONCE} at once)", flush=True)
+        running = [pool.submit(_run_suite, name, folder, paths, extra, logs) for name, folder, paths in suites()]
+        print(f"== tests: {'; '.join(name for name, _, _ in suites())} ({SUITES_AT_ONCE} at once)", flush=True)
         for future in concurrent.futures.as_completed(running):
             name, code, counts, output = future.result()
             print(output, end="", flush=True)

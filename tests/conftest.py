@@ -9,6 +9,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# One thread of OpenMP and BLAS per process: the suites run two at a time on two cores, and each starts
+# servers and level commands beside it. With a thread per core, OpenMP's workers spin-wait for a core the
+# neighbours hold: scikit-learn's HistGradientBoosting on 4,000 rows took 247 s instead of 5 s at load ~9.
+# Set before numpy is imported, and inherited by every command a test starts.
+for _threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
 HEAVY = ["pandas", "sklearn", "mlflow", "prefect", "evidently", "fastapi", "numpy", "scipy", "watchfiles"]
 
 
@@ -55,9 +62,19 @@ FOLDER_SUITES = {
 }
 
 
+# What makes a test slow is what it needs: the session's Prefect server (10-20 s to start, then a level's
+# pipeline in a process of its own importing MLflow, Prefect and scikit-learn), every exercise checked, or
+# level 4's loop on the damaged decision logs.
+# A test that needs one is marked slow here, so `-m "not slow"` never waits for them, whoever forgets the mark.
+SLOW_FIXTURES = {"prefect_api", "checked", "loop_on_damaged_logs"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`pytest -m level2` selects tests/level_2 with no decorator in the files; every test belongs to a suite."""
+    """`pytest -m level2` selects tests/level_2 with no decorator in the files; every test belongs to a suite.
+    A test that needs a slow fixture (SLOW_FIXTURES) is marked slow."""
     for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
         parts = Path(str(item.fspath)).relative_to(REPO).parts
         folder = parts[1] if len(parts) > 2 else ""
         suite = folder.replace("_", "") if folder.startswith("level_") else FOLDER_SUITES.get(folder)

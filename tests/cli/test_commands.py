@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import REPO, heavy_imports_of
 
 
@@ -44,6 +46,7 @@ def test_version(invoke):
     assert result.exit_code == 0 and "mlops-levels" in result.output
 
 
+@pytest.mark.slow
 def test_list_shows_levels_and_marks_a_level_once_run(invoke):
     first = invoke("list")
     assert first.exit_code == 0 and "No MLOps" in first.output and "Welcome" in first.output

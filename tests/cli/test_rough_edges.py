@@ -65,6 +65,7 @@ def test_explain_3_says_each_ride_goes_to_one_arm_not_to_both(invoke):
     assert "compared on the same rides" not in text and "each ride" in text
 
 
+@pytest.mark.slow
 def test_walkthrough_numbers_code_as_the_file_does(invoke):
     from levels.catalog import get_level
 

@@ -11,6 +11,7 @@ from teaching.infra.serving import free_port
 from tests.conftest import VALIDATED_REAL_RMSE, real_rmse
 
 
+@pytest.mark.slow
 def test_run_1_trains_serves_and_reports_requests(invoke, workspace):
     result = invoke("run", "1", "--json")
     assert result.exit_code == 0, result.output
@@ -22,11 +23,13 @@ def test_run_1_trains_serves_and_reports_requests(invoke, workspace):
     assert not (get_level(1).folder / "models").exists()  # the level wrote into the workspace, not its folder
 
 
+@pytest.mark.slow
 def test_run_1_passes_a_level_error_through_in_one_line(invoke, tmp_path):
     result = invoke("run", "1", "--train-data", str(tmp_path / "missing.parquet"))
     assert result.exit_code == 2 and "file not found" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_real_sample_rmse_matches_the_course_on_validated_trips(invoke):
     assert real_rmse(invoke, 1) == pytest.approx(VALIDATED_REAL_RMSE, abs=0.02)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from teaching.infra.serving import free_port
+from tests.cli.conftest import STORY_ROWS
 from tests.conftest import REPO, real_file
 
 TOKEN = "tok-" + "e" * 20 + "-known-to-the-test"
@@ -32,17 +33,22 @@ def _months(report: dict) -> list[str]:
 
 
 @pytest.mark.slow
-def test_run_4_retrains_when_traffic_returns_draws_the_frozen_model_and_resumes(invoke, workspace, prefect_api):
-    months = ["2021-01", "2021-02", "2021-03", "2021-04", "2021-05"]
-    strong = _run(invoke, "--months", "2021-01..2021-05", "--scenario", "traffic-returns")
+def test_run_4_retrains_when_traffic_returns_draws_the_frozen_model_and_resumes(
+    invoke, story, story_workspace, monkeypatch
+):
+    """`run all`'s level 4 is `run 4` over the story's six months of returning traffic (one run shared with
+    test_story.py); `run 4` on the same workspace and months resumes its log and decides nothing twice."""
+    strong = story["reports"][4]
     assert strong["metrics"]["retrains"] >= 1 and strong["details"]["retrained_in"] != ""
     assert strong["metrics"]["last_month_rmse"] < strong["metrics"]["last_month_frozen_rmse"]
-    assert _months(strong) == months
+    assert _months(strong) == story["months"]
     assert Path(strong["artifacts"]["plot"]).is_file()
-    assert Path(strong["artifacts"]["decisions"]).is_relative_to(workspace)  # the level wrote in the workspace
-    again = _run(invoke, "--months", "2021-01..2021-05", "--scenario", "traffic-returns")
-    assert again["details"]["resumed"].startswith("resumed: 4 month(s) already decided")
-    assert _months(again) == months and again["metrics"] == strong["metrics"]  # none decided twice
+    assert Path(strong["artifacts"]["decisions"]).is_relative_to(story_workspace)  # the level wrote in the workspace
+    monkeypatch.setenv("MLOPS_LEVELS_WORKSPACE", str(story_workspace))
+    monkeypatch.setenv("MLOPS_LEVELS_SYNTHETIC_ROWS", STORY_ROWS)
+    again = _run(invoke, "--months", f"{story['months'][0]}..{story['months'][-1]}", "--scenario", "traffic-returns")
+    assert again["details"]["resumed"].startswith(f"resumed: {len(story['months']) - 1} month(s) already decided")
+    assert _months(again) == story["months"] and again["metrics"] == strong["metrics"]  # none decided twice
 
 
 @pytest.mark.slow

@@ -56,6 +56,7 @@ def test_a_month_missing_from_the_data_folder_is_one_line_before_any_server(invo
     assert not workspace.exists()
 
 
+@pytest.mark.slow
 def test_real_months_with_a_gap_are_accepted_as_a_list(invoke, workspace):
     real_file("green_tripdata_2023-01.parquet")
     from common.months import month_range

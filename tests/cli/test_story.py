@@ -1,31 +1,15 @@
 """`run all` tells the course's story: every level on the same months, level 4 ahead by the end, one
-figure and one page an instructor can project (opened here in a real headless Chromium)."""
+figure and one page an instructor can project (opened here in a real headless Chromium). The `story` fixture
+(tests/cli/conftest.py) runs it once for the session."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tests.browser import dom, looks_blank, screenshot
-
-ROWS = "12000"  # drift on 265-valued zone columns needs a few thousand rides a month
-
-
-@pytest.fixture(scope="module")
-def story(tmp_path_factory, prefect_api):
-    """One `run all` on the default story, shared by the tests of this module."""
-    from typer.testing import CliRunner
-
-    from cli import app
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLOPS_LEVELS_WORKSPACE", str(tmp_path_factory.mktemp("story")))
-        patch.setenv("MLOPS_LEVELS_SYNTHETIC_ROWS", ROWS)
-        result = CliRunner().invoke(app, ["run", "all", "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+from tests.cli.conftest import STORY_ROWS
 
 
 @pytest.mark.slow
@@ -88,14 +72,14 @@ def test_every_rmse_difference_between_levels_names_its_measured_cause(story):
     first, last = "2021-02", story["months"][-1]
     why = {row["level"]: row["why"] for row in story["comparison"]}
     curves = story["curves"]
-    raw = generate_month("2021-01", scenario="traffic-returns", rows=int(ROWS))
+    raw = generate_month("2021-01", scenario="traffic-returns", rows=int(STORY_ROWS))
     counted = prepare_trips_counted(raw)
     dropped = counted.dropped.invalid
     assert dropped > 0 and f"without the {dropped:,} training rows" in why[1], why[1]
     assert f"{curves['0'][first]:.3f} → {curves['1'][first]:.3f}" in why[1]
     minutes = (raw.lpep_dropoff_datetime - raw.lpep_pickup_datetime).dt.total_seconds() / 60
     course_rows = raw[(minutes >= 1) & (minutes <= 60)].assign(duration=minutes)  # level 0's: no validation
-    rides = prepare_trips(generate_month(first, scenario="traffic-returns", rows=int(ROWS)))  # scored rides
+    rides = prepare_trips(generate_month(first, scenario="traffic-returns", rows=int(STORY_ROWS)))  # scored rides
     assert evaluate(train(course_rows), rides) == pytest.approx(curves["0"][first], abs=1e-3)
     assert evaluate(train(counted.trips), rides) == pytest.approx(curves["1"][first], abs=1e-3)
     assert "same predictions" in why[2] and curves["2"][first] == pytest.approx(curves["1"][first], abs=1e-6)

@@ -36,6 +36,7 @@ def test_walkthrough_pauses_and_resumes_at_a_step(cli_runner, workspace):
     assert too_far.exit_code == 2
 
 
+@pytest.mark.slow
 def test_test_command_runs_a_level_suite_and_records_it(invoke):
     result = invoke("test", "0", "--fast")
     assert result.exit_code == 0, result.output

@@ -90,6 +90,7 @@ def test_data_fetch_command_downloads_into_the_workspace_cache(invoke, workspace
     assert not (workspace / "data" / "tlc" / "green_tripdata_2019-01.parquet").exists()
 
 
+@pytest.mark.slow
 def test_run_0_with_the_tlc_source_reads_the_downloaded_months(invoke, tlc_server, monkeypatch):
     import json
 

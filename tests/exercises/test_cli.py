@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
+
 from levels.catalog import LEVELS_DIR
 
 GATE = "taxi_duration/gate.py"
@@ -30,6 +32,7 @@ def test_list_shows_every_exercise_with_level_practice_and_status(invoke):
     assert "No checked exercise at level 0" in invoke("exercise", "list", "--level", "0").output
 
 
+@pytest.mark.slow
 def test_start_check_fail_then_pass_records_attempts_and_the_first_pass(invoke, workspace):
     started = invoke("exercise", "start", "gate-rule", "--json")
     assert started.exit_code == 0, started.output

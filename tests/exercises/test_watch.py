@@ -11,6 +11,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from levels.catalog import LEVELS_DIR
 from tests.conftest import REPO
 
@@ -61,6 +63,7 @@ def _next_result(lines: queue.Queue, deadline: float) -> dict:
     raise AssertionError(f"no check result in time; output so far:\n{text[-2000:]}")
 
 
+@pytest.mark.slow
 def test_watch_checks_again_when_the_file_is_saved_and_stops_on_ctrl_c(invoke, workspace):
     assert invoke("exercise", "start", "gate-rule").exit_code == 0
     edited = workspace / "exercises" / "gate-rule" / "taxi_duration" / "gate.py"

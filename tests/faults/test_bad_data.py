@@ -67,6 +67,7 @@ def _write(trips, path):
     return path
 
 
+@pytest.mark.slow
 def test_run_1_trains_on_the_valid_rows_of_a_damaged_month(invoke, tmp_path):
     train = _write(_month_with_damage(), tmp_path / "damaged.parquet")
     val = _write(generate_month("2021-02", rows=SMALL_MONTH_ROWS), tmp_path / "val.parquet")
@@ -75,6 +76,7 @@ def test_run_1_trains_on_the_valid_rows_of_a_damaged_month(invoke, tmp_path):
     assert np.isfinite(json.loads(result.output)["metrics"]["rmse_val"])
 
 
+@pytest.mark.slow
 def test_run_1_refuses_a_month_with_no_valid_trip_in_one_line(invoke, tmp_path):
     trips = generate_month("2021-01", rows=200)
     trips["PULocationID"] = 10**12

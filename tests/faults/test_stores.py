@@ -106,74 +106,155 @@ def test_serve_3_refuses_a_damaged_store_and_leaves_the_file_as_it_was(invoke, w
     assert _sha256(store) == before
 
 
+LEVEL_4 = Path(__file__).parents[2] / "levels" / "level_4"
+FIRST = {"month": "2021-01", "action": "initial training", "champion": {"version": "1", "train": "2021-01"}}
+LOG = "level_4/platform/decisions/synthetic-mild-seed42-2021-01-linear_regression.jsonl"
+
+# Level 4's own loop command, in one interpreter for many workspaces: each case's decisions are recorded by
+# the loop's own DecisionLog (sealed with the story's key), its bytes appended by hand, then
+# `python -m taxi_duration.automation` runs on it with the environment `run 4` gives it. The log is
+# read before the platform is called, so none is started (`run 4` would start one per case: ~1 min each
+# on the shared 2-core machine); test_a_damaged_decision_log_stops_run_4_in_one_line drives it end to end.
+_LOOP = """
+import contextlib, io, json, os, sys
+from pathlib import Path
+from taxi_duration import automation
+from taxi_duration.decisions import DecisionLog
+results = []
+for case in json.loads(sys.stdin.read()):
+    os.environ.clear()
+    os.environ.update(case["env"])
+    os.chdir(case["cwd"])
+    log = DecisionLog(Path(case["log"]))
+    for decision in case["decided"]:
+        log.record(decision)
+    with open(case["log"], "ab") as handle:
+        handle.write(bytes.fromhex(case["append"]))
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = automation.main(["--months", case["months"], "--json"])
+    results.append({"code": code, "err": err.getvalue()})
+print(json.dumps(results))
+"""
+
+
+def _loop_on(root: Path, cases: dict[str, tuple[list[dict], bytes, str]]) -> dict[str, dict]:
+    """case -> (decisions the loop recorded, bytes appended by hand, months asked): the loop's exit code, what
+    it said on stderr, and its log (path and bytes) afterwards."""
+    from teaching.infra.config import Settings
+    from teaching.levelproc import level_env, workdir
+
+    batch, logs = [], {}
+    for name, (decided, appended, months) in cases.items():
+        settings = Settings(workspace=root / name)
+        logs[name] = settings.workspace / LOG
+        logs[name].parent.mkdir(parents=True)
+        env = level_env(4, settings, {"PLATFORM_URL": "http://127.0.0.1:9"})  # nothing answers there
+        batch.append(
+            {
+                "env": env,
+                "cwd": str(workdir(4, settings)),
+                "log": str(logs[name]),
+                "decided": decided,
+                "append": appended.hex(),
+                "months": months,
+            }
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", _LOOP],
+        input=json.dumps(batch),
+        env=batch[0]["env"],  # the level on PYTHONPATH, as `run 4` puts it
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    said = json.loads(done.stdout)
+    return {
+        name: {**result, "log": logs[name], "bytes": logs[name].read_bytes()}
+        for name, result in zip(cases, said, strict=True)
+    }
+
+
+NOT_WRITTEN_BY_THE_LOOP = {
+    "torn": '{"month": "2021-02", "act',
+    "garbage": "%%% garbage %%%",
+    "json but wrong": '{"month": "2021-02"}',
+    "valid but not sealed": '{"month": "2021-02", "action": "none", "champion": {"version": "3"}}',
+    "month as int": '{"month": 202102, "action": "none", "champion": {"version": "1"}}',
+    "month as null": '{"month": null, "action": "none", "champion": {"version": "1"}}',
+    "champion as a string": '{"month": "2021-02", "action": "none", "champion": "1"}',
+}
+EDITED = {
+    "invalid-utf8": (
+        b'{"month": "2021-02", "action": "none", "champion": {"version": "1"}, "note": "\xff\xfe"}',
+        "not a record",
+    ),
+    "month-twice": (b'{"month": "2021-01", "action": "none", "champion": {"version": "1"}}', "comes after"),
+}
+LATER = {"month": "2021-03", "action": "none", "champion": {"version": "1", "train": "2021-01"}, "rmse": 6.0}
+
+
+@pytest.fixture(scope="module")
+def loop_on_damaged_logs(tmp_path_factory) -> dict[str, dict]:
+    cases = {
+        why: ([FIRST], (line + "\n").encode(), "2021-01..2021-03") for why, line in NOT_WRITTEN_BY_THE_LOOP.items()
+    }
+    cases["invalid-utf8"] = ([FIRST], EDITED["invalid-utf8"][0] + b"\n", "2021-01..2021-03")
+    # sealed by the loop's key, yet a story the loop never writes
+    cases["month-twice"] = ([FIRST, json.loads(EDITED["month-twice"][0])], b"", "2021-01..2021-03")
+    cases["month before"] = ([FIRST, LATER], b"", "2021-01..2021-04")
+    return _loop_on(tmp_path_factory.mktemp("decision-logs"), cases)
+
+
+def _refused(result: dict, code: int) -> str:
+    lines = result["err"].strip().splitlines()
+    assert result["code"] == code and len(lines) == 1 and lines[0].startswith("error: "), result
+    return lines[0]
+
+
+@pytest.mark.parametrize("why", list(NOT_WRITTEN_BY_THE_LOOP))
+def test_a_decision_log_line_the_loop_did_not_write_stops_it_at_that_line(loop_on_damaged_logs, why):
+    result = loop_on_damaged_logs[why]
+    assert f"{result['log']}:2" in _refused(result, 3)
+    assert result["bytes"].endswith((NOT_WRITTEN_BY_THE_LOOP[why] + "\n").encode())  # nothing appended, nothing re-run
+
+
+@pytest.mark.parametrize("why", list(EDITED))
+def test_a_decision_log_that_was_edited_stops_the_loop_at_its_line(loop_on_damaged_logs, why):
+    result = loop_on_damaged_logs[why]
+    line = _refused(result, 3)
+    assert f"{result['log']}:2" in line and EDITED[why][1] in line
+
+
+def test_a_month_before_the_last_decided_one_is_refused_not_decided_with_a_later_model(loop_on_damaged_logs):
+    result = loop_on_damaged_logs["month before"]
+    assert "2021-02 come(s) before 2021-03" in _refused(result, 2)
+    assert len(result["bytes"].splitlines()) == 2
+
+
 def _decided(log: Path, decisions: list[dict]) -> None:
     """Decisions as the loop records them (sealed with the story's key), by level 4's own DecisionLog."""
     code = "import json, sys; from taxi_duration.decisions import DecisionLog as L; from pathlib import Path as P; "
     code += "[L(P(sys.argv[1])).record(d) for d in json.loads(sys.argv[2])]"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "levels" / "level_4")}
+    env = {**os.environ, "PYTHONPATH": str(LEVEL_4)}
     subprocess.run([sys.executable, "-c", code, str(log), json.dumps(decisions)], env=env, check=True)
 
 
-FIRST = {"month": "2021-01", "action": "initial training", "champion": {"version": "1", "train": "2021-01"}}
-
-
-@pytest.mark.parametrize(
-    ("line", "why"),
-    [
-        ('{"month": "2021-02", "act', "torn"),
-        ("%%% garbage %%%", "garbage"),
-        ('{"month": "2021-02"}', "json but wrong"),
-        ('{"month": "2021-02", "action": "none", "champion": {"version": "3"}}', "valid but not sealed"),
-        ('{"month": 202102, "action": "none", "champion": {"version": "1"}}', "month as int"),
-        ('{"month": null, "action": "none", "champion": {"version": "1"}}', "month as null"),
-        ('{"month": "2021-02", "action": "none", "champion": "1"}', "champion as a string"),
-    ],
-)
-def test_a_decision_log_line_the_loop_did_not_write_stops_it_at_that_line(invoke, workspace, line, why):
-    folder = workspace / "level_4" / "platform" / "decisions"
-    log = folder / "synthetic-mild-seed42-2021-01-linear_regression.jsonl"
+def test_a_damaged_decision_log_stops_run_4_in_one_line(invoke, workspace, prefect_api):
+    """`run 4` starts the platform, runs the loop, and says the loop's own line with its own exit code."""
+    log = workspace / LOG
     _decided(log, [FIRST])
     with log.open("a") as handle:
-        handle.write(line + "\n")
-    result = invoke("run", "4", "--months", "2021-01..2021-03")
-    assert result.exit_code == 3, (why, result.output)
-    assert f"{log}:2" in _one_line(result)
-    assert log.read_text().endswith(line + "\n")  # nothing appended after it, nothing re-run
-
-
-@pytest.mark.parametrize(
-    ("second", "why"),
-    [
-        (b'{"month": "2021-02", "action": "none", "champion": {"version": "1"}, "note": "\xff\xfe"}', "not a record"),
-        (b'{"month": "2021-01", "action": "none", "champion": {"version": "1"}}', "comes after"),
-    ],
-    ids=["invalid-utf8", "month-twice"],
-)
-def test_a_decision_log_that_was_edited_stops_the_loop_at_its_line(invoke, workspace, second, why):
-    folder = workspace / "level_4" / "platform" / "decisions"
-    log = folder / "synthetic-mild-seed42-2021-01-linear_regression.jsonl"
-    if why == "comes after":  # sealed by the loop's key, yet a story the loop never writes
-        _decided(log, [FIRST, json.loads(second)])
-    else:
-        _decided(log, [FIRST])
-        with log.open("ab") as handle:
-            handle.write(second + b"\n")
+        handle.write(NOT_WRITTEN_BY_THE_LOOP["torn"] + "\n")
+    before = log.read_bytes()
     result = invoke("run", "4", "--months", "2021-01..2021-03")
     assert result.exit_code == 3, result.output
-    assert f"{log}:2" in _one_line(result) and why in _one_line(result)
+    assert f"{log}:2" in _one_line(result)
+    assert log.read_bytes() == before  # nothing appended after it, nothing re-run
 
 
-def test_a_month_before_the_last_decided_one_is_refused_not_decided_with_a_later_model(invoke, workspace):
-    folder = workspace / "level_4" / "platform" / "decisions"
-    log = folder / "synthetic-mild-seed42-2021-01-linear_regression.jsonl"
-    champion = {"version": "1", "train": "2021-01"}
-    _decided(log, [FIRST, {"month": "2021-03", "action": "none", "champion": champion, "rmse": 6.0}])
-    result = invoke("run", "4", "--months", "2021-01..2021-04")
-    assert result.exit_code == 2, result.output
-    assert "2021-02 come(s) before 2021-03" in _one_line(result)
-    assert len(log.read_text().splitlines()) == 2
-
-
+@pytest.mark.slow
 def test_clean_empties_a_workspace_that_is_a_mount_point_and_leaves_it_mounted(invoke, mounted):
     disk = mounted("4m")
     assert invoke("--workspace", disk, "run", "0").exit_code == 0

@@ -22,6 +22,7 @@ def test_run_0_reports_rmse_and_pickles_the_model(invoke, workspace):
     assert hasattr(dv, "transform") and hasattr(model, "predict")
 
 
+@pytest.mark.slow
 def test_notebook_gives_the_same_rmse_as_common(invoke, month_files, tmp_path):
     """Level 0 spells the course's code out inline; it must agree with the shared model code.
 
@@ -39,6 +40,7 @@ def test_notebook_gives_the_same_rmse_as_common(invoke, month_files, tmp_path):
     assert notebook_rmse == pytest.approx(shared, abs=0.01)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("train_file", "val_file", "expected"),
     [
@@ -55,6 +57,7 @@ def test_real_sample_reproduces_the_course_rmse(invoke, train_file, val_file, ex
     assert json.loads(result.output)["metrics"]["rmse_val"] == pytest.approx(expected, abs=0.02)
 
 
+@pytest.mark.slow
 def test_run_0_executes_the_ipynb_in_a_kernel_and_keeps_the_executed_copy(invoke, workspace):
     import nbformat
 
