@@ -34,13 +34,7 @@ def read_admin_token(settings: Settings) -> str | None:
     """The token the platform accepts: the environment's, else the workspace's token file, else none."""
     if os.environ.get(TOKEN_ENV):
         return os.environ[TOKEN_ENV]
-    path = token_file(settings)
-    try:
-        return path.read_text(encoding="utf-8").strip() or None
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise StoreError(f"cannot read the admin token ({exc.strerror})", where=str(path)) from None
+    return read_secret_file(token_file(settings))  # a token others could read is refused, not used
 
 
 def ensure_admin_token(settings: Settings) -> str:

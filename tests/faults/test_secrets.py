@@ -170,3 +170,17 @@ def test_an_mlflow_server_gets_no_credentials_of_the_command(monkeypatch, tmp_pa
 
     assert PASSWORD not in " ".join(env.values()) and TOKEN not in " ".join(env.values())
     assert env["PATH"].startswith(str(Path(sys.executable).parent))  # the rest of the environment is kept
+
+
+def test_an_admin_token_file_others_can_read_is_refused_before_anything_starts(invoke, workspace):
+    from teaching.infra.serving import free_port
+
+    secrets = workspace / "secrets"
+    secrets.mkdir(parents=True, mode=0o700)
+    token = secrets / "admin-token"
+    token.write_text("tok-" + "x" * 30)
+    token.chmod(0o644)
+    result = invoke("serve", "4", "--port", str(free_port()))
+    assert result.exit_code == 3, result.output
+    assert "can be read or written by others" in result.output and str(token) in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 3
