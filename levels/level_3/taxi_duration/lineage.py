@@ -22,6 +22,9 @@ onto another version is caught.
 A key comes from the file an environment variable names, never from an argument (any local user can read
 the process list) or a flow parameter (Prefect keeps them in clear). A private key file others could read
 is refused, and so is a public key file others could write (whoever replaces it could sign).
+
+What a signature cannot stop: whoever holds the private key (the account that trains) can sign anything,
+so it stays with the pipeline, away from the registry's writers and from the platform.
 """
 
 from __future__ import annotations
@@ -113,7 +116,9 @@ def _key_bytes(variable: str, what: str, refused: int, by_others: str, mode: str
             raise StoreError(f"{what} can be {by_others} by others", where=path, fix=f"chmod {mode} {path}")
         return Path(path).read_bytes()
     except OSError as exc:
-        raise StoreError(f"cannot read {what} ({exc.strerror})", where=path, fix=f"check {variable}") from None
+        raise StoreError(
+            f"cannot read {what} ({exc.strerror})", where=path, fix=f"check {variable}, or {KEYGEN}"
+        ) from None
 
 
 def signing_key() -> Ed25519PrivateKey | None:
