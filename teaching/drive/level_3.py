@@ -23,6 +23,7 @@ from common.sources import describe_source, resolve_data
 from teaching.drive.training import prefect_env, train
 from teaching.infra.config import Settings
 from teaching.infra.runs import RunReport, RunRequest
+from teaching.infra.secrets import lineage_env
 from teaching.levelproc import level_server, platform_token_env, require_store, run_json, serve_command
 
 LEVEL = 3
@@ -83,9 +84,10 @@ def main(request: RunRequest) -> RunReport:
     replay = request.options.get("replay") or next_month(request.val_data if is_month(request.val_data) else "2021-02")
     rides, refused, label, name = _month_rides(settings, replay)
     token = secrets.token_urlsafe(24)  # this run's own: in memory and in the platform's environment only
+    verifies = lineage_env(settings, signs=False)  # the platform checks the pipeline's signatures, makes none
     gate_calls = []
     with (
-        level_server(LEVEL, PLATFORM, [], settings, {"PLATFORM_ADMIN_TOKEN": token}) as url,
+        level_server(LEVEL, PLATFORM, [], settings, {"PLATFORM_ADMIN_TOKEN": token, **verifies}) as url,
         httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {token}"}) as api,
     ):
         request.on_step("promote v1 through the platform (its gate compares v1 with the champion, if any)")
@@ -94,7 +96,12 @@ def main(request: RunRequest) -> RunReport:
         # A rerun meets the champion an earlier run left in the registry: the refusal must say whose it is.
         against = f" against v{earlier[0]} (an earlier run's champion)" if earlier else ""
         gate_calls.append(_gate_row(f"promote v{v1['model_version']}{against}", accepted, answer))
-        champion = api.get("/deployments").json()["deployed"][0]["version"]
+        serving = api.get("/deployments").json()["deployed"]
+        if not serving:  # no champion, and v1 refused: its lineage could not be verified (e.g. trained unsigned)
+            raise MlopsLevelsError(
+                f"the platform refused v{v1['model_version']}: {answer.get('error')}", fix=answer.get("fix")
+            )
+        champion = serving[0]["version"]
         request.on_step(f"deploy v{champion} and v{v2['model_version']} 50/50 (the gate checks the challenger)")
         split = {
             "variants": [
@@ -173,4 +180,5 @@ def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> 
     """`mlops-levels serve 3`: the level's platform, serving the champion, until Ctrl-C. Its admin token is
     the person's, or the workspace's (a 0600 file the platform reads: never in a command line)."""
     require_store(LEVEL, settings)
-    serve_command(LEVEL, settings, PLATFORM, host, port, [], platform_token_env(settings))
+    tools = {**platform_token_env(settings), **lineage_env(settings, signs=False)}
+    serve_command(LEVEL, settings, PLATFORM, host, port, [], tools)

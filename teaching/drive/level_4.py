@@ -15,6 +15,7 @@ from teaching.drive.training import prefect_env, store_ready
 from teaching.infra.config import Settings
 from teaching.infra.processes import run_owned
 from teaching.infra.runs import RunReport, RunRequest
+from teaching.infra.secrets import lineage_env
 from teaching.levelproc import (
     LevelCommandFailed,
     command,
@@ -45,14 +46,16 @@ def main(request: RunRequest) -> RunReport:
     months = month_range(request.options.get("months") or DEFAULT_MONTHS)
     request.on_step("connect to the workspace's Prefect server")
     tools = {**prefect_env(settings), **platform_token_env(settings)}
-    with store_ready(LEVEL, settings), level_server(LEVEL, PLATFORM, [], settings, tools) as url:
+    # The loop trains (and signs) its candidates; the platform only verifies them.
+    platform, loop = {**tools, **lineage_env(settings, signs=False)}, {**tools, **lineage_env(settings, signs=True)}
+    with store_ready(LEVEL, settings), level_server(LEVEL, PLATFORM, [], settings, platform) as url:
         request.on_step(
             f"train on {months[0]}, then fast-forward {months[1]}..{months[-1]}: serve, monitor, decide, retrain, "
             "promote (python -m taxi_duration.automation)"
         )
         arguments = ["--months", ",".join(months), "--model", request.model, "--features", request.features, "--json"]
         # where the platform lives is the command's environment, never a flow's parameter: the token goes there
-        result = run_json(LEVEL, "taxi_duration.automation", arguments, settings, {**tools, **_platform_env(url)})
+        result = run_json(LEVEL, "taxi_duration.automation", arguments, settings, {**loop, **_platform_env(url)})
     decisions, resumed = result["decisions"], result["resumed"]
     if resumed:
         request.on_step(resumed_note(resumed, result["log"]))
@@ -107,11 +110,12 @@ def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> 
     """`mlops-levels serve 4`: the level's platform on HOST:PORT, and its monthly schedule in the foreground
     (`python -m taxi_duration.schedule`), until Ctrl-C; the platform stops with it."""
     tools = {**prefect_env(settings), **platform_token_env(settings)}
+    platform, loop = {**tools, **lineage_env(settings, signs=False)}, {**tools, **lineage_env(settings, signs=True)}
     schedule = ["--first-month", options["first_month"]] if options.get("first_month") else []
-    with level_server(LEVEL, PLATFORM, [], settings, tools, host=host, port=port) as url:
+    with level_server(LEVEL, PLATFORM, [], settings, platform, host=host, port=port) as url:
         code = run_owned(
             command("taxi_duration.schedule", schedule),
-            level_env(LEVEL, settings, {**tools, **_platform_env(url)}),  # the schedule's runs send the token there
+            level_env(LEVEL, settings, {**loop, **_platform_env(url)}),  # the schedule's runs send the token there
             cwd=workdir(LEVEL, settings),
         )
     if code not in (0, -2, -15, 130, 143):  # a stop signal or Ctrl-C is how a schedule is meant to end

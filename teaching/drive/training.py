@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from teaching.infra.config import Settings
+from teaching.infra.secrets import lineage_env
 from teaching.levelproc import level_folder, run_json, tracking_uri
 
 PIPELINE = "taxi_duration.pipeline"
@@ -63,8 +64,11 @@ def train(
         with prefect_settings(settings):  # this process's Prefect client talks to the class server
             return submit_and_wait(number, level_folder(number), settings, parameters | {"sweep": sweep}, on_step)
     args = ["--train-data", train_data, "--val-data", val_data, "--model", model, "--features", features, "--json"]
+    # From level 3 the pipeline signs the lineage of what it registers, with the workspace's private key.
+    signing = lineage_env(settings, signs=True) if number >= 3 else {}
     with store_ready(number, settings):
-        return run_json(number, PIPELINE, args + (["--sweep"] if sweep else []), settings, prefect_env(settings))
+        extra = {**prefect_env(settings), **signing}
+        return run_json(number, PIPELINE, args + (["--sweep"] if sweep else []), settings, extra)
 
 
 def registry_versions(number: int, settings: Settings, limit: int = 5) -> list[dict[str, str]]:

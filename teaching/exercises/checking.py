@@ -73,7 +73,14 @@ class CheckContext:
         the harness sets it while the checks run, so what a level builds for itself lands in `tmp` too. Every
         TAXI_* variable is set, empty ones included: a TAXI_DATA_DIR of the student's shell must not leak in."""
         data = self.data.to_env()
-        return {**data, "MLFLOW_TRACKING_URI": self.tracking_uri, "PLATFORM_STATE_DIR": str(self.tmp / "platform")}
+        keys = self.tmp / "keys"  # levels 3-4: the lineage key pair a check makes with the level's keygen
+        return {
+            **data,
+            "MLFLOW_TRACKING_URI": self.tracking_uri,
+            "PLATFORM_STATE_DIR": str(self.tmp / "platform"),
+            "LINEAGE_SIGNING_KEY_FILE": str(keys / "lineage.key"),
+            "LINEAGE_PUBLIC_KEY_FILE": str(keys / "lineage.pub"),
+        }
 
 
 def describe_failure(exc: BaseException, copy: Path) -> str:

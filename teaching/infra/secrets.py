@@ -1,4 +1,6 @@
-"""The admin token of the platforms (levels 3-4): from the environment, or a file only its owner can read.
+"""The secrets of the platforms (levels 3-4): the admin token, from the environment or a file only its owner
+can read, and the key pair that signs each version's lineage (the pipeline signs with the private key, the
+platform verifies with the public key: taxi_duration/lineage.py).
 
 A secret never travels as a Prefect flow or deployment parameter (Prefect stores parameters in clear
 and serves them to anyone who can reach its API), never in a URL, a log or a report. A token file is
@@ -10,7 +12,9 @@ from __future__ import annotations
 
 import os
 import secrets as random_tokens
+import shutil
 import stat
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -92,6 +96,63 @@ def ensure_secret_file(path: Path) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(secret)
     return secret
+
+
+LINEAGE_FOLDER = "lineage"  # secrets/lineage/: lineage.key (0600) and lineage.pub, as the level's keygen names them
+SIGNING_KEY_ENV, PUBLIC_KEY_ENV = "LINEAGE_SIGNING_KEY_FILE", "LINEAGE_PUBLIC_KEY_FILE"  # what the levels read
+
+
+def lineage_keys(settings: Settings) -> tuple[Path, Path]:
+    """The workspace's lineage key pair (private, public), made on first use.
+
+    The pair is written into a fresh 0700 folder and renamed into place in one step, so another command
+    sees both files or neither; a folder another command renamed first is theirs to keep.
+    """
+    folder = settings.layout.secrets / LINEAGE_FOLDER
+    private, public = folder / "lineage.key", folder / "lineage.pub"
+    if not folder.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        settings.layout.secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=".lineage-", dir=settings.layout.secrets))  # 0700
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        fd = os.open(scratch / private.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        public_pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        fd = os.open(scratch / public.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # nobody else writes it
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(public_pem)
+        try:
+            scratch.rename(folder)
+        except OSError:  # another command made the pair a moment ago: use theirs
+            shutil.rmtree(scratch, ignore_errors=True)
+    if not (private.is_file() and public.is_file()):
+        raise StoreError(
+            "the workspace's lineage key pair is incomplete", where=str(folder), fix=f"move {folder} aside"
+        )
+    return private, public
+
+
+def lineage_env(settings: Settings, signs: bool) -> dict[str, str]:
+    """Where a level's process finds the lineage keys: file paths only, never a key. The training pipeline
+    (`signs`) gets the private key's path; the platform only the public one (its signing variable is blanked),
+    so it can verify a signature and never make one.
+
+    The pair is the person's own when their environment names a public key (LINEAGE_PUBLIC_KEY_FILE, with
+    LINEAGE_SIGNING_KEY_FILE where they train: e.g. a class whose workers sign with the class's key),
+    else the workspace's."""
+    if os.environ.get(PUBLIC_KEY_ENV):
+        private, public = os.environ.get(SIGNING_KEY_ENV, ""), os.environ[PUBLIC_KEY_ENV]
+    else:
+        private, public = (str(path) for path in lineage_keys(settings))
+    return {PUBLIC_KEY_ENV: public, SIGNING_KEY_ENV: private if signs else ""}
 
 
 # What a command may hold and a server it leaves running must not: that server outlives the command,

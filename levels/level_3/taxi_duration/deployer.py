@@ -113,7 +113,7 @@ class GateRefused(TaxiDurationError):
         self.decision = decision
         super().__init__(
             f"the quality gate refused v{decision.candidate_version}: {decision.reason}",
-            fix='train a better candidate, or override with "force": true and a "reason" (recorded)',
+            fix=decision.fix or 'train a better candidate, or override with "force": true and a "reason" (recorded)',
         )
 
 
@@ -334,14 +334,14 @@ class Platform:
         self.variants: list[Variant] = []
         self.unready: str | None = "no model is deployed yet: POST /deployments or /promote (admin)"
         self.audit = AuditLog(Path(state_dir) / "audit.jsonl")
-        self._loaded: dict[str, Any] = {}
+        self.loaded: dict[str, Any] = {}  # a candidate is the copy whose signed files the gate checked
         self.measured: Measurements = {}  # the gate's own numbers: never read back from registry tags
         self.lock = asyncio.Lock()
 
     def _load(self, version: str) -> Any:
-        if version not in self._loaded:
-            self._loaded[version] = load_version(self.config, version)
-        return self._loaded[version]
+        if version not in self.loaded:
+            self.loaded[version] = load_version(self.config, version)
+        return self.loaded[version]
 
     def _alias(self) -> str | None:
         try:
@@ -373,7 +373,8 @@ class Platform:
             await asyncio.to_thread(resolve_version, self.config, version)
         champion = await asyncio.to_thread(self.champion)
         decisions = [
-            await asyncio.to_thread(check_candidate, self.config, v, champion, self.measured) for v in versions
+            await asyncio.to_thread(check_candidate, self.config, v, champion, self.measured, self.loaded)
+            for v in versions
         ]
         refused = [d for d in decisions if not d.passed]
         if refused and not override.force:

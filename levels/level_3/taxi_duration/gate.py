@@ -5,11 +5,25 @@ A person no longer reads the runs and picks a version: the rule does, the same w
 platform (deployer.py) applies it to every deploy and promote, whoever calls; a human can override it
 only explicitly, with a reason that is recorded.
 
-What the gate trusts is as important as the rule. Both RMSEs are measured here, by the platform, on a
-month it loads from its own data source: never on a file the candidate's run points at (a candidate
-could bring 120 easy rows), never on a month the candidate trained on. The numbers are kept by the
-platform itself; the copy written as a tag on the model version is for people (the MLflow UI shows it)
-and is never read back, since anyone who can reach the registry can edit tags.
+What the gate trusts is as important as the rule, and it trusts only what it can verify:
+
+- What the candidate trained on comes from its signed lineage (lineage.py): a record the training
+  pipeline signs with a private key registry writers do not hold, checked here with the public key. The
+  run's `train_data`/`val_data` tags are for people: anyone who can reach the registry can edit them, and
+  a model fitted on the gate's own month, tagged as trained on the month before, would pass. A candidate
+  with no signed lineage, a record that does not verify, a signature copied from another version, or
+  model files replaced after signing, is refused (409) with the reason and the fix, before any measuring.
+- The model measured (and then served) is loaded from a private copy of the files whose digest was signed.
+- The month is the platform's choice: the first month after the signed training months, which the
+  candidate never saw, loaded from the platform's own data source (never a file the candidate's run
+  points at: a candidate could bring 120 easy rows). When it is the month the pipeline validated on, its
+  sha256 must be the signed one, so both sides mean the same rides.
+- Both RMSEs are measured here and kept by the platform; the copy written as a tag on the model version
+  is for people (the MLflow UI shows it) and is never read back.
+
+The champion needs no signature: it is already serving, and it is only measured, on the month the
+candidate's lineage gives. The first promotion (no champion yet) has nothing to compare with and passes,
+but only for a candidate whose lineage verifies: the first champion is the pipeline's too.
 """
 
 from __future__ import annotations
@@ -23,10 +37,11 @@ from mlflow.exceptions import MlflowException
 from common.data import fingerprint, load_prepared
 from common.errors import TaxiDurationError
 from common.model import evaluate
-from common.months import is_month, is_month_list, month_range
+from common.months import is_month_list, month_range, next_month
 from common.sources import resolve_data
 from taxi_duration.config import Config
-from taxi_duration.registry import load_version, registry_client, resolve_version
+from taxi_duration.lineage import Lineage, LineageRefused, load_verified, public_key, verified_lineage
+from taxi_duration.registry import load_version, registry_client
 
 DEFAULT_TOLERANCE = 0.02  # a candidate may be up to 2% worse (noise) and still pass
 RMSE_TAG = "gate.rmse."  # + the first 16 hex digits of the data's sha256
@@ -41,6 +56,7 @@ class GateDecision:
     champion_rmse: float | None
     data: str | None  # the validation data both RMSEs were measured on
     reason: str
+    fix: str | None = None  # what to do about a refusal, when it is not "train a better candidate"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,49 +83,49 @@ def quality_gate(
     return GateDecision(passed, candidate_version, candidate_rmse, champion_version, champion_rmse, data, reason)
 
 
-def _refused(candidate: str, champion: str | None, reason: str) -> GateDecision:
-    return GateDecision(False, candidate, None, champion, None, None, reason)
+def _refused(candidate: str, champion: str | None, reason: str, fix: str | None = None) -> GateDecision:
+    return GateDecision(False, candidate, None, champion, None, None, reason, fix)
 
 
-def validation_data(config: Config, version: str) -> tuple[str, str]:
-    """The month a version was validated on, and its sha256, if the platform can vouch for that month."""
-    tags = registry_client(config).get_run(resolve_version(config, version).run_id).data.tags
-    label, sha256, trained = tags.get("val_data"), tags.get("val_data_sha256"), tags.get("train_data")
-    if not label or not sha256:
-        raise TaxiDurationError(f"v{version}'s run does not name its validation data", fix="train it with the pipeline")
-    if not is_month(label):
-        raise TaxiDurationError(
-            f"v{version} was validated on {label}, not a month: the gate measures only on months it loads itself",
-            fix="train it with --val-data YYYY-MM",
-        )
-    if not trained or not is_month_list(trained):
-        raise TaxiDurationError(
-            f"v{version} was trained on {trained or 'unnamed data'}, not months: the gate cannot tell that it "
-            f"never saw {label}",
+def evaluation_data(config: Config, lineage: Lineage) -> tuple[str, str]:
+    """The month the platform judges a candidate on, and the sha256 of the platform's own file of it."""
+    if not is_month_list(lineage.train_data):
+        raise LineageRefused(
+            f"v{lineage.version} was trained on {lineage.train_data}, not months: the platform cannot choose a "
+            "month it never saw",
             fix="train it with --train-data YYYY-MM (or a range of months)",
         )
-    if label in month_range(trained):
+    month = next_month(month_range(lineage.train_data)[-1])
+    path = resolve_data(month, config.data).path
+    sha256 = fingerprint(path)
+    if month == lineage.val_data and sha256 != lineage.val_sha256:
         raise TaxiDurationError(
-            f"v{version} was trained on {label}, the month it would be judged on",
-            fix="validate on a month after its training data",
+            f"the platform's {month} is not the file v{lineage.version} was validated on",
+            where=str(path),
+            fix="start the platform and the pipeline with the same months (TAXI_* settings)",
         )
-    return label, sha256
+    return month, sha256
 
 
 Measurements = dict[tuple[str, str], float]  # (version, data sha256) -> RMSE, kept by one platform
 
 
-def measured_rmse(config: Config, version: str, label: str, sha256: str, measured: Measurements | None = None) -> float:
-    """The version's RMSE on the named month, loaded from the platform's own source; measured once per
-    platform (`measured`), and tagged on the version for people to read."""
+def measured_rmse(
+    config: Config,
+    version: str,
+    month: str,
+    sha256: str,
+    measured: Measurements | None = None,
+    model: Any = None,
+) -> float:
+    """The version's RMSE on the month, loaded from the platform's own source; measured once per platform
+    (`measured`), and tagged on the version for people to read. `model`: the version, already loaded."""
     measured = {} if measured is None else measured
     if (version, sha256) not in measured:
-        path = resolve_data(label, config.data).path
+        path = resolve_data(month, config.data).path
         if not path.is_file() or fingerprint(path) != sha256:
-            raise TaxiDurationError(
-                f"the validation data {label} is not the file v{version} was checked on", where=str(path)
-            )
-        rmse = evaluate(load_version(config, version), load_prepared(path))
+            raise TaxiDurationError(f"{month} changed while the gate measured v{version}", where=str(path))
+        rmse = evaluate(load_version(config, version) if model is None else model, load_prepared(path))
         measured[(version, sha256)] = rmse
         try:
             registry_client(config).set_model_version_tag(
@@ -121,16 +137,30 @@ def measured_rmse(config: Config, version: str, label: str, sha256: str, measure
 
 
 def check_candidate(
-    config: Config, candidate: str, champion: str | None, measured: Measurements | None = None
+    config: Config,
+    candidate: str,
+    champion: str | None,
+    measured: Measurements | None = None,
+    loaded: dict[str, Any] | None = None,
 ) -> GateDecision:
-    """The platform's check: the candidate against the serving champion, on the candidate's validation month."""
-    if champion is None or candidate == champion:
-        reason = "no champion yet" if champion is None else "it is the champion"
-        return GateDecision(True, candidate, None, champion, None, None, reason)
+    """The platform's check: the candidate's signed lineage, then candidate and champion measured on the month
+    the platform chooses. `loaded` receives the verified candidate, so that what serves is what was checked."""
+    if candidate == champion:
+        return GateDecision(True, candidate, None, champion, None, None, "it is the champion")
     try:
-        label, sha256 = validation_data(config, candidate)
-        candidate_rmse = measured_rmse(config, candidate, label, sha256, measured)
-        champion_rmse = measured_rmse(config, champion, label, sha256, measured)
+        lineage = verified_lineage(config, candidate, public_key())
+        model = load_verified(config, lineage)
+    except TaxiDurationError as exc:  # unverified lineage is no evidence: nothing is measured
+        return _refused(candidate, champion, exc.what, exc.fix)
+    if loaded is not None:
+        loaded[candidate] = model
+    if champion is None:
+        return GateDecision(True, candidate, None, None, None, None, "no champion yet")
+    try:
+        month, sha256 = evaluation_data(config, lineage)
+        candidate_rmse = measured_rmse(config, candidate, month, sha256, measured, model)
+        champion_rmse = measured_rmse(config, champion, month, sha256, measured)
     except TaxiDurationError as exc:  # without both measurements there is no evidence, so no pass
-        return _refused(candidate, champion, f"cannot evaluate v{candidate} against v{champion}: {exc.one_line()}")
-    return quality_gate(candidate, candidate_rmse, champion, champion_rmse, label)
+        reason = f"cannot evaluate v{candidate} against v{champion}: {exc.one_line()}"
+        return _refused(candidate, champion, reason, exc.fix if isinstance(exc, LineageRefused) else None)
+    return quality_gate(candidate, candidate_rmse, champion, champion_rmse, month)

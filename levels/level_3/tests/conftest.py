@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +26,28 @@ import pytest  # noqa: E402
 import training_fixtures as level_2  # noqa: E402
 from training_fixtures import LEVEL_DIR, Store, data_cache, train_into  # noqa: E402
 
-# Level 2's fixtures and hooks, which pytest finds through this module.
+# Level 2's fixtures, which pytest finds through this module.
 no_network, prefect_api, project, registry = level_2.no_network, level_2.prefect_api, level_2.project, level_2.registry
-pytest_configure, pytest_unconfigure = level_2.pytest_configure, level_2.pytest_unconfigure
+_KEYS: list[Path] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Level 2's set-up, then the session's lineage key pair, made by the level's own keygen: the pipeline
+    signs with it and the platform verifies with it, as they would with `make keys` (both read the files
+    the environment names, so the commands a test starts use them too)."""
+    level_2.pytest_configure(config)
+    from taxi_duration.lineage import PUBLIC_KEY_ENV, SIGNING_KEY_ENV, keygen
+
+    _KEYS.append(Path(tempfile.mkdtemp(prefix="lineage-keys-")))
+    private, public = keygen(_KEYS[-1])
+    os.environ[SIGNING_KEY_ENV], os.environ[PUBLIC_KEY_ENV] = str(private), str(public)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    level_2.pytest_unconfigure(config)
+    for folder in _KEYS:
+        shutil.rmtree(folder, ignore_errors=True)
+
 
 ADMIN_TOKEN = "secret"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -46,8 +67,6 @@ def worse(registry: tuple[Store, dict, dict], tmp_path_factory: pytest.TempPathF
 @pytest.fixture
 def own_registry(registry: tuple[Store, dict, dict], worse: dict, project: Path, monkeypatch) -> Store:
     """A private copy of the session's store (v1, v2, v3) as this test's project; nothing promoted yet."""
-    import shutil
-
     shutil.rmtree(project)
     copy = registry[0].copy_to(project)
     monkeypatch.chdir(project)

@@ -4,8 +4,12 @@
     python -m taxi_duration.pipeline --train-data 2021-01..2021-03 --val-data 2021-04
     mlflow run . -P train_data=2021-01 -P val_data=2021-02 --env-manager local
 
-load -> prepare -> train -> evaluate -> log -> register. Loading retries (a download may fail once);
-every step is visible in Prefect, every result in MLflow. Training data may span several months.
+load -> prepare -> train -> evaluate -> log -> register -> sign. Loading retries (a download may fail
+once); every step is visible in Prefect, every result in MLflow. Training data may span several months.
+
+Level 3 adds the last step: the platform's gate trusts what a version trained on only when the pipeline
+signed it (lineage.py), so the pipeline signs the version it registers with the private key in the file
+LINEAGE_SIGNING_KEY_FILE names. Without it the version is registered unsigned, and the gate refuses it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 import mlflow
 import pandas as pd
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 
@@ -34,6 +38,7 @@ from common.features import FEATURE_SETS
 from common.months import is_month_list, month_range
 from common.sources import resolve_data
 from taxi_duration.config import Config
+from taxi_duration.lineage import SIGNING_KEY_ENV, Lineage, sign_version, signing_key
 from taxi_duration.registry import register_version
 from taxi_duration.tracking import log_training, run_tags, start_tracking
 
@@ -90,6 +95,32 @@ def log_and_register(
     return register_version(config, info.model_uri, info.run_id, info.model_id)
 
 
+@task(cache_policy=NONE)
+def sign(config: Config, version: str, run_id: str, data: dict[str, dict[str, str]], commit: str) -> bool:
+    """Sign what this run knows about the version it registered; the key is read here, never passed around."""
+    key = signing_key()
+    if key is None:
+        get_run_logger().warning(
+            "v%s is not signed (%s is not set): the platform's gate will refuse it", version, SIGNING_KEY_ENV
+        )
+        return False
+    train, val = data["train"], data["val"]
+    lineage = Lineage(
+        model_name=config.model_name,
+        version=version,
+        run_id=run_id,
+        train_data=train["label"],
+        train_sha256=train["sha256"],
+        val_data=val["label"],
+        val_sha256=val["sha256"],
+        model_sha256="",  # sign_version digests the registered files
+        pipeline="taxi_duration.pipeline",
+        git_commit=commit,
+    )
+    sign_version(config, lineage, key)
+    return True
+
+
 # What a run's parameters may change about the months: the generator's story, never where files are read.
 MONTH_CHOICES = ("source", "color", "scenario", "seed", "synthetic_rows")
 
@@ -129,6 +160,7 @@ def training_pipeline(
     config = replace(config, model_name=model_name or config.model_name, experiment=experiment or config.experiment)
     config = replace(config, data=chosen_months(config.data, months or {}))
     ml.build_model(model)  # an unknown model name fails here, before any data is loaded
+    signing_key()  # so does a signing key file that is unreadable, or readable by others
     # Data first: a bad file fails before the tracking store is even created, so nothing is left behind.
     (train_raw, train_info), (val_raw, val_info) = load_data(train_data, config.data), load_data(val_data, config.data)
     (train_df, train_dropped), (val_df, val_dropped) = (
@@ -164,6 +196,7 @@ def training_pipeline(
             **best_params,
         }
         version = log_and_register(best_model, logged_params, best_metrics, val_df, config)
+        signed = sign(config, version, parent.info.run_id, {"train": train_info, "val": val_info}, tags["git_commit"])
         result = {
             "run_id": parent.info.run_id,
             "experiment_id": experiment_id,
@@ -171,6 +204,7 @@ def training_pipeline(
             "metrics": best_metrics,
             "params": best_params,
             "candidates": len(results),
+            "lineage_signed": signed,
             "dropped": {"train": train_dropped, "val": val_dropped},
         }
     return result

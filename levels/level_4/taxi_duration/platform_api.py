@@ -16,6 +16,8 @@ A refused deploy or promote is 409 with the gate's reason and what to do; `"forc
 
 The admin token comes from PLATFORM_ADMIN_TOKEN, or from the file PLATFORM_ADMIN_TOKEN_FILE names (only
 its owner may read it): never from an argument, which any local user can read in the process list.
+The gate verifies each candidate's signed lineage with the public key in the file LINEAGE_PUBLIC_KEY_FILE
+names (lineage.py): the platform can check the training pipeline's signatures, never make one.
 The platform keeps its audit log and prediction logs in its state folder (PLATFORM_STATE_DIR). An audit
 log that is not the platform's own (edited, cut short, readable by others) stops it with the file and
 line: exit 3 at start, 503 on /health and on every admin call while it runs.
@@ -51,6 +53,7 @@ from taxi_duration.ab import choose_variant
 from taxi_duration.config import Config
 from taxi_duration.deployer import STRICT, DeploymentSpec, GateRefused, Platform, PromoteSpec
 from taxi_duration.gate import check_candidate
+from taxi_duration.lineage import PUBLIC_KEY_ENV, public_key
 from taxi_duration.metrics import MetricsMiddleware, ServiceMetrics
 from taxi_duration.prediction_log import PredictionLog
 from taxi_duration.registry import VERSION_PATTERN, UnknownVersion, resolve_version
@@ -208,7 +211,9 @@ def create_app(
         await asyncio.to_thread(resolve_version, config, spec.version)  # an unknown version is 404, as on /promote
         async with platform.lock:  # the same champion and numbers a promote would see
             champion = await asyncio.to_thread(platform.champion)
-            decision = await asyncio.to_thread(check_candidate, config, spec.version, champion, platform.measured)
+            decision = await asyncio.to_thread(
+                check_candidate, config, spec.version, champion, platform.measured, platform.loaded
+            )
         return decision.to_dict()
 
     @app.post("/log/segment")
@@ -270,11 +275,14 @@ def main(argv: list[str] | None = None) -> int:
         token = read_admin_token()
         app = create_app(Config.from_env(), args.state_dir or state_dir_from_env(), token)
         app.state.platform.audit.sealed.records()  # a log that is not the platform's own: stop here (exit 3)
+        verifies = public_key() is not None  # a key file others could replace: stop here too
     except TaxiDurationError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     if not token:
         print(f"note: neither {TOKEN_ENV} nor {TOKEN_FILE_ENV} is set, so deploy and promote are disabled")
+    if not verifies:
+        print(f"note: {PUBLIC_KEY_ENV} is not set, so the gate refuses every candidate (it cannot verify lineage)")
     run(app, args.host, args.port)  # uvicorn, with limits on what one client may hold
     return 0
 

@@ -5,9 +5,11 @@ started by its own command (`python -m taxi_duration.platform_api`) on a free po
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,13 +47,36 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+_KEYS: list[Path] = []
+
+
+def lineage_keys() -> tuple[Path, Path]:
+    """The session's lineage key pair, made once by the level's own keygen (`make keys`): the loop's pipeline
+    signs every candidate with it, the platform verifies with its public half."""
+    if not _KEYS:
+        from taxi_duration.lineage import keygen
+
+        _KEYS.append(Path(tempfile.mkdtemp(prefix="lineage-keys-")))
+        keygen(_KEYS[0])
+    return _KEYS[0] / "lineage.key", _KEYS[0] / "lineage.pub"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for folder in _KEYS:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def project_env(folder: Path, scenario: str | None = None) -> dict[str, str]:
-    """What a project folder's commands read: its stores, its platform state, the admin token, its months."""
+    """What a project folder's commands read: its stores, its platform state, the admin token, the lineage
+    keys (file paths), its months."""
+    private, public = lineage_keys()
     env = {
         "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
         "PLATFORM_STATE_DIR": str(folder / "platform"),
         "PLATFORM_ADMIN_TOKEN": TOKEN,
         "TAXI_SYNTHETIC_ROWS": str(SMALL_MONTH_ROWS),
+        "LINEAGE_SIGNING_KEY_FILE": str(private),
+        "LINEAGE_PUBLIC_KEY_FILE": str(public),
     }
     if scenario:
         env["TAXI_SCENARIO"] = scenario

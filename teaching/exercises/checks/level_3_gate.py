@@ -68,16 +68,27 @@ def _registry(ctx: CheckContext) -> dict[str, Any]:
     def build() -> dict[str, Any]:
         from common.data import fingerprint
         from common.sources import resolve_data
+        from taxi_duration.lineage import Lineage, keygen, sign_version, signing_key
         from taxi_duration.registry import register_version
         from taxi_duration.tracking import start_tracking
 
         config = ctx.config()
-        path = resolve_data("2021-02", config.data).path
-        tags = {"train_data": "2021-01", "val_data": "2021-02", "val_data_sha256": fingerprint(path)}
+        trained, validated = (fingerprint(resolve_data(month, config.data).path) for month in ("2021-01", "2021-02"))
+        tags = {"train_data": "2021-01", "val_data": "2021-02", "val_data_sha256": validated}
         experiment = start_tracking(config)
+        keygen(ctx.tmp / "keys")  # the files the environment names (CheckContext.environment)
+        key = signing_key()
+        assert key is not None
         versions = {}
         for name, fitted in (("good", fixtures.model()), ("bad", fixtures.model("ridge", alpha=1e6))):
-            versions[name] = register_version(config, *fixtures.log_model(fitted, tags, experiment))
+            uri, run_id, model_id = fixtures.log_model(fitted, tags, experiment)
+            version = register_version(config, uri, run_id, model_id)
+            # signed as the level's pipeline signs what it registers: the gate trusts nothing else
+            lineage = Lineage(
+                config.model_name, version, run_id, "2021-01", trained, "2021-02", validated, "", "check", ""
+            )
+            sign_version(config, lineage, key)
+            versions[name] = version
         return {"config": config, **versions}
 
     return dict(ctx.once("registry", build))
