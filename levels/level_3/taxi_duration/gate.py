@@ -37,7 +37,7 @@ from mlflow.exceptions import MlflowException
 from common.data import fingerprint, load_prepared
 from common.errors import TaxiDurationError
 from common.model import evaluate
-from common.months import is_month_list, month_range, next_month
+from common.months import is_month, is_month_list, month_range, next_month
 from common.sources import resolve_data
 from taxi_duration.config import Config
 from taxi_duration.lineage import Lineage, LineageRefused, load_verified, public_key, verified_lineage
@@ -88,14 +88,21 @@ def _refused(candidate: str, champion: str | None, reason: str, fix: str | None 
 
 
 def evaluation_data(config: Config, lineage: Lineage) -> tuple[str, str]:
-    """The month the platform judges a candidate on, and the sha256 of the platform's own file of it."""
+    """The month the platform judges a candidate on, and the sha256 of the platform's own file of it.
+
+    The signed validation month when it comes after every signed training month (across a gap in the
+    months, the month the candidate was made for, not one nobody gave it); otherwise the month after its
+    training. Either way the platform reads the month from its own source, never from a file the run names.
+    """
     if not is_month_list(lineage.train_data):
         raise LineageRefused(
             f"v{lineage.version} was trained on {lineage.train_data}, not months: the platform cannot choose a "
             "month it never saw",
             fix="train it with --train-data YYYY-MM (or a range of months)",
         )
-    month = next_month(month_range(lineage.train_data)[-1])
+    last_trained = month_range(lineage.train_data)[-1]
+    later = is_month(lineage.val_data) and lineage.val_data > last_trained
+    month = lineage.val_data if later else next_month(last_trained)
     path = resolve_data(month, config.data).path
     sha256 = fingerprint(path)
     if month == lineage.val_data and sha256 != lineage.val_sha256:
@@ -162,5 +169,5 @@ def check_candidate(
         champion_rmse = measured_rmse(config, champion, month, sha256, measured)
     except TaxiDurationError as exc:  # without both measurements there is no evidence, so no pass
         reason = f"cannot evaluate v{candidate} against v{champion}: {exc.one_line()}"
-        return _refused(candidate, champion, reason, exc.fix if isinstance(exc, LineageRefused) else None)
+        return _refused(candidate, champion, reason, exc.fix)
     return quality_gate(candidate, candidate_rmse, champion, champion_rmse, month)

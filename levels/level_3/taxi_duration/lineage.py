@@ -47,6 +47,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from mlflow.exceptions import MlflowException
 
+from common.data import fingerprint
 from common.errors import StoreError, TaxiDurationError, UsageError
 from taxi_duration.config import Config
 from taxi_duration.registry import TRAIN, model_location, registry_client, resolve_version
@@ -159,29 +160,24 @@ def copy_model_files(config: Config, version: str, into: Path) -> Path:
 
     location = model_location(config, resolve_version(config, version))
     target = Path(into) / "model"
-    if Path(location).is_dir():
+    try:
+        if not Path(location).is_dir():
+            location = mlflow.artifacts.download_artifacts(artifact_uri=location, tracking_uri=config.tracking_uri)
         shutil.copytree(location, target, ignore=shutil.ignore_patterns("__pycache__"), symlinks=True)
-    else:
-        fetched = mlflow.artifacts.download_artifacts(artifact_uri=location, tracking_uri=config.tracking_uri)
-        shutil.copytree(fetched, target, ignore=shutil.ignore_patterns("__pycache__"), symlinks=True)
+    except (MlflowException, OSError) as exc:  # a source a registry writer pointed elsewhere: refused, not a 500
+        raise LineageRefused(f"v{version}'s model files cannot be read ({type(exc).__name__})", fix=SIGN_FIX) from None
     return target
 
 
 def files_digest(folder: Path) -> str:
     """sha256 over every file's relative path and sha256, in order: any file added, removed or changed shows."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*") if not p.is_dir()):
+    for path in sorted(Path(folder).rglob("*")):
+        # checked before is_dir(): a link to a folder is a folder to is_dir(), and would not be digested.
         if path.is_symlink():  # a link could point at anything, at any time: a signed model has none
             raise StoreError("the model's files hold a symbolic link", where=str(path), fix=SIGN_FIX)
-        digest.update(f"{path.relative_to(folder).as_posix()}\0{_sha256(path)}\n".encode())
-    return digest.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+        if not path.is_dir():
+            digest.update(f"{path.relative_to(folder).as_posix()}\0{fingerprint(path)}\n".encode())
     return digest.hexdigest()
 
 

@@ -122,6 +122,24 @@ def test_model_files_replaced_after_signing_are_refused(own_registry):
         assert _served(platform) == [V1]
 
 
+@pytest.mark.parametrize("damage", ["a linked folder", "files made a file"])
+def test_model_files_a_writer_tampered_with_are_refused_not_a_server_error(own_registry, damage):
+    from taxi_duration.registry import model_location, resolve_version
+
+    config = own_registry.config()
+    files = Path(model_location(config, resolve_version(config, V2)))
+    if damage == "a linked folder":  # a link to a folder is a folder to is_dir(): it must not slip past the digest
+        (files / "extra").symlink_to(files.parent, target_is_directory=True)
+    else:
+        shutil.rmtree(files)
+        files.write_text("not a model")
+    with TestClient(platform_app(own_registry)) as platform:
+        assert platform.post("/promote", json={"version": V1}, headers=ADMIN).status_code == 200
+        refused = _refusal(platform, V2)  # 409 with the reason, never a 500
+        assert "symbolic link" in refused["error"] or "cannot be read" in refused["error"], refused
+        assert _served(platform) == [V1]
+
+
 def test_an_unsigned_version_is_refused_even_with_no_champion_yet(own_registry):
     client = own_registry.client()
     for name in ("lineage", "lineage.signature"):
@@ -184,3 +202,31 @@ def test_the_pipeline_without_a_key_registers_unsigned_and_says_so(project, pref
     env["LINEAGE_SIGNING_KEY_FILE"] = str(wide)
     done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
     assert done.returncode == 3 and "can be read or written by others" in done.stderr  # before any training
+
+
+@pytest.mark.parametrize(
+    ("trained", "validated", "judged"),
+    [
+        ("2021-01", "2021-02", "2021-02"),  # the usual: the month after its training
+        ("2021-01,2021-02", "2021-05", "2021-05"),  # across a gap: the month it was made for, not 2021-03
+        ("2021-01..2021-02", "2021-02", "2021-03"),  # validated on a month it trained on: the month after
+    ],
+)
+def test_the_platform_judges_on_the_signed_month_after_training_or_the_one_after(
+    own_registry, trained, validated, judged
+):
+    from dataclasses import replace
+
+    from common.data import fingerprint
+    from common.sources import resolve_data
+    from taxi_duration.gate import evaluation_data
+    from taxi_duration.lineage import Lineage
+
+    config = own_registry.config()
+    sha = fingerprint(resolve_data(validated, config.data).path)
+    lineage = Lineage(MODEL_NAME, "9", "run", trained, "x" * 64, validated, sha, "y" * 64, "taxi_duration.pipeline", "")
+    month, judged_sha = evaluation_data(config, lineage)
+    assert month == judged and judged_sha == fingerprint(resolve_data(judged, config.data).path)
+    if judged == validated:  # a file that is not the one signed is refused, never measured
+        with pytest.raises(Exception, match="is not the file"):
+            evaluation_data(config, replace(lineage, val_sha256="0" * 64))
