@@ -35,7 +35,8 @@ def dropped_for_training(settings: Settings, month: str) -> Dropped:
 def _level_0(report: dict[str, Any], settings: Settings) -> str:
     text = f"the course's notebook: its own validation RMSE {float(report['metrics']['rmse_val']):.4f}"
     course = COURSE_RMSE.get((report["train"], report["val"]))
-    if course is not None and (settings.data_folder is not None or settings.source == "tlc"):
+    real = settings.data_folder is not None or settings.source == "tlc"
+    if course is not None and real and settings.color == "green":  # the course's numbers are green taxis
         text += f" (the course publishes {course:.4f} for these real months)"
     return text
 
@@ -43,7 +44,9 @@ def _level_0(report: dict[str, Any], settings: Settings) -> str:
 def _level_1(report: dict[str, Any], first: tuple[float, float], settings: Settings) -> str:
     dropped = dropped_for_training(settings, report["train"])
     if not dropped.invalid:
-        return f"the same model, trained on the same rows: same predictions ({first[1]:.3f})"
+        if abs(first[1] - first[0]) < SAME:
+            return f"the same model, trained on the same rows: same predictions ({first[1]:.3f})"
+        return f"no row dropped, yet other predictions: {_change(*first)} (another model or features was asked for)"
     return (
         f"the same model without the {dropped.invalid:,} training rows its data validation drops "
         f"({dropped.describe()}): {_change(*first)}; CI, tests and the service change no number"
@@ -53,20 +56,30 @@ def _level_1(report: dict[str, Any], first: tuple[float, float], settings: Setti
 def _level_2(first: tuple[float, float], report: dict[str, Any], above: dict[str, Any]) -> str:
     if abs(first[1] - first[0]) < SAME:
         return f"the same model as level 1, now tracked and registered: same predictions ({first[1]:.3f})"
-    return f"a different model ({report['model']} vs {above['model']}): {_change(*first)}"
+    if report["model"] != above["model"]:
+        return f"a different model ({report['model']} vs {above['model']}): {_change(*first)}"
+    chosen = report["details"].get("best_params", "defaults")
+    return f"{report['model']} again, with other parameters or features (here: {chosen}): {_change(*first)}"
 
 
 def _level_3(report: dict[str, Any], first: tuple[float, float]) -> str:
     served = str(report["serving"]["version"])
     arms = {str(row["version"]): row for row in report["details"].get("ab_test", [])}
     reused = [c["call"] for c in report["details"].get("quality gate", []) if "earlier run" in c["call"]]
-    if served in arms and len(arms) > 1:
-        winner = arms[served]
-        loser = next(row for version, row in arms.items() if version != served)
-        text = (
-            f"serves v{served} ({winner['model']}), the A/B winner on {report['details']['replayed']} "
-            f"({winner['RMSE']:.3f} vs {loser['model']} {loser['RMSE']:.3f}): {_change(*first)}"
+    if len(arms) > 1:
+        winner = min(arms.values(), key=lambda row: row["RMSE"])
+        loser = max(arms.values(), key=lambda row: row["RMSE"])
+        contest = (
+            f"the A/B winner on {report['details']['replayed']} ({winner['RMSE']:.3f} vs {loser['model']} "
+            f"{loser['RMSE']:.3f})"
         )
+        if str(winner["version"]) == served:
+            text = f"serves v{served} ({winner['model']}), {contest}: {_change(*first)}"
+        else:  # the gate refused the winner's promotion: the champion stays
+            text = (
+                f"serves v{served}: v{winner['version']} ({winner['model']}) was {contest}, but the gate "
+                f"refused its promotion: {_change(*first)}"
+            )
     elif served in arms:
         text = f"serves v{served} ({arms[served]['model']}): the gate kept the challenger out: {_change(*first)}"
     else:
@@ -80,11 +93,18 @@ def _level_4(report: dict[str, Any], last_month: str) -> str:
     metrics, details = report["metrics"], report["details"]
     served, frozen = float(metrics["last_month_rmse"]), float(metrics["last_month_frozen_rmse"])
     retrains = int(metrics["retrains"])
+    fired = [row["month"] for row in details.get("month_by_month", []) if row.get("rules", "—") != "—"]
     if retrains:
+        gain = 1 - served / frozen
         text = (
             f"retrained {retrains} time(s) ({details['retrained_in']}); in {last_month} it serves "
             f"{details['serving_now']}: {served:.3f}, where its own first champion kept frozen scores {frozen:.3f} "
-            f"(retraining bought {1 - served / frozen:.1%})"
+            f"(retraining {'bought' if gain >= 0 else 'cost'} {abs(gain):.1%})"
+        )
+    elif fired:
+        text = (
+            f"rules fired in {', '.join(fired)} but no candidate was promoted (refused or failed: see its "
+            f"decision log), so it serves its first champion ({served:.3f} in {last_month})"
         )
     else:
         text = f"no rule fired, so it kept its first champion ({served:.3f} in {last_month})"

@@ -84,7 +84,10 @@ def test_every_rmse_difference_between_levels_names_its_measured_cause(story):
     assert evaluate(train(counted.trips), rides) == pytest.approx(curves["1"][first], abs=1e-3)
     assert "same predictions" in why[2] and curves["2"][first] == pytest.approx(curves["1"][first], abs=1e-6)
     served = story["reports"][3]["serving"]["version"]
-    assert f"serves v{served} (" in why[3] and "A/B winner" in why[3]
+    winner = min(story["reports"][3]["details"]["ab_test"], key=lambda arm: arm["RMSE"])  # what the A/B measured
+    named = f"v{winner['version']} ({winner['model']})"
+    assert named in why[3] and "A/B winner" in why[3] and f"serves v{served}" in why[3]
+    assert (str(winner["version"]) == str(served)) == ("refused its promotion" not in why[3])
     level_4 = story["reports"][4]["metrics"]
     assert f"{level_4['last_month_rmse']:.3f}, where its own first champion kept frozen scores" in why[4]
     assert f"{level_4['last_month_frozen_rmse']:.3f}" in why[4] and last in why[4]

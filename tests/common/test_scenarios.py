@@ -50,3 +50,10 @@ def test_the_story_scenario_says_it_is_stylised_and_by_how_much():
     assert note is not None and note.startswith("Stylised") and f"{factor('traffic-returns'):.1f}×" in note
     assert 2 < factor("traffic-returns") < 2.6  # the factor the README and bench/README.md quote
     assert drift_note(DataSource(folder=real_file())) is None  # real months are the world itself
+
+
+def test_every_note_a_page_can_print_carries_its_measured_figures_and_where_they_come_from():
+    mild = drift_note(DataSource(scenario="mild"))
+    assert mild is not None and "0.008 vs 0.014" in mild and "-6% here, +14% on the real months" in mild
+    assert all("seed 42" in (drift_note(DataSource(scenario=s)) or "") for s in ("mild", "traffic-returns"))
+    assert "do not drift at all" in (drift_note(DataSource(scenario="none")) or "")
