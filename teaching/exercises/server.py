@@ -22,6 +22,7 @@ refuses a folder that is not its own and 0700, and the server refuses a peer of 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import select
@@ -126,9 +127,15 @@ def _private(folder: Path) -> bool:
     return info.st_uid == os.getuid() and (info.st_mode & 0o7777) == 0o700 and not folder.is_symlink()
 
 
+def _fits(folder: Path) -> bool:
+    """AF_UNIX paths end near 108 bytes; the server binds `sock.<pid>` before renaming it to `sock`, so both
+    sides use this one limit: a workspace too deep for it is checked in a fresh interpreter, no server started."""
+    return len(os.fsencode(folder / f"{SOCKET}.{2**22}")) < 100
+
+
 def _socket_path(folder: Path) -> Path | None:
     path = folder / SOCKET
-    if not _private(folder) or len(os.fsencode(path)) >= 100:  # AF_UNIX paths end near 108 bytes
+    if not _private(folder) or not _fits(folder):
         return None
     try:
         info = path.lstat()
@@ -141,8 +148,28 @@ def start_in_background(workspace: Path, env: dict[str, str]) -> None:
     """Start the workspace's server unless it runs (or starts) already; do not wait for it."""
     if not enabled():
         return
-    with contextlib.suppress(OSError):
-        _ensure_started(server_folder(workspace), env)
+    folder = server_folder(workspace)
+    if _fits(folder):
+        with contextlib.suppress(OSError):
+            _ensure_started(folder, env)
+
+
+def code_version() -> str:
+    """Which toolkit and product code a server would check with: its files' names, sizes and times. A server
+    keeps the code it imported at start, so one started before a `git pull` or an edit is replaced."""
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for package in ("common", "teaching"):
+        for path in sorted((root / package).rglob("*.py")):
+            info = path.stat()
+            digest.update(f"{path.relative_to(root)}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _current(folder: Path) -> dict[str, Any] | None:
+    """The running server, if it checks with today's code."""
+    record = _running(folder)
+    return record if record and record.get("code") == code_version() else None
 
 
 def _running(folder: Path) -> dict[str, Any] | None:
@@ -164,8 +191,12 @@ def _ensure_started(folder: Path, env: dict[str, str]) -> None:
     try:
         # Two commands at once (a `check` and a `--watch`) must not start two servers.
         with FileLock(folder / "start.lock", timeout=5):
-            if _running(folder):
+            if _current(folder):
                 return
+            if stale := _running(folder):  # started with code that has changed since
+                from teaching.infra.processes import stop_group
+
+                stop_group(stale, timeout=10.0)
             (folder / SOCKET).unlink(missing_ok=True)  # a dead server's socket
             with open(folder / LOG, "ab") as log:
                 process = subprocess.Popen(
@@ -180,7 +211,8 @@ def _ensure_started(folder: Path, env: dict[str, str]) -> None:
             from common.atomic import write_text_atomic
 
             # Who it is, not only its pid: `stop` signals nothing unless the same process still runs.
-            write_text_atomic(folder / RECORD, json.dumps(_identity_once_started(process) or {}))
+            started = _identity_once_started(process)
+            write_text_atomic(folder / RECORD, json.dumps({**started, "code": code_version()} if started else {}))
     except Timeout:
         return
 
@@ -215,8 +247,10 @@ def check_on_server(
 ) -> tuple[list[dict[str, Any]], list[str]] | None:
     """(results, output) from the warm server, or None when it cannot answer (the caller checks afresh)."""
     folder = server_folder(workspace)
+    if not _fits(folder):
+        return None
     try:
-        if _socket_path(folder) is None or not _running(folder):
+        if _socket_path(folder) is None or not _current(folder):
             _ensure_started(folder, env)
         if not _private(folder):
             return None
@@ -233,7 +267,10 @@ def check_on_server(
         return None
     if not answer:
         return None
-    reply = json.loads(answer)
+    try:
+        reply = json.loads(answer)
+    except ValueError:  # cut off mid-answer (the server was stopped): check afresh
+        return None
     if not isinstance(reply, dict) or "results" not in reply:
         return None  # {"fall_back": why}: the child died without a result
     return list(reply["results"]), list(reply.get("output", []))
@@ -442,6 +479,7 @@ class Server:
     def _child(self, pairs: list[tuple[str, str]], env: dict[str, str], tmp: Path, result: Path, out: Path) -> None:
         code = 70
         try:
+            os.setsid()  # a group of its own: whatever the student's code starts is stopped with it
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(signum, signal.SIG_DFL)
             with open(out, "wb") as output:  # what the checks print, as the fresh interpreter's output
@@ -476,9 +514,16 @@ class Server:
 
     def stop(self, signum: int, frame: Any) -> None:
         if self.child:
-            with contextlib.suppress(OSError):
-                os.kill(self.child, signal.SIGKILL)
+            _kill(self.child)
         raise SystemExit(0)
+
+
+def _kill(pid: int) -> None:
+    """The child and whatever it started (its own process group, once it made one), for good."""
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):  # killed before its setsid(): the group is not its own yet
+        os.kill(pid, signal.SIGKILL)
 
 
 def _wait(pid: int, timeout: float) -> int | None:
@@ -495,8 +540,7 @@ def _wait(pid: int, timeout: float) -> int | None:
                 return os.waitstatus_to_exitcode(status)
             left = deadline - time.monotonic()
             if left <= 0:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
+                _kill(pid)
                 os.waitpid(pid, 0)
                 return None
             if waiter is not None:

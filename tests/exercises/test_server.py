@@ -127,6 +127,17 @@ def test_a_folder_that_is_not_private_is_never_talked_to(served, tmp_path, monke
     assert result["checked_in"] == "fresh interpreter" and result["passed"] is True
 
 
+def test_a_server_started_with_other_code_is_replaced_not_asked(served, tmp_path, monkeypatch):
+    from teaching.exercises import server
+
+    monkeypatch.setenv("MLOPS_LEVELS_CHECK_SERVER", "on")
+    old = _server_pid(served)
+    monkeypatch.setattr(server, "code_version", lambda: "after a git pull")  # the toolkit's files changed
+    result = _check(served, "gate-rule", _copy(tmp_path / "new", "gate-rule"))
+    assert result["checked_in"] == "warm server" and result["passed"] is True
+    assert _server_pid(served) != old and identity(old) is None  # the old code answers no more
+
+
 def test_stop_ends_the_check_server(served):
     pid = _server_pid(served)
     stopped = _cli(served, "stop")
