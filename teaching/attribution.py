@@ -9,11 +9,12 @@ same rides (story_scores.served_rmse), so a difference is never a difference of 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from common.data import Dropped, prepare_trips_counted, read_trips
-from common.sources import resolve_data
 from teaching.infra.config import Settings
+
+if TYPE_CHECKING:
+    from common.data import Dropped
 
 # The course's own validation RMSE (linear regression on PU_DO + distance, 1..60 minutes), which level 0's
 # notebook reproduces on the real green-taxi months: shown beside level 0 when those are the months.
@@ -28,6 +29,10 @@ def _change(before: float, after: float) -> str:
 def dropped_for_training(settings: Settings, month: str) -> Dropped:
     """The rows of the training month that level 1's validation leaves out, by reason (common/data.py);
     the course's 1..60-minute filter, which level 0 applies too, is not counted."""
+    # imported here: they bring pandas, which `run`'s checks of its options must not pay for
+    from common.data import prepare_trips_counted, read_trips
+    from common.sources import resolve_data
+
     path = resolve_data(month, settings.data).path
     return replace(prepare_trips_counted(read_trips(path, model_columns_only=True), path).dropped, duration=0)
 

@@ -38,9 +38,10 @@ def _run(url: str, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(command, capture_output=True, text=True, timeout=180)
 
 
-def dom(url: str) -> str:
-    """The page's DOM after its scripts ran (a single-page app included)."""
-    return _run(url, "--dump-dom").stdout
+def dom(url: str, size: str = "1280,1000") -> str:
+    """The page's DOM after its scripts ran (a single-page app included), in a window of `size`: a page
+    that draws only what is in view (MLflow's charts) shows nothing of what a small window leaves out."""
+    return _run(url, f"--window-size={size}", "--dump-dom").stdout
 
 
 def screenshot(url: str, target: Path, size: str = "1280,1000") -> Path:
