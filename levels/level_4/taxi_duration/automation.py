@@ -40,7 +40,7 @@ from prefect.runtime import deployment, flow_run
 from common import model as ml
 from common.data import load_prepared
 from common.errors import TaxiDurationError, UsageError
-from common.months import month_range, months_apart, months_before, previous_month
+from common.months import is_month, month_range, months_apart, months_before, previous_month
 from common.schemas import servable
 from common.sources import describe_source, resolve_data
 from taxi_duration.config import Config
@@ -219,6 +219,13 @@ def monthly_cycle(
 ) -> dict[str, Any]:
     """One month of the closed loop: the given month, or the one that ended before the scheduled time."""
     month = month_to_decide(month)
+    if window and not all(is_month(m) and m < month for m in window):
+        # whoever reaches Prefect could pass a window: months not yet lived would train a model on the
+        # future, and the gate would judge it on a month of the caller's choosing
+        raise TaxiDurationError(
+            f"a training window must hold only months before {month}, not {','.join(map(str, window))}",
+            fix="leave window out: a scheduled run trains on the months just before the one it decides",
+        )
     platform_url = platform_url_from_env()
     config = Config.from_env()
     log = decision_log(config, first_month, model)

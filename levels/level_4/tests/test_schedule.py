@@ -190,3 +190,14 @@ def test_the_schedule_advances_is_idempotent_and_no_secret_travels(prefect_api, 
 
     assert _files_holding_the_token(project) == [] and _files_holding_the_token(prefect_home) == []
     assert _token_in_prefect_api(prefect_api) == []
+
+
+@pytest.mark.parametrize("window", [["2027-05"], ["2021-03"], ["2021-02", "not-a-month"]])
+def test_a_window_that_is_not_before_the_month_is_refused_before_anything_is_decided(window):
+    """Whoever reaches Prefect could pass `window`: a month not yet lived (or the month itself) would train on
+    what the loop is about to be judged on. Refused before the decision log or the platform is touched."""
+    from common.errors import TaxiDurationError
+    from taxi_duration.automation import monthly_cycle
+
+    with pytest.raises(TaxiDurationError, match="only months before 2021-03"):
+        monthly_cycle.fn("2021-01", month="2021-03", window=window)
