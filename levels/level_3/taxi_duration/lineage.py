@@ -228,19 +228,28 @@ def verified_lineage(config: Config, version: str, key: Ed25519PublicKey | None)
 def load_verified(config: Config, lineage: Lineage) -> Any:
     """The version's model, loaded from a private copy of its files whose digest is the signed one (what is
     checked is what is loaded: the registry's files could change between a check and a load)."""
+    model, _ = load_private(config, lineage.version, expected=lineage.model_sha256)
+    return model
+
+
+def load_private(config: Config, version: str, expected: str | None = None) -> tuple[Any, str]:
+    """A version's model loaded from a private copy of its files, and the digest of exactly those files (the
+    platform records it with every promotion and serves a champion only if its files still have it).
+    With `expected`, files with another digest are refused before anything is unpickled."""
     import mlflow.sklearn
 
     with tempfile.TemporaryDirectory(prefix="lineage-") as scratch:
-        files = copy_model_files(config, lineage.version, Path(scratch))
-        if files_digest(files) != lineage.model_sha256:
+        files = copy_model_files(config, version, Path(scratch))
+        digest = files_digest(files)
+        if expected is not None and digest != expected:
             raise LineageRefused(
-                f"v{lineage.version}'s model files are not the ones the pipeline signed (replaced after training)",
+                f"v{version}'s model files are not the ones the pipeline signed (replaced after training)",
                 fix=SIGN_FIX,
             )
         try:
-            return mlflow.sklearn.load_model(str(files))
+            return mlflow.sklearn.load_model(str(files)), digest
         except Exception as exc:  # unpickling and file errors all mean one thing to the person reading
-            raise StoreError(f"cannot load v{lineage.version} ({type(exc).__name__})", fix=SIGN_FIX) from None
+            raise StoreError(f"cannot load v{version} ({type(exc).__name__})", fix=SIGN_FIX) from None
 
 
 # --- the command --------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import ADMIN, LEVEL_DIR, V1, V2, V3, platform_app
 from fastapi.testclient import TestClient
-from training_fixtures import EXPERIMENT, MODEL_NAME, Store
+from training_fixtures import EXPERIMENT, MODEL_NAME, RIDE, Store
 
 
 def _served(platform) -> list[str]:
@@ -230,3 +230,29 @@ def test_the_platform_judges_on_the_signed_month_after_training_or_the_one_after
     if judged == validated:  # a file that is not the one signed is refused, never measured
         with pytest.raises(Exception, match="is not the file"):
             evaluation_data(config, replace(lineage, val_sha256="0" * 64))
+
+
+@pytest.mark.parametrize("change", ["its files replaced in place", "the model deleted and registered anew"])
+def test_a_champion_changed_in_the_registry_after_its_promotion_is_not_served(own_registry, change):
+    """Anyone who can write to the registry (the MLflow UI has no login) could change a promoted version's
+    files, or delete the model and register other files under the same version numbers: the platform
+    records which run and files it promoted, and serves a champion only while they are the same."""
+    from taxi_duration.registry import model_location, resolve_version
+
+    config = own_registry.config()
+    with TestClient(platform_app(own_registry)) as platform:
+        assert platform.post("/promote", json={"version": V2}, headers=ADMIN).status_code == 200
+    client = own_registry.client()
+    if change == "its files replaced in place":
+        honest, worse = (Path(model_location(config, resolve_version(config, v))) for v in (V2, V3))
+        shutil.copy2(worse / "model.pkl", honest / "model.pkl")
+    else:
+        sources = [client.get_model_version(MODEL_NAME, v) for v in (V3, V3)]  # v3's run, twice: v1 and v2 anew
+        client.delete_registered_model(MODEL_NAME)
+        client.create_registered_model(MODEL_NAME)
+        for source in sources:
+            client.create_model_version(MODEL_NAME, source.source, source.run_id, model_id=source.model_id)
+    with TestClient(platform_app(own_registry), raise_server_exceptions=False) as platform:
+        health = platform.get("/health")
+        assert health.status_code == 503 and "not the model this platform promoted" in health.text, health.text
+        assert platform.post("/predict", json=RIDE).status_code == 503  # nothing else serves in its place

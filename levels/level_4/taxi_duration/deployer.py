@@ -46,11 +46,11 @@ from common.errors import StoreError, TaxiDurationError
 from taxi_duration.ab import Variant
 from taxi_duration.config import Config
 from taxi_duration.gate import GateDecision, Measurements, check_candidate
+from taxi_duration.lineage import load_private, public_key, verified_lineage
 from taxi_duration.registry import (
     CHAMPION,
     VERSION_PATTERN,
     UnknownVersion,
-    load_version,
     registry_client,
     resolve_version,
 )
@@ -315,15 +315,24 @@ class AuditLog:
 
     def champion(self) -> str | None:
         """The last version this platform promoted (a promotion that then failed does not count)."""
-        champions: list[str] = []
+        promoted = self._promotions()
+        return str(promoted[-1]["version"]) if promoted else None
+
+    def identity(self, version: str) -> dict[str, str] | None:
+        """Which run and which files the platform promoted as `version` (None in records older than that)."""
+        found = [entry for entry in self._promotions() if str(entry["version"]) == version]
+        return found[-1].get("identity") if found else None
+
+    def _promotions(self) -> list[dict[str, Any]]:
+        promotions: list[dict[str, Any]] = []
         for entry in self.sealed.records():  # only what the platform itself sealed
             if entry.get("action") != "promote":
                 continue
             if entry.get("outcome") in ("passed", "forced"):
-                champions.append(str(entry["version"]))
-            elif entry.get("outcome") == "failed" and champions and champions[-1] == str(entry.get("version")):
-                champions.pop()
-        return champions[-1] if champions else None
+                promotions.append(entry)
+            elif entry.get("outcome") == "failed" and promotions and promotions[-1]["version"] == entry.get("version"):
+                promotions.pop()
+        return promotions
 
 
 class Platform:
@@ -335,13 +344,34 @@ class Platform:
         self.unready: str | None = "no model is deployed yet: POST /deployments or /promote (admin)"
         self.audit = AuditLog(Path(state_dir) / "audit.jsonl")
         self.loaded: dict[str, Any] = {}  # a candidate is the copy whose signed files the gate checked
+        # version -> the run and the files' digest of what was loaded: a registry writer can delete a model
+        # and register other files under the same version numbers, or change a version's files in place
+        self.identities: dict[str, dict[str, str]] = {}
         self.measured: Measurements = {}  # the gate's own numbers: never read back from registry tags
         self.lock = asyncio.Lock()
 
     def _load(self, version: str) -> Any:
         if version not in self.loaded:
-            self.loaded[version] = load_version(self.config, version)
+            self.loaded[version], files = load_private(self.config, version)
+            self.identities[version] = {"run_id": resolve_version(self.config, version).run_id, "files": files}
+        elif version not in self.identities:  # the gate's copy of a candidate: its signed run and files
+            lineage = verified_lineage(self.config, version, public_key())
+            self.identities[version] = {"run_id": lineage.run_id, "files": lineage.model_sha256}
         return self.loaded[version]
+
+    def _champion_checked(self, version: str) -> Any:
+        """The champion, loaded, if its run and files are the ones this platform promoted as that version."""
+        model = self._load(version)
+        promoted, now = self.audit.identity(version), self.identities[version]
+        if promoted is not None and promoted != now:
+            what = "run" if promoted.get("run_id") != now["run_id"] else "model files"
+            raise StoreError(
+                f"v{version} in the registry is not the model this platform promoted (another {what}: the "
+                "registry was changed by other means)",
+                where=str(self.audit.path),
+                fix="restore the registry from a backup, or promote a version again (with force and a reason)",
+            )
+        return model
 
     def _alias(self) -> str | None:
         try:
@@ -372,6 +402,8 @@ class Platform:
         for version in versions:  # an unknown version is a 404 before any gate talk
             await asyncio.to_thread(resolve_version, self.config, version)
         champion = await asyncio.to_thread(self.champion)
+        if champion is not None:  # measured as served: its files checked against its promotion record
+            await asyncio.to_thread(self._champion_checked, champion)
         decisions = [
             await asyncio.to_thread(check_candidate, self.config, v, champion, self.measured, self.loaded)
             for v in versions
@@ -429,7 +461,8 @@ class Platform:
         async with self.lock:  # recorded, then the alias, then the traffic: a failure leaves all as it was
             [decision] = await self._gate([spec.version], spec, "promote")
             variants = await self._load_all([VariantSpec(version=spec.version, weight=1)])
-            entry = {"action": "promote", "version": spec.version, "gate": decision.to_dict()}
+            identity = self.identities.get(spec.version)
+            entry = {"action": "promote", "version": spec.version, "gate": decision.to_dict(), "identity": identity}
             await self._record(entry, [decision], spec)
             try:
                 await asyncio.to_thread(self._set_alias, spec.version)
@@ -450,7 +483,8 @@ class Platform:
             if champion is None:
                 return
             try:
-                self._swap(await self._load_all([VariantSpec(version=champion, weight=1)]))
+                model = await asyncio.to_thread(self._champion_checked, champion)
+                self._swap([Variant("champion", champion, 1.0, model)])
             except TaxiDurationError as exc:
                 self.unready = f"champion v{champion} cannot be served: {exc.one_line()}"
 

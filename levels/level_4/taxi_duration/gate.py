@@ -166,7 +166,9 @@ def check_candidate(
     try:
         month, sha256 = evaluation_data(config, lineage)
         candidate_rmse = measured_rmse(config, candidate, month, sha256, measured, model)
-        champion_rmse = measured_rmse(config, champion, month, sha256, measured)
+        # the champion the platform serves (files checked against its promotion record), not the registry's now
+        champion_model = loaded.get(champion) if loaded is not None else None
+        champion_rmse = measured_rmse(config, champion, month, sha256, measured, champion_model)
     except TaxiDurationError as exc:  # without both measurements there is no evidence, so no pass
         reason = f"cannot evaluate v{candidate} against v{champion}: {exc.one_line()}"
         return _refused(candidate, champion, reason, exc.fix)
