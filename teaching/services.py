@@ -105,7 +105,9 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
         experiment = _classic_view(store, experiment_name(level, settings.student))
     if not port_is_free(port, host):
         raise UsageError(f"port {port} on {host} is taken", fix="pass --port with a free port")
-    command, env = mlflow_server(f"sqlite:///{store}", settings.layout.artifacts(level), host, port)
+    command, env = mlflow_server(
+        f"sqlite:///{store}", settings.layout.artifacts(level), host, port, serve_artifacts=False
+    )
     try:
         with signals_as_interrupt():  # a stop signal from here on ends the command cleanly, children too
             # the classic view's runs with their metric charts (MLflow 3 opens its GenAI view otherwise); printed

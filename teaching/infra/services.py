@@ -56,6 +56,15 @@ def prefect_home(settings: Settings) -> Path:
     return settings.layout.prefect_home
 
 
+def _private_home(settings: Settings) -> Path:
+    """Prefect's home, 0700: its database holds every flow run's parameters and logs, which the API asks the
+    secret for; a database file others can read (Prefect makes it 0644) would hand them over without it."""
+    home = prefect_home(settings)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    home.chmod(0o700)  # a home an older toolkit made 0755
+    return home
+
+
 def _state_file(settings: Settings) -> Path:
     return prefect_home(settings) / "server.json"
 
@@ -154,7 +163,7 @@ def workspace_prefect_api(
     A running server is reused only if it asks for that secret: one an older toolkit started without
     authentication, or whose secret file was replaced, is stopped and started again.
     """
-    prefect_home(settings).mkdir(parents=True, exist_ok=True)
+    _private_home(settings)
     # Two commands starting at once must not start two servers for one workspace.
     with FileLock(prefect_home(settings) / "server.lock", timeout=STARTUP_TIMEOUT_S + 30):
         state = _running_state(settings)
@@ -191,8 +200,7 @@ def _asks_for(api_url: str, secret: str) -> bool:
 
 
 def _start_prefect_server(settings: Settings, server_env: dict[str, str], auth_file: Path, secret: str) -> str:
-    home = prefect_home(settings)
-    home.mkdir(parents=True, exist_ok=True)
+    home = _private_home(settings)
     port = free_port()
     api_url = f"http://{LOCALHOST}:{port}/api"
     env = {
@@ -276,17 +284,26 @@ def disk_is_full(folder: Path, margin: int = 16 * 1024 * 1024) -> bool:
 
 
 def mlflow_server(
-    backend_uri: str, artifacts: Path, host: str, port: int, app_name: str | None = None
+    backend_uri: str,
+    artifacts: Path,
+    host: str,
+    port: int,
+    app_name: str | None = None,
+    serve_artifacts: bool = True,
 ) -> tuple[list[str], dict[str, str]]:
     """The `mlflow server` command and environment every toolkit server uses (`ui N`, `stack up`).
 
     One worker and no job runner: 2 processes and 0.5 GB instead of 15 and 3.1 GB, healthy in ~11 s.
     The store URI goes through the environment: a command line is readable by every local user.
+    Without `serve_artifacts` (`ui N`: no login, and every local account reaches 127.0.0.1) the server
+    takes no file uploads: its artifact proxy would let another account write over a model's files.
+    Clients on this machine write a local store's artifacts themselves.
     """
+    where = ["--artifacts-destination"] if serve_artifacts else ["--no-serve-artifacts", "--default-artifact-root"]
     command = [
         _venv_tool("mlflow"),
         "server",
-        "--artifacts-destination",
+        *where,
         artifacts.as_uri(),
         "--host",
         host,

@@ -130,6 +130,9 @@ def test_ui_serves_the_runs_and_takes_runs_from_a_remote_client(invoke, workspac
         search = {"experiment_ids": [experiment["experiment_id"]]}
         assert len(httpx.post(f"{base}/api/2.0/mlflow/runs/search", json=search).json()["runs"]) == 1
         _shows_runs_and_metrics_in_the_classic_view(printed.read_text(), base, tmp_path)
+        # no artifact proxy: no other local account can write over a model's files through `ui` (no login)
+        upload = httpx.put(f"{base}/api/2.0/mlflow-artifacts/artifacts/1/models/m-x/artifacts/model.pkl", content=b"x")
+        assert upload.status_code >= 400, upload.status_code
 
         remote = invoke("run", "2", "--tracking-uri", base, "--json")
         assert remote.exit_code == 0, remote.output

@@ -166,6 +166,10 @@ def test_a_second_local_user_can_read_neither_the_secret_nor_the_api(prefect_api
     seen = json.loads(done.stdout)
     assert seen == {"secret": "permission denied", "api": 401}, seen
     assert path.is_file()  # it was there to be read, by its owner only
+    # Prefect's database holds what the API guards (runs, parameters, logs): not readable around the API
+    database = next((prefect_workspace / "prefect").glob("*.db"))
+    copied = subprocess.run([*_as_another_account(), "/bin/cat", str(database)], env=env, capture_output=True)
+    assert copied.returncode != 0 and b"Permission denied" in copied.stderr and not copied.stdout
 
 
 def test_a_secret_file_others_can_read_is_refused_in_one_line(invoke, workspace, monkeypatch):
