@@ -113,6 +113,21 @@ def _links(reports: list[dict[str, Any]], months: list[str], page_dir: Path) -> 
     return links
 
 
+def _decisions_table(reports: list[dict[str, Any]]) -> str:
+    """What level 4 decided each month and why (the rules that fired), from its decision log's rows."""
+    rows: list[dict[str, Any]] = next((r["details"]["month_by_month"] for r in reports if r["level"] == 4), [])
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row.values()) + "</tr>" for row in rows)
+    return (
+        '<h2>What level 4 decided, month by month, and why</h2><table id="decisions">'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        "<p>rules: what fired (drift share ≥ 50%, or RMSE 10% worse than at promotion); then: what the loop did."
+        " A month where no rule fired keeps its model: deciding not to retrain is a decision too.</p>"
+    )
+
+
 def _report_files(report: dict[str, Any], months: list[str]) -> list[tuple[str, str]]:
     files = dict(report["details"].get("report_files") or {})
     if report["level"] == 4:  # each month's reports are named in level 4's decision log, one JSON a line
@@ -158,6 +173,7 @@ def _page(
         else "not running"
     )
     image = base64.b64encode(png).decode()
+    loop = _decisions_table(reports)
     note = drift_note(settings.data)
     drift = f'<p id="drift"><b>{html.escape(note)}</b></p>' if note else ""
     return f"""<!doctype html>
@@ -172,7 +188,7 @@ retrains when the data moves.</p>{drift}
 <table id="comparison"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
 <h2>RMSE of the model each level serves, month by month</h2>
 <img id="story" alt="RMSE per month for every level" src="data:image/png;base64,{image}">
-<h2>What each level has</h2><ul>{levels}</ul>
+{loop}<h2>What each level has</h2><ul>{levels}</ul>
 <h2>Reports and runs</h2><ul>{links}</ul>
 <p>MLflow runs: <code>mlops-levels ui 3</code> (or 2, 4), then http://127.0.0.1:5000 ·
 Prefect flow runs: {prefect_ui}</p>

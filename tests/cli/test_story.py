@@ -35,8 +35,11 @@ def test_the_class_report_opens_offline_in_a_browser_with_its_table_and_figure(s
     html = page.read_text()
     assert "http://" not in html.split("<body>")[0] and "<script" not in html  # no network, no script
     rendered = dom(page.as_uri())
-    assert rendered.count("<tr>") == 6 and 'id="story"' in rendered and "data:image/png;base64," in rendered
+    levels = rendered.split('id="comparison"')[1].split("</table>")[0]
+    assert levels.count("<tr>") == 6 and 'id="story"' in rendered and "data:image/png;base64," in rendered
     assert 'id="drift"' in rendered  # the story says it is stylised
+    decided = rendered.split('id="decisions"')[1].split("</table>")[0]  # level 4's months, each with its reason
+    assert decided.count("<tr>") == 1 + len(story["months"]) - 1 and "retrained" in decided
     shot = screenshot(page.as_uri(), tmp_path / "page.png")
     assert not looks_blank(shot)
     assert Path(story["files"]["figure"]).stat().st_size > 20_000
