@@ -1,6 +1,7 @@
 """The two-hour class, timed: every command the instructor's guide plans, in its order, on a fresh workspace.
 
-docs/instructor-guide.md's "A class in two hours" takes its minutes from this script's output: the
+A two-hour plan for docs/instructor-guide.md is to take its minutes from this script's output (not yet
+run: the guide's timings are still the older ones): the
 pre-warm (done before the class: doctor, `run all`, the exercise check server) and each step run in
 front of the class, wall seconds each, with the load average and a same-run baseline (`python -c pass`
 and `mlops-levels list`, the CLI's floor). The gate demo must be refused on its RMSE (exit 1, "worse
