@@ -113,17 +113,22 @@ def _links(reports: list[dict[str, Any]], months: list[str], page_dir: Path) -> 
     return links
 
 
+def _html_table(table_id: str, rows: list[dict[str, Any]]) -> str:
+    """Rows of one shape as an HTML table: a header from the first row's keys, a line per row."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row.values()) + "</tr>" for row in rows)
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
 def _decisions_table(reports: list[dict[str, Any]]) -> str:
     """What level 4 decided each month and why (the rules that fired), from its decision log's rows."""
     rows: list[dict[str, Any]] = next((r["details"]["month_by_month"] for r in reports if r["level"] == 4), [])
     if not rows:
         return ""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row.values()) + "</tr>" for row in rows)
     return (
-        '<h2>What level 4 decided, month by month, and why</h2><table id="decisions">'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        "<p>rules: what fired (drift share ≥ 50%, or RMSE 10% worse than at promotion); then: what the loop did."
+        "<h2>What level 4 decided, month by month, and why</h2>"
+        + _html_table("decisions", rows)
+        + "<p>rules: what fired (drift share ≥ 50%, or RMSE 10% worse than at promotion); then: what the loop did."
         " A month where no rule fired keeps its model: deciding not to retrain is a decision too.</p>"
     )
 
@@ -157,8 +162,7 @@ def _page(
 ) -> str:
     from teaching.infra.services import running_prefect_api
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table[0])
-    rows = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row.values()) + "</tr>" for row in table)
+    comparison = _html_table("comparison", table)
     levels = "".join(
         f"<li><b>Level {lv.number} · {html.escape(lv.title)}</b>: "
         + (", ".join(html.escape(p.title) for p in lv.practices) or "no practice yet")
@@ -185,7 +189,7 @@ th{{background:#f0f0f0}}img{{max-width:100%}}code{{background:#f4f4f4;padding:0 
 <p>Data: {html.escape(describe_source(settings.data))}; months {html.escape(months[0])} to {html.escape(months[-1])}.
 Levels 0–3 keep serving the model they trained on {html.escape(months[0])}; level 4 watches every month and
 retrains when the data moves.</p>{drift}
-<table id="comparison"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>
+{comparison}
 <h2>RMSE of the model each level serves, month by month</h2>
 <img id="story" alt="RMSE per month for every level" src="data:image/png;base64,{image}">
 {loop}<h2>What each level has</h2><ul>{levels}</ul>
