@@ -91,7 +91,7 @@ def _shows_runs_and_metrics_in_the_classic_view(printed: str, base: str, folder:
     from tests.browser import dom, looks_blank, screenshot
 
     [address] = [word for word in printed.split() if word.startswith(base)]
-    page = dom(address, size="1280,800")
+    page = dom(address, size="1280,800", showing=("Model metrics", "linear_regression", "rmse_"))
     assert "Model metrics" in page and "linear_regression" in page, page[-2000:]  # the run and its charts
     assert "rmse_" in page  # a metric of the run, by name
     assert "collects usage data" not in page and "Detect Issues" not in page
