@@ -386,7 +386,11 @@ def walkthrough(
         if current.action:
             console.print(current.action())
         if not no_pause and index < len(steps):
-            console.input(f"Enter for step {index + 1} (Ctrl-C stops; resume with --step {index + 1})")
+            try:
+                console.input(f"Enter for step {index + 1} (Ctrl-C stops; resume with --step {index + 1})")
+            except EOFError:  # input ended (a script, a pipe, </dev/null): nobody will press Enter, go on
+                no_pause = True
+                console.print()
     console.print(f"✓ Walkthrough of level {level} done. Next: mlops-levels exercise list --level {level}")
 
 

@@ -32,6 +32,8 @@ def test_walkthrough_pauses_and_resumes_at_a_step(cli_runner, workspace):
     paused = cli_runner.invoke(app, ["walkthrough", "1", "--step", "5"], input="\n\n\n\n")
     assert paused.exit_code == 0, paused.output
     assert "Step 5/" in paused.output and "Step 1/" not in paused.output and "Enter for step" in paused.output
+    unattended = cli_runner.invoke(app, ["walkthrough", "1", "--step", "5"], input="")  # a script, </dev/null
+    assert unattended.exit_code == 0 and "Walkthrough of level 1 done" in unattended.output, unattended.output
     too_far = cli_runner.invoke(app, ["walkthrough", "1", "--step", "99"])
     assert too_far.exit_code == 2
 
