@@ -63,10 +63,11 @@ FOLDER_SUITES = {
 
 
 # What makes a test slow is what it needs: the session's Prefect server (10-20 s to start, then a level's
-# pipeline in a process of its own importing MLflow, Prefect and scikit-learn), every exercise checked, or
-# level 4's loop on the damaged decision logs.
+# pipeline in a process of its own importing MLflow, Prefect and scikit-learn), every exercise checked,
+# level 4's loop on the damaged decision logs, or the warm exercise check server (it imports the whole stack
+# before it answers: about a minute of the quick loop for its six tests).
 # A test that needs one is marked slow here, so `-m "not slow"` never waits for them, whoever forgets the mark.
-SLOW_FIXTURES = {"prefect_api", "checked", "loop_on_damaged_logs"}
+SLOW_FIXTURES = {"prefect_api", "checked", "loop_on_damaged_logs", "served"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

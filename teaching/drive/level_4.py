@@ -44,8 +44,9 @@ def resumed_note(months: list[str], log_path: str) -> str:
 def main(request: RunRequest) -> RunReport:
     settings = request.settings
     months = month_range(request.options.get("months") or DEFAULT_MONTHS)
+    token = platform_token_env(settings)  # a token file others can read is refused before Prefect starts
     request.on_step("connect to the workspace's Prefect server")
-    tools = {**prefect_env(settings), **platform_token_env(settings)}
+    tools = {**prefect_env(settings), **token}
     # The loop trains (and signs) its candidates; the platform only verifies them.
     platform, loop = {**tools, **lineage_env(settings, signs=False)}, {**tools, **lineage_env(settings, signs=True)}
     with store_ready(LEVEL, settings), level_server(LEVEL, PLATFORM, [], settings, platform) as url:
@@ -109,7 +110,8 @@ def _platform_env(url: str) -> dict[str, str]:
 def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> None:
     """`mlops-levels serve 4`: the level's platform on HOST:PORT, and its monthly schedule in the foreground
     (`python -m taxi_duration.schedule`), until Ctrl-C; the platform stops with it."""
-    tools = {**prefect_env(settings), **platform_token_env(settings)}
+    token = platform_token_env(settings)  # a token file others can read is refused before Prefect starts
+    tools = {**prefect_env(settings), **token}
     platform, loop = {**tools, **lineage_env(settings, signs=False)}, {**tools, **lineage_env(settings, signs=True)}
     schedule = ["--first-month", options["first_month"]] if options.get("first_month") else []
     with level_server(LEVEL, PLATFORM, [], settings, platform, host=host, port=port) as url:

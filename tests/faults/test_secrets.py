@@ -184,3 +184,4 @@ def test_an_admin_token_file_others_can_read_is_refused_before_anything_starts(i
     assert result.exit_code == 3, result.output
     assert "can be read or written by others" in result.output and str(token) in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 3
+    assert not (workspace / "prefect").exists()  # nothing started: not even the workspace's Prefect server
