@@ -14,7 +14,8 @@ from assess.catalogue import PRACTICES  # the fixed vocabulary of practices, sha
 from common.errors import MlopsLevelsError
 
 FORMAT_VERSION = 1
-LEVELS_DIR = Path(__file__).resolve().parent
+# The repository's levels/ folder (this module lives in teaching/, beside it): levels/ holds only the projects.
+LEVELS_DIR = Path(__file__).resolve().parents[1] / "levels"
 LEVEL_NUMBERS = range(5)
 
 
