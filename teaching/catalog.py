@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from assess.catalogue import PRACTICES  # the fixed vocabulary of practices, shared with the scorer
+# the fixed vocabulary of practices, shared with the scorer (re-exported: explain, render and copies read it here)
+from assess.catalogue import PRACTICES as PRACTICES
 from common.errors import MlopsLevelsError
 
 FORMAT_VERSION = 1
