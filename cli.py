@@ -261,8 +261,8 @@ def list_levels(ctx: typer.Context) -> Outcome:
 @_command(app)
 def explain(level: LevelArg) -> Outcome:
     """Explain a level: what it adds, where each practice lives, what is still manual, exercises."""
-    from levels.catalog import get_level
     from teaching import render
+    from teaching.catalog import get_level
     from teaching.explain import explain_level
 
     return Outcome(explain_level(get_level(level)), render.explain_view)

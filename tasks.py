@@ -59,7 +59,7 @@ CHECKS = [
     ("lint", ["-m", "ruff", "check", "."]),
     ("format", ["-m", "ruff", "format", "--check", "."]),
     ("types", ["-m", "mypy"]),  # strict on common/, teaching/ and assess/ (pyproject.toml [tool.mypy])
-    ("carried copies", ["-m", "levels.carried"]),
+    ("carried copies", ["-m", "teaching.carried"]),
     ("level pages", ["-m", "teaching.level_pages"]),
 ]
 
@@ -166,7 +166,7 @@ TASKS = {
     "check": lambda extra: check(),
     "bench": lambda extra: run("bench/run_all.py", *extra),
     "lint": lambda extra: run("-m", "ruff", "check", ".", *extra),
-    "sync": lambda extra: run("-m", "levels.carried", "--write", *extra),
+    "sync": lambda extra: run("-m", "teaching.carried", "--write", *extra),
     "docs": lambda extra: run("-m", "teaching.level_pages", "--write", *extra),
 }
 

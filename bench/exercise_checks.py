@@ -31,7 +31,7 @@ from pathlib import Path
 
 from common_bench import ROOT, save, time_command
 
-from levels.catalog import LEVELS_DIR
+from teaching.catalog import LEVELS_DIR
 from teaching.exercises.catalog import Exercise, get_exercise, load_exercises
 from teaching.exercises.copies import write_copy
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from common.errors import MlopsLevelsError, UsageError
 from common.months import is_month_list, month_range
-from levels.catalog import LevelInfo, load_levels
+from teaching.catalog import LevelInfo, load_levels
 from teaching.infra.config import FEATURE_SETS, MODEL_NAMES, Settings
 from teaching.infra.runs import RunRequest
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from common.atomic import write_bytes_atomic, write_text_atomic
 from common.sources import describe_source
-from levels.catalog import get_level
+from teaching.catalog import get_level
 from teaching.infra.config import Settings
 from teaching.scenarios import drift_note
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common.errors import UsageError
-from levels.catalog import LevelInfo, Practice, get_level
-from levels.notebook import as_script
+from teaching.catalog import LevelInfo, Practice, get_level
+from teaching.notebook import as_script
 
 
 @dataclass

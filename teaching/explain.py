@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from levels.catalog import PRACTICES, LevelInfo
+from teaching.catalog import PRACTICES, LevelInfo
 from teaching.exercises.catalog import exercises_of
 
 # The README's own "Still manual" and "Try this" sections are for readers on GitHub; `explain` shows

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from levels.catalog import LevelInfo, load_levels
+from teaching.catalog import LevelInfo, load_levels
 
 PAGES = Path(__file__).resolve().parents[1] / "docs" / "levels"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import MlopsLevelsError
-from levels.catalog import get_level
+from teaching.catalog import get_level
 from teaching.infra.config import Settings, experiment_name
 from teaching.infra.secrets import TOKEN_ENV, ensure_admin_token, token_file
 from teaching.infra.serving import LOCALHOST, answers, free_port

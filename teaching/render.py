@@ -433,7 +433,7 @@ _STATUS = {"passed": "✓ passed", "started": "… started", "not started": "·"
 
 
 def exercise_list_view(data: dict[str, Any]) -> RenderableType:
-    from levels.catalog import PRACTICES
+    from teaching.catalog import PRACTICES
 
     scope = f"level {data['level']}" if data["level"] is not None else "levels 1 to 4"
     if not data["exercises"]:

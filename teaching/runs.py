@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from levels.catalog import get_level
-from levels.runner import run_level
+from teaching.catalog import get_level
 from teaching.choices import (
     RunChoices,
     check_choices,
@@ -19,6 +18,7 @@ from teaching.choices import (
     run_settings,
 )
 from teaching.infra.config import Settings
+from teaching.runner import run_level
 from teaching.state import record_run
 from teaching.story import run_story
 from teaching.walkthrough import WALKTHROUGH_DATA, WALKTHROUGH_OPTIONS

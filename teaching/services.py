@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import MlopsLevelsError, UsageError
-from levels.catalog import get_level
+from teaching.catalog import get_level
 from teaching.infra.config import Settings, experiment_name
 
 # MLflow 3's experiment tag for which view its UI opens (the values its UI knows: custom_model_development

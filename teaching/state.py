@@ -52,7 +52,7 @@ def level_state(workspace: Path, level: int) -> dict[str, Any]:
 
 def levels_with_progress(workspace: Path) -> dict[str, Any]:
     """What `list` shows: every level with the student's progress, and the next thing to do."""
-    from levels.catalog import load_levels
+    from teaching.catalog import load_levels
 
     progress = load_state(workspace)["levels"]
     rows = [

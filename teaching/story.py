@@ -16,8 +16,8 @@ from typing import Any
 
 from common.errors import UsageError
 from common.months import month_range
-from levels.catalog import load_levels
 from teaching.attribution import causes
+from teaching.catalog import load_levels
 from teaching.choices import check_choices, left_running, make_request, prefixed, preflight, run_settings
 from teaching.infra.config import Settings
 from teaching.scenarios import drift_note
@@ -55,8 +55,8 @@ def _plans(choices: Any, months: list[str]) -> list[tuple[Any, dict[str, Any]]]:
 
 
 def run_story(settings: Settings, choices: Any, on_step: Callable[[str], None]) -> dict[str, Any]:
-    from levels.runner import run_level
     from teaching.class_report import write_class_report
+    from teaching.runner import run_level
     from teaching.state import record_run
     from teaching.story_scores import comparison, served_rmse
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import UsageError
-from levels.catalog import get_level
+from teaching.catalog import get_level
 from teaching.choices import level_numbers
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import MlopsLevelsError
-from levels.catalog import LevelInfo, Practice, get_level
-from levels.notebook import as_script
+from teaching.catalog import LevelInfo, Practice, get_level
 from teaching.exercises.catalog import Exercise, load_exercises
 from teaching.exercises.regions import find_region
+from teaching.notebook import as_script
 
 # Level 4's step tells the retraining story (traffic returns; a rule fires by May) on a seed of its own, so
 # that its decision log and figure are its own: a walkthrough after `run all` overwrites none of the story.

@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from levels.carried import levels_carrying
+from teaching.carried import levels_carrying
 
 
 def each_carrier(origin: int, filename: str) -> pytest.MarkDecorator:

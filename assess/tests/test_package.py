@@ -70,6 +70,6 @@ def test_the_package_imports_nothing_of_the_toolkit():
 
 def test_the_level_catalogue_scores_with_the_same_practices():
     from assess.catalogue import PRACTICES
-    from levels import catalog
+    from teaching import catalog
 
     assert catalog.PRACTICES is PRACTICES

@@ -12,9 +12,9 @@ from pathlib import Path
 from common.data import prepare_trips, read_trips
 from common.errors import DataError
 from common.sources import resolve_data
-from levels.catalog import get_level
-from levels.notebook import run_notebook
+from teaching.catalog import get_level
 from teaching.infra.runs import RunReport, RunRequest
+from teaching.notebook import run_notebook
 
 
 def notebook() -> Path:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from levels.catalog import LEVELS_DIR, PRACTICES
+from teaching.catalog import LEVELS_DIR, PRACTICES
 from teaching.exercises.catalog import Exercise, RegionSpec
 from teaching.exercises.regions import Region, find_region, region_code, take_out
 from teaching.infra.workspace import Workspace

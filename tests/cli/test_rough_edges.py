@@ -67,7 +67,7 @@ def test_explain_3_says_each_ride_goes_to_one_arm_not_to_both(invoke):
 
 @pytest.mark.slow
 def test_walkthrough_numbers_code_as_the_file_does(invoke):
-    from levels.catalog import get_level
+    from teaching.catalog import get_level
 
     level = get_level(1)
     practice = next(p for p in level.practices if p.id == "packaged_service")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from levels.catalog import get_level
+from teaching.catalog import get_level
 from teaching.infra.serving import free_port
 from tests.conftest import VALIDATED_REAL_RMSE, real_rmse
 

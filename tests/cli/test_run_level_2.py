@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from levels.catalog import get_level
+from teaching.catalog import get_level
 from teaching.infra.config import experiment_name
 from teaching.infra.serving import free_port
 from tests.conftest import REPO, VALIDATED_REAL_RMSE, real_rmse

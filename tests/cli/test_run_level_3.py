@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from levels.catalog import get_level
+from teaching.catalog import get_level
 from teaching.infra.serving import free_port
 
 

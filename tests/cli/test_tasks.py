@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import tomllib
 
 from tests.conftest import REPO
@@ -42,3 +43,11 @@ def test_quick_runs_every_suite_without_the_slow_tests(monkeypatch, tmp_path):
     names = {name for name, _, _ in ran}
     assert names == {name for name, _, _ in tasks.suites()} and {"level_1", "level_4"} <= names
     assert all(extra == ("-m", "not slow") for _, _, extra in ran)
+
+
+def test_every_module_tasks_py_runs_with_dash_m_exists():
+    """`tasks.py check` and `sync` run toolkit modules by name (`-m teaching.carried`): a module that moved
+    would otherwise fail only when the task runs."""
+    modules = sorted(set(re.findall(r'"-m", "([\w.]+)"', (REPO / "tasks.py").read_text(encoding="utf-8"))))
+    assert {"teaching.carried", "teaching.level_pages"} <= set(modules), modules
+    assert [m for m in modules if importlib.util.find_spec(m) is None] == []

@@ -13,11 +13,11 @@ import re
 import pytest
 from rich.console import Console
 
-from levels.catalog import get_level
-from levels.notebook import as_script
 from teaching import render
+from teaching.catalog import get_level
 from teaching.exercises.catalog import Exercise, load_exercises
 from teaching.exercises.copies import exercised_text, solution_code
+from teaching.notebook import as_script
 from teaching.walkthrough import build_steps
 
 LEVELS = range(5)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from levels.catalog import LEVELS_DIR
+from teaching.catalog import LEVELS_DIR
 
 GATE = "taxi_duration/gate.py"
 

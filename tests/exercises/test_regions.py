@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from common.errors import MlopsLevelsError
-from levels.catalog import LEVELS_DIR, PRACTICES, get_level
+from teaching.catalog import LEVELS_DIR, PRACTICES, get_level
 from teaching.exercises.catalog import load_exercises
 from teaching.exercises.copies import exercised_text, solution_code
 from teaching.exercises.regions import find_region, region_code, take_out

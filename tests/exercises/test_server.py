@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from common.errors import MlopsLevelsError
-from levels.catalog import LEVELS_DIR
+from teaching.catalog import LEVELS_DIR
 from teaching.exercises.catalog import get_exercise
 from teaching.exercises.copies import write_copy
 from teaching.infra.processes import identity

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from levels.catalog import LEVELS_DIR
+from teaching.catalog import LEVELS_DIR
 from tests.conftest import REPO
 
 DEADLINE = 60  # seconds for a whole test; each wait below ends as soon as its event arrives

@@ -8,7 +8,7 @@ import pytest
 from common.data import load_prepared, read_trips
 from common.model import evaluate, train
 from common.schemas import servable
-from levels.catalog import get_level
+from teaching.catalog import get_level
 from tests.conftest import real_file
 
 

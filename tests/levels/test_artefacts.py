@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from levels.catalog import load_levels
+from teaching.catalog import load_levels
 from tests.conftest import REPO
 
 SERVING = [level for level in load_levels() if level.number >= 1]

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from levels.carried import carried_files, drifted, sync
-from levels.catalog import LEVELS_DIR, load_levels
+from teaching.carried import carried_files, drifted, sync
+from teaching.catalog import LEVELS_DIR, load_levels
 
 LEVELS = load_levels()
 
@@ -54,7 +54,7 @@ def test_sync_rewrites_a_drifted_copy_from_its_origin(tmp_path):
 
 
 def test_every_project_pins_its_install_with_the_courses_lock(tmp_path):
-    from levels.carried import drifted_locks, lock_copies
+    from teaching.carried import drifted_locks, lock_copies
 
     assert lock_copies() and drifted_locks() == []
     root = tmp_path / "levels"

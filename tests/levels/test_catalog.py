@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from levels.catalog import PRACTICES, load_levels
+from teaching.catalog import PRACTICES, load_levels
 
 LEVELS = load_levels()
 

@@ -16,7 +16,7 @@ from importlib.metadata import PackageNotFoundError, distribution
 import pytest
 from packaging.requirements import Requirement
 
-from levels.catalog import load_levels
+from teaching.catalog import load_levels
 from tests.conftest import REPO
 
 PROJECTS = [level for level in load_levels() if level.package]

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from levels.catalog import PRACTICES, load_levels
+from teaching.catalog import PRACTICES, load_levels
 from tests.conftest import REPO
 
 DOCS = REPO / "docs"

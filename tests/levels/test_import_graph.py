@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-PACKAGES = ("common", "teaching", "levels", "assess")
+PACKAGES = ("common", "teaching", "assess")  # levels/ holds the level projects only (tests/levels/test_projects.py)
 
 
 def _module_name(path: Path) -> str:

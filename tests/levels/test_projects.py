@@ -1,5 +1,6 @@
 """Each level is a project a student can open alone: it imports nothing of the toolkit, names nothing of it
-in its code, and every path or command its text mentions exists in its own folder."""
+in its code, and every path or command its text mentions exists in its own folder. levels/ holds these
+projects and nothing else: the toolkit's modules (catalog, runner, carried, notebook) live in teaching/."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from levels.catalog import load_levels
+from teaching.catalog import LEVEL_NUMBERS, LEVELS_DIR, load_levels
+from tests.conftest import REPO
 
 PROJECTS = [level for level in load_levels() if level.package]
 # The toolkit's side: a level that imported any of these would not run, or not read, outside this repository.
@@ -44,6 +46,46 @@ def _forbidden(module: str) -> bool:
 def test_a_level_imports_nothing_of_the_toolkit(level):
     bad = [(p.name, m) for p in _python_files(level.folder) for m in _imports(p) if _forbidden(m)]
     assert not bad, f"level {level.number} imports the toolkit: {bad}"
+
+
+def _stray_in_levels(folder: Path) -> list[str]:
+    """What levels/ holds besides the level projects (and a README): the toolkit's modules live in teaching/."""
+    allowed = {f"level_{n}" for n in LEVEL_NUMBERS}
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if not (p.is_dir() and p.name in allowed)
+        and p.name != "README.md"
+        and p.name != "__pycache__"  # bytecode a checkout from before the move may still hold
+        and not p.name.startswith(".")
+    )
+
+
+def test_levels_holds_only_the_level_projects():
+    assert LEVELS_DIR == REPO / "levels"
+    assert _stray_in_levels(LEVELS_DIR) == []
+
+
+def test_the_levels_folder_check_catches_a_toolkit_module(tmp_path):
+    for name in ("level_0", "level_4", "__pycache__"):
+        (tmp_path / name).mkdir()
+    assert _stray_in_levels(tmp_path) == []
+    (tmp_path / "catalog.py").write_text("")
+    (tmp_path / "__init__.py").write_text("")
+    (tmp_path / "level_5").mkdir()
+    assert _stray_in_levels(tmp_path) == ["__init__.py", "catalog.py", "level_5"]
+
+
+def test_nothing_imports_levels_as_a_package():
+    """levels/ is no package: the toolkit's code names its catalog, runner, carried and notebook in teaching/."""
+    sources = [REPO / "cli.py", REPO / "tasks.py"] + [
+        p
+        for folder in ("teaching", "assess", "tests", "bench")
+        for p in (REPO / folder).rglob("*.py")
+        if "fixtures" not in p.parts and "__pycache__" not in p.parts
+    ]
+    bad = [(p.relative_to(REPO).as_posix(), m) for p in sources for m in _imports(p) if m.split(".")[0] == "levels"]
+    assert not bad, f"levels is imported as a package: {bad}"
 
 
 def test_the_import_check_catches_the_toolkit():

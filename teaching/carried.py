@@ -7,8 +7,8 @@ byte for byte (every level names its package taxi_duration). A test fails on any
 `python3 tasks.py sync` rewrites every carried file from its origin. Each project also pins its
 install with a copy of the course's lock file (constraints.txt), kept the same way.
 
-    python -m levels.carried            # list drifted copies (exit 1 if any)
-    python -m levels.carried --write    # rewrite them from their origin
+    python -m teaching.carried          # list drifted copies (exit 1 if any)
+    python -m teaching.carried --write  # rewrite them from their origin
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from levels.catalog import LEVELS_DIR, load_levels
+from teaching.catalog import LEVELS_DIR, load_levels
 
 
 @dataclass(frozen=True)

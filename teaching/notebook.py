@@ -47,10 +47,11 @@ def run_notebook(
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    notebook = nbformat.read(str(path), as_version=4)
+    notebook = nbformat.read(str(path), as_version=4)  # type: ignore[no-untyped-call]
     at = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", [])) + 1
     injected = "# Parameters given by mlops-levels run 0\n" + "".join(f"{k} = {v!r}\n" for k, v in parameters.items())
-    notebook.cells.insert(at, nbformat.v4.new_code_cell(injected, metadata={"tags": ["injected-parameters"]}))
+    injected_cell = nbformat.v4.new_code_cell(injected, metadata={"tags": ["injected-parameters"]})  # type: ignore[no-untyped-call]
+    notebook.cells.insert(at, injected_cell)
     report = (
         "import json\nprint("
         + repr(RESULT_MARK)
@@ -58,7 +59,8 @@ def run_notebook(
         + ", ".join(f"{name!r}: float({name})" for name in results)
         + "}))"
     )
-    notebook.cells.append(nbformat.v4.new_code_cell(report, metadata={"tags": ["mlops-levels-report"]}))
+    report_cell = nbformat.v4.new_code_cell(report, metadata={"tags": ["mlops-levels-report"]})  # type: ignore[no-untyped-call]
+    notebook.cells.append(report_cell)
     for index, cell in enumerate(notebook.cells):
         cell["id"] = f"run-{index:02d}"
     client = NotebookClient(
@@ -76,7 +78,7 @@ def run_notebook(
             fix="open the notebook and run it cell by cell",
         ) from None
     finally:
-        nbformat.write(notebook, str(executed))
+        nbformat.write(notebook, str(executed))  # type: ignore[no-untyped-call]
     printed = [
         output.get("text", "")
         for cell in notebook.cells

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import time
 
-from levels.catalog import get_level
+from teaching.catalog import get_level
 from teaching.infra.runs import RunReport, RunRequest
 
 

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from assess.catalogue import PRACTICES  # the fixed vocabulary of practices, shared with the scorer
+# the fixed vocabulary of practices, shared with the scorer (re-exported: explain, render and copies read it here)
+from assess.catalogue import PRACTICES as PRACTICES
 from common.errors import MlopsLevelsError
 
 FORMAT_VERSION = 1
-LEVELS_DIR = Path(__file__).resolve().parent
+# The repository's levels/ folder (this module lives in teaching/, beside it): levels/ holds only the projects.
+LEVELS_DIR = Path(__file__).resolve().parents[1] / "levels"
 LEVEL_NUMBERS = range(5)
 
 
