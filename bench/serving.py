@@ -194,7 +194,7 @@ def main() -> None:
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"  # mlflow execs `uvicorn` by name
     ours_port, mlflow_port, plain_port = 18731, 18732, 18733
     bounded = (
-        "from common.connections import run; from levels.level_1.serve import app_from_env; "
+        "from common.connections import run; from taxi_duration.serve import app_from_env; "
         f"run(app_from_env(), '127.0.0.1', {ours_port}, log_level='warning')"
     )
     servers = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import importlib
 import json
 import re
 
@@ -47,27 +46,6 @@ def test_a_projects_makefile_runs_inside_its_folder(level):
     for module in re.findall(rf"-m ({level.package}\.\w+)", text):
         assert level.folder.joinpath(*module.split(".")).with_suffix(".py").exists(), module
     assert {"test", "train", "serve"} <= set(re.findall(r"^([a-z-]+):", text, re.MULTILINE))
-
-
-@pytest.mark.parametrize("level", [lv for lv in SERVING if not lv.package], ids=lambda lv: f"level_{lv.number}")
-def test_dockerfile_copies_real_paths_and_starts_a_real_factory(level):
-    text = (level.folder / "Dockerfile").read_text()
-    for source in re.findall(r"^COPY (.+) \S+$", text, re.MULTILINE):
-        for name in source.split():
-            assert (REPO / name).exists(), name
-    command = json.loads(re.search(r"^CMD (.+)$", text, re.MULTILINE).group(1))
-    module_name, function = command[command.index("--factory") - 1].split(":")
-    assert module_name.startswith(f"levels.level_{level.number}.")
-    assert callable(getattr(importlib.import_module(module_name), function))
-    assert f"levels/level_{level.number}/Dockerfile" in text and "-c constraints.txt" in text
-
-
-@pytest.mark.parametrize("level", [lv for lv in SERVING if not lv.package], ids=lambda lv: f"level_{lv.number}")
-def test_makefile_points_at_this_level_and_real_files(level):
-    text = (level.folder / "Makefile").read_text()
-    for path in re.findall(r"(levels/level_\d/\w+\.py|tests/level_\d)", text):
-        assert path.startswith((f"levels/level_{level.number}/", f"tests/level_{level.number}")), path
-        assert (REPO / path).exists(), path
 
 
 @pytest.mark.parametrize(
