@@ -2,8 +2,11 @@
 
 `stack up --class` leaves behind, on the stack's Prefect server (on PostgreSQL): a process work pool,
 one queue per student, an automation that marks a flow run Crashed when its heartbeats stop (its
-worker died), and a variable `mlops_levels_class` that tells a student's laptop, from the Prefect URL
-alone, where the class's MLflow server is and which pool to submit to.
+worker died), and a variable `mlops_levels_class` that marks the server as a class server and names the pool
+to submit to. Where the class's MLflow server is (where every MLflow password is sent) is never read from it:
+every student holds the Prefect secret and can rewrite any variable. A laptop and a remote worker take that
+address from their environment (MLFLOW_TRACKING_URI, in the instructor's <name>.env); a worker on the host
+from the stack's own record.
 
 That server asks every API request for the class's secret (<stack>/class/prefect-auth): the instructor's
 commands read the file, a worker and a student's laptop get it in their environment (PREFECT_API_AUTH_STRING,
@@ -53,12 +56,12 @@ def class_auth(stack: Path) -> str | None:
     return read_secret_file(classroom_auth.prefect_auth_file(stack))
 
 
-def set_up_orchestration(api_url: str, tracking_uri: str, auth: str | None) -> dict[str, Any]:
+def set_up_orchestration(api_url: str, auth: str | None) -> dict[str, Any]:
     """The pool, the zombie automation and the class variable (idempotent: a restart finds them)."""
     from prefect.client.schemas.actions import VariableCreate, VariableUpdate, WorkPoolCreate
     from prefect.exceptions import ObjectAlreadyExists
 
-    info = {"tracking_uri": tracking_uri, "work_pool": POOL}
+    info = {"work_pool": POOL}  # no address: anyone with the class's Prefect secret can rewrite a variable
     with _client(api_url, auth) as client:
         try:
             client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
@@ -120,8 +123,21 @@ def join_class(settings: Settings) -> Settings:
             "no MLflow credentials in the environment",
             fix="set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (your instructor's <name>.env file)",
         )
+    tracking_uri = _tracking_uri_from_env()
     info = class_info(str(settings.stack_url))
-    return settings.with_(tracking_uri=info["tracking_uri"], work_pool=info["work_pool"])
+    return settings.with_(tracking_uri=tracking_uri, work_pool=info["work_pool"])
+
+
+def _tracking_uri_from_env() -> str:
+    """The class's MLflow server as the instructor's <name>.env names it: the address MLflow passwords go to
+    comes from a file the instructor handed out, not from the class variable any student can edit."""
+    tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if not tracking_uri.startswith(("http://", "https://")):
+        raise UsageError(
+            "no class MLflow server in the environment (MLFLOW_TRACKING_URI)",
+            fix="set it from your instructor's <name>.env file (set -a; . <name>.env; set +a)",
+        )
+    return tracking_uri
 
 
 def class_info(api_url: str, auth: str | None = None) -> dict[str, Any]:
@@ -168,9 +184,9 @@ def worker_command(
     env["PREFECT_WORKER_QUERY_SECONDS"] = "2"  # a student waits for the pick-up: poll often (default 10 s)
     # The runs it executes read their stores and months from here (the levels' config.py), not from parameters.
     env.update(settings.data.to_env())
-    # On the host, the MLflow server is the stack's own: the class variable can be edited by anyone who holds
-    # the class's Prefect secret (every student), and this worker sends its MLflow password wherever it says.
-    env["MLFLOW_TRACKING_URI"] = _host_tracking_uri(stack) or class_info(api_url, auth)["tracking_uri"]
+    # This worker sends its MLflow password to this address: on the host the stack's own record, elsewhere the
+    # environment (the instructor's file); never the class variable, which every student can edit.
+    env["MLFLOW_TRACKING_URI"] = _host_tracking_uri(stack) or _tracking_uri_from_env()
     if not env.get("MLFLOW_TRACKING_USERNAME"):
         if stack is None or not classroom_auth.password_file(stack, classroom_auth.WORKER).exists():
             raise UsageError(
@@ -220,6 +236,7 @@ def write_student_env(stack: Path, state: dict[str, Any], student: str) -> Path:
     write_secret(
         path,
         f"MLOPS_LEVELS_STACK_URL={state['prefect']['api_url']}\n"
+        f"MLFLOW_TRACKING_URI={state['mlflow']['url']}\n"
         f"MLOPS_LEVELS_STUDENT={student}\n"
         f"MLFLOW_TRACKING_USERNAME={student}\n"
         f"MLFLOW_TRACKING_PASSWORD={classroom_auth.ensure_password(stack, student)}\n"

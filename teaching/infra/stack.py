@@ -117,7 +117,7 @@ def _bring_up(settings: Settings, classroom: bool) -> dict[str, Any]:
 
         classroom_auth.ensure_worker_account(state["mlflow"]["url"], stack_dir(settings))
         auth = read_secret_file(classroom_auth.prefect_auth_file(stack_dir(settings)))
-        state["class"] = set_up_orchestration(state["prefect"]["api_url"], state["mlflow"]["url"], auth)
+        state["class"] = set_up_orchestration(state["prefect"]["api_url"], auth)
         _save(settings, state)
     return state
 

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -165,9 +166,31 @@ def test_a_class_on_one_machine(open_workspace):
             answer = httpx.post(f"{api_url}/flow_runs/filter", json={}, auth=auth, timeout=10)
             assert answer.status_code == 401, (auth, answer.status_code)
 
+        # Every student holds the Prefect secret, so any of them can rewrite the class variable: pointed at a
+        # server of theirs, it would collect the MLflow password of every laptop and worker that read it.
+        trap = Trap()
+        hostile = {"tracking_uri": trap.url, "work_pool": "mlops-levels-training"}
+        edited = httpx.patch(
+            f"{api_url}/variables/name/mlops_levels_class",
+            json={"value": hostile},
+            auth=room.prefect_auth(),
+            timeout=10,
+        )
+        assert edited.status_code == 204, edited.text
+        assert room.laptop("alice")["MLFLOW_TRACKING_URI"] == url  # the address comes with the login
+        lost = {k: v for k, v in room.laptop("alice").items() if k != "MLFLOW_TRACKING_URI"}
+        told = room.cli("run", "2", env=lost)  # without the instructor's address: told where to find it
+        assert told.returncode == 2 and "MLFLOW_TRACKING_URI" in told.stderr, told.stderr
+
         workers.append(room.start("stack", "worker"))
         runs = {s: room.start("run", "2", "--json", env=room.laptop(s)) for s in ("alice", "bob")}
         reports = {s: finished(p) for s, p in runs.items()}
+        remote = room.start("stack", "worker", "--student", "bob", env=room.laptop("bob"))  # on bob's machine
+        wait_until(lambda: _mlflow_address_of_worker(remote), 60, "bob's worker to start")
+        assert _mlflow_address_of_worker(remote) == url  # where its flow runs would send bob's password
+        remote.send_signal(signal.SIGTERM)
+        remote.wait(timeout=60)
+        assert trap.close() == 0, "a laptop or a worker sent its MLflow password where the class variable said"
         assert reports["alice"]["artifacts"]["registered version"] == "nyc-taxi-duration-alice v1"
         assert reports["bob"]["artifacts"]["registered version"] == "nyc-taxi-duration-bob v1"
 
@@ -218,6 +241,49 @@ def test_a_class_on_one_machine(open_workspace):
     assert processes_mentioning(str(room.root / "ws")) == []
     assert all(nobody_listens(int(u.rsplit(":", 1)[1].split("/")[0])) for u in (url, api_url))
     assert nobody_listens(state["postgres"]["port"])
+
+
+def _mlflow_address_of_worker(process: subprocess.Popen) -> str | None:
+    """MLFLOW_TRACKING_URI in the environment of the Prefect worker `stack worker` started (None before)."""
+    for pid in descendants(process.pid):
+        try:
+            pairs = (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for pair in pairs:
+            if pair.startswith(b"MLFLOW_TRACKING_URI="):
+                return pair.split(b"=", 1)[1].decode()
+    return None
+
+
+class Trap:
+    """A server of a student's: counts the connections it is sent (and answers none)."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(64)
+        self.socket.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while self.running:
+            try:
+                connection, _ = self.socket.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> int:
+        self.running = False
+        self.thread.join(timeout=5)
+        self.socket.close()
+        return self.connections
 
 
 SERVER_WORDS = re.compile(r"postgres|mlflow server|-m uvicorn|prefect server")
