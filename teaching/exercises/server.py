@@ -154,15 +154,17 @@ def start_in_background(workspace: Path, env: dict[str, str]) -> None:
             _ensure_started(folder, env)
 
 
-def code_version() -> str:
-    """Which toolkit and product code a server would check with: its files' names, sizes and times. A server
-    keeps the code it imported at start, so one started before a `git pull` or an edit is replaced."""
-    root = Path(__file__).resolve().parents[2]
+def code_version(root: Path | None = None) -> str:
+    """Which toolkit and product code a server would check with: its files' names and contents. A server
+    keeps the code it imported at start, so one started before a `git pull` or an edit is replaced; an edit
+    undone (the guide's swap-and-revert of the feature function) keeps it warm, as file times would not
+    (hashing the ~2 MB of code takes milliseconds)."""
+    root = root or Path(__file__).resolve().parents[2]
     digest = hashlib.sha256()
     for package in ("common", "teaching"):
         for path in sorted((root / package).rglob("*.py")):
-            info = path.stat()
-            digest.update(f"{path.relative_to(root)}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+            digest.update(f"{path.relative_to(root)}\n".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 

@@ -144,3 +144,22 @@ def test_stop_ends_the_check_server(served):
     assert stopped.returncode == 0 and "stopped the exercise check server" in stopped.stdout
     assert identity(pid) is None
     assert not (served / "check-server" / "sock").exists()
+
+
+def test_the_servers_code_version_follows_contents_not_file_times(tmp_path):
+    """The guide swaps pickup and dropoff in the feature function and reverts it: the server stays warm
+    (file times changed, contents did not); a real change still replaces it."""
+    import time
+
+    from teaching.exercises.server import code_version
+
+    for package in ("common", "teaching"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "features.py").write_text("def trip_features(): ...\n")
+    before = code_version(tmp_path)
+    feature = tmp_path / "common" / "features.py"
+    feature.write_text("def trip_features(): return 'swapped'\n")
+    assert code_version(tmp_path) != before
+    time.sleep(0.01)
+    feature.write_text("def trip_features(): ...\n")  # reverted: a newer time, the same code
+    assert code_version(tmp_path) == before
