@@ -46,7 +46,9 @@ PLAN: list[tuple[str, str, list[str], int, str]] = [
     (
         "class",
         "level 4: the loop over returning traffic",
-        ["run", "4", "--scenario", "traffic-returns", "--months", "2021-01..2021-06"],
+        # Seed 7: `run all` decided seed 42's months in the pre-warm, and a second run of them only replays
+        # its decision log ("resumed"); the class is to watch level 4 decide.
+        ["run", "4", "--scenario", "traffic-returns", "--months", "2021-01..2021-06", "--seed", "7"],
         0,
         "retrained",
     ),
@@ -74,6 +76,7 @@ def main() -> int:
             for when, what, args, expected, must_say in PLAN:
                 seconds, code, output = _timed([*CLI, *args], env)
                 ok = code == expected and must_say in output and ("worse than" in output or "409" not in must_say)
+                ok = ok and not (when == "class" and "resumed:" in output)  # in class, work is done, not replayed
                 totals[when] += seconds
                 result[f"{when}: {what} ({' '.join(args)})"] = f"{seconds:.1f} s" + ("" if ok else f" ✗ exit {code}")
                 if not ok:

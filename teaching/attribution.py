@@ -104,7 +104,7 @@ def _level_4(report: dict[str, Any], last_month: str) -> str:
         text = (
             f"retrained {retrains} time(s) ({details['retrained_in']}); in {last_month} it serves "
             f"{details['serving_now']}: {served:.3f}, where its own first champion kept frozen scores {frozen:.3f} "
-            f"(retraining {'bought' if gain >= 0 else 'cost'} {abs(gain):.1%})"
+            f"(this run's retraining {'lowered' if gain >= 0 else 'raised'} {last_month}'s RMSE by {abs(gain):.1%})"
         )
     elif fired:
         text = (

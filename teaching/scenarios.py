@@ -52,8 +52,8 @@ def drift_note(source: DataSource) -> str | None:
             f"Stylised: the 'traffic-returns' months drift {factor('traffic-returns'):.1f}× as fast as real "
             f"2021 months (pickup-zone PSI {drift.psi_pickup:.3f} vs {real.psi_pickup:.3f} month to month); a "
             f"model frozen on January loses {drift.frozen_loss:.0%} by June here, {real.frozen_loss:.0%} on the "
-            f"real months, and retraining buys {drift.frozen_vs_retrained:.0%} here, {real.frozen_vs_retrained:.0%}"
-            f" there{MEASURED}. Real months: run all --data-dir DIR."
+            f"real months; in June it is {drift.frozen_vs_retrained:.0%} worse here than a model retrained on May, "
+            f"{real.frozen_vs_retrained:.0%} on the real months{MEASURED}. Real months: run all --data-dir DIR."
         )
     return (
         f"The '{source.scenario}' months drift more slowly than real 2021 months (pickup-zone PSI "

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 import time
 from typing import Any
 
 from teaching.drive.training import prefect_env, registry_versions, train
 from teaching.infra.config import Settings
 from teaching.infra.runs import RunReport, RunRequest
-from teaching.levelproc import serve_command, tracking_uri
+from teaching.levelproc import level_folder, serve_command, tracking_uri
 
 LEVEL = 2
 
@@ -45,11 +47,21 @@ def main(request: RunRequest) -> RunReport:
             "registry (newest first)": registry_versions(LEVEL, settings),
         },
         manual_steps=[
-            f"promote: cd levels/level_2 && python -m taxi_duration.promote --version {result['model_version']}",
+            f"promote: {_promote_command(settings, result['model_version'])}",
             f"deploy: restart `{request.settings.command('serve', 2)}` to pick up the new champion",
         ],
         serving={"kind": "registry", "version": str(result["model_version"])},  # once a person promotes it
     )
+
+
+def _promote_command(settings: Settings, version: object) -> str:
+    """Level 2's manual step as a shell line that works as printed: the level's own command, in its folder,
+    told where this workspace's store is (on its own it would look for mlflow.db in the level's folder)."""
+    env = f"MLFLOW_TRACKING_URI={shlex.quote(tracking_uri(LEVEL, settings))}"
+    if settings.student:
+        env += f" MODEL_NAME={shlex.quote(settings.model_name)}"
+    folder = shlex.quote(str(level_folder(LEVEL)))
+    return f"cd {folder} && {env} {shlex.quote(sys.executable)} -m taxi_duration.promote --version {version}"
 
 
 def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> None:

@@ -52,6 +52,11 @@ def test_run_2_tracks_everything_and_registers_a_version(invoke, store, workspac
     assert {"predicted_vs_actual.png", "features.json"} <= {a.path for a in client.list_artifacts(run.info.run_id)}
     [version] = client.search_model_versions(f"name='{MODEL}'")
     assert version.run_id == run.info.run_id and str(version.version) == "1"
+    # The manual step, run as printed from wherever the person is, promotes this version in this store.
+    [promote] = [step.removeprefix("promote: ") for step in report["manual_steps"] if step.startswith("promote:")]
+    promoted = subprocess.run(promote, shell=True, cwd=workspace, capture_output=True, text=True, timeout=300)
+    assert promoted.returncode == 0, promoted.stderr
+    assert str(client.get_model_version_by_alias(MODEL, "champion").version) == "1"
     assert (workspace / "level_2" / "mlruns").is_dir()  # the level ran in the workspace, not in its folder
     assert not (get_level(2).folder / "mlruns").exists() and not (get_level(2).folder / "mlflow.db").exists()
 
