@@ -133,3 +133,14 @@ def test_diff_says_what_changes_the_numbers_between_the_levels_it_compares(invok
     assert "Level 2:" not in first  # only the levels between the two compared
     assert "not what it predicts" in words("diff", "1", "2", "--stat")
     assert all(f"Level {n}:" in words("diff", "0", "4", "--stat") for n in (1, 2, 3, 4))
+
+
+@pytest.mark.parametrize(("a", "b"), [(0, 1), (3, 4)])
+def test_diff_prints_every_line_count_whole_at_80_columns(a, b, invoke, monkeypatch):
+    # A table wider than the terminal once shrank every column evenly: each count became "…" or nothing.
+    monkeypatch.setenv("COLUMNS", "80")
+    files = json.loads(invoke("diff", a, b, "--json").output)["files"]
+    rows = [line for line in invoke("diff", a, b, "--stat").output.splitlines() if re.search(r"[+−]\d+ │", line)]
+    counts = [re.findall(r"([+−]\d+) │", row) for row in rows]
+    assert counts == [[f"+{f['added']}", f"−{f['removed']}"] for f in files]
+    assert "…" not in "".join(rows)
