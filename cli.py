@@ -283,13 +283,11 @@ def diff(
     from teaching.state import level_state
 
     result = compare_levels(level_a, level_b, context=context, only_file=file)
-    workspace = _settings(ctx).workspace
-    metrics = {
-        n: m
-        for n in (result.a.number, result.b.number)
-        if (m := level_state(workspace, n).get("last_run", {}).get("metrics"))
-    }
-    data = diff_to_dict(result, metrics, with_lines=not stat)
+    settings = _settings(ctx)
+    runs = {n: level_state(settings.workspace, n).get("last_run", {}) for n in (result.a.number, result.b.number)}
+    data = diff_to_dict(result, runs, with_lines=not stat)
+    if len(data["last_metrics"]) > 1 and not data["same_data"]:
+        data["same_data_command"] = settings.command("run", "all")  # every level on the same months
     return Outcome(data, render.diff_view, paged=True)
 
 

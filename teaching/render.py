@@ -183,14 +183,24 @@ def diff_view(data: dict[str, Any]) -> RenderableType:
         causes = "\n".join(f"• Level {n}: {text}" for n, text in data["numbers"].items() if text)
         parts.append(Panel(causes, title="What changes the numbers", border_style="cyan"))
     if data["last_metrics"]:
-        side = _table(
-            "Last runs side by side (each level's own validation rows)",
-            ["metric", *[f"level {n}" for n in data["last_metrics"]]],
-        )
+        levels = [f"level {n}" for n in data["last_metrics"]]
+        side = _table("Last runs side by side (each level's own validation rows)", ["metric", *levels], prose=levels)
+        runs = [data.get("last_data", {}).get(n, {}) for n in data["last_metrics"]]
+        side.add_row("data", *[fmt(run.get("data")) for run in runs])
+        side.add_row("months", *[f"{fmt(run.get('train'))} → {fmt(run.get('val'))}" for run in runs])
         names = sorted({k for m in data["last_metrics"].values() for k in m})
         for name in names:
             side.add_row(name, *[fmt(m.get(name)) for m in data["last_metrics"].values()])
         parts.append(side)
+        if data.get("same_data_command"):
+            if data["same_data"] is False:
+                said = "These runs used different data, so their numbers are not comparable."
+            else:  # a run recorded before runs kept their data
+                said = "A run here did not record its data: its numbers may not be comparable."
+            parts += [
+                Text(said, style="yellow"),
+                _commands("Run every level on the same data:", [data["same_data_command"]]),
+            ]
     from rich.rule import Rule
 
     for pair in data["files"]:

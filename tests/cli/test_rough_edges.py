@@ -144,3 +144,22 @@ def test_diff_prints_every_line_count_whole_at_80_columns(a, b, invoke, monkeypa
     counts = [re.findall(r"([+−]\d+) │", row) for row in rows]
     assert counts == [[f"+{f['added']}", f"−{f['removed']}"] for f in files]
     assert "…" not in "".join(rows)
+
+
+def test_diff_says_when_the_last_runs_it_puts_side_by_side_ran_on_different_data(invoke, workspace):
+    # Level 0's `run 0` on the mild scenario beside level 1's run from `run all` on returning traffic: the
+    # table compared their RMSEs without a word about the data.
+    from teaching.state import load_state, record_run
+
+    assert invoke("run", "0", "--scenario", "traffic-returns").exit_code == 0
+    ran = load_state(workspace)["levels"]["0"]["last_run"]
+    assert ran["data"] == "synthetic months, traffic-returns scenario, seed 42"
+
+    report = {"train": "2021-01", "val": "2021-02", "model": "linear_regression", "metrics": {"rmse_val": 7.0}}
+    record_run(workspace, 1, {**report, "wall_seconds": 1.0}, "synthetic months, mild scenario, seed 42")
+    text = invoke("diff", "0", "1", "--stat").output
+    assert "mild scenario" in text and "traffic-returns" in text
+    assert "used different data, so their numbers are not comparable" in text and "mlops-levels run all" in text
+
+    record_run(workspace, 1, {**report, "wall_seconds": 1.0}, ran["data"])
+    assert "not comparable" not in invoke("diff", "0", "1", "--stat").output
