@@ -372,7 +372,7 @@ def walkthrough(
     """Classroom mode: a level step by step — explanation, code or command, result — pausing for Enter."""
     from teaching import render
     from teaching.runs import run_for_walkthrough
-    from teaching.walkthrough import build_steps
+    from teaching.walkthrough import after_walkthrough, build_steps
 
     settings = _settings(ctx)
     console = _consoles()[0]
@@ -389,7 +389,7 @@ def walkthrough(
             except EOFError:  # input ended (a script, a pipe, </dev/null): nobody will press Enter, go on
                 no_pause = True
                 console.print()
-    console.print(f"✓ Walkthrough of level {level} done. Next: mlops-levels exercise list --level {level}")
+    console.print(f"✓ Walkthrough of level {level} done. Next: {after_walkthrough(settings, level)}")
 
 
 @_command(app)

@@ -163,3 +163,25 @@ def test_diff_says_when_the_last_runs_it_puts_side_by_side_ran_on_different_data
 
     record_run(workspace, 1, {**report, "wall_seconds": 1.0}, ran["data"])
     assert "not comparable" not in invoke("diff", "0", "1", "--stat").output
+
+
+def test_walkthrough_0_ends_on_a_next_step_that_exists(invoke):
+    # It pointed at `exercise list --level 0`, which answers that level 0 has no checked exercise.
+    last = invoke("walkthrough", "0", "--no-pause", "--step", "4").output.splitlines()[-1]
+    assert last.endswith("Next: mlops-levels diff 0 1"), last
+    last = invoke("walkthrough", "1", "--no-pause", "--step", "8").output.splitlines()[-1]
+    assert last.endswith("Next: mlops-levels exercise list --level 1"), last
+
+
+def test_exercise_list_suggests_checking_the_exercise_started_rather_than_starting_another(invoke, monkeypatch):
+    from teaching.exercises import commands
+
+    monkeypatch.setattr(commands, "_warm_up", lambda workspace: None)  # its check server plays no part here
+    assert (
+        json.loads(invoke("exercise", "list", "--json").output)["next"] == "mlops-levels exercise start request-metrics"
+    )
+    assert invoke("exercise", "start", "request-metrics").exit_code == 0
+    assert (
+        json.loads(invoke("exercise", "list", "--json").output)["next"] == "mlops-levels exercise check request-metrics"
+    )
+    assert "mlops-levels exercise check request-metrics" in invoke("exercise", "list").output
