@@ -184,7 +184,9 @@ def diff_view(data: dict[str, Any]) -> RenderableType:
         parts.append(Panel(causes, title="What changes the numbers", border_style="cyan"))
     if data["last_metrics"]:
         levels = [f"level {n}" for n in data["last_metrics"]]
-        side = _table("Last runs side by side (each level's own validation rows)", ["metric", *levels], prose=levels)
+        side = _table(
+            "Last runs side by side (each level's own validation rows)", ["metric", *levels], prose=tuple(levels)
+        )
         runs = [data.get("last_data", {}).get(n, {}) for n in data["last_metrics"]]
         side.add_row("data", *[fmt(run.get("data")) for run in runs])
         side.add_row("months", *[f"{fmt(run.get('train'))} → {fmt(run.get('val'))}" for run in runs])
