@@ -283,13 +283,11 @@ def diff(
     from teaching.state import level_state
 
     result = compare_levels(level_a, level_b, context=context, only_file=file)
-    workspace = _settings(ctx).workspace
-    metrics = {
-        n: m
-        for n in (result.a.number, result.b.number)
-        if (m := level_state(workspace, n).get("last_run", {}).get("metrics"))
-    }
-    data = diff_to_dict(result, metrics, with_lines=not stat)
+    settings = _settings(ctx)
+    runs = {n: level_state(settings.workspace, n).get("last_run", {}) for n in (result.a.number, result.b.number)}
+    data = diff_to_dict(result, runs, with_lines=not stat)
+    if len(data["last_metrics"]) > 1 and not data["same_data"]:
+        data["same_data_command"] = settings.command("run", "all")  # every level on the same months
     return Outcome(data, render.diff_view, paged=True)
 
 
@@ -374,7 +372,7 @@ def walkthrough(
     """Classroom mode: a level step by step — explanation, code or command, result — pausing for Enter."""
     from teaching import render
     from teaching.runs import run_for_walkthrough
-    from teaching.walkthrough import build_steps
+    from teaching.walkthrough import after_walkthrough, build_steps
 
     settings = _settings(ctx)
     console = _consoles()[0]
@@ -391,7 +389,7 @@ def walkthrough(
             except EOFError:  # input ended (a script, a pipe, </dev/null): nobody will press Enter, go on
                 no_pause = True
                 console.print()
-    console.print(f"✓ Walkthrough of level {level} done. Next: mlops-levels exercise list --level {level}")
+    console.print(f"✓ Walkthrough of level {level} done. Next: {after_walkthrough(settings, level)}")
 
 
 @_command(app)

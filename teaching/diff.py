@@ -114,9 +114,20 @@ def _pair(level_a: LevelInfo, level_b: LevelInfo, old: str | None, new: str, con
     return FilePair(old=old, new=new, added=added, removed=removed, diff=diff)
 
 
+def same_data(runs: list[dict[str, Any]]) -> bool | None:
+    """Whether runs trained and validated on the same rides; None when a run's record does not say
+    (one recorded before runs kept their data). Level 4's validation is every month its loop served:
+    its RMSE is the first month's, the one compared."""
+    if any(run.get("data") is None for run in runs):
+        return None
+    seen = {(run["data"], run.get("train"), str(run.get("val", "")).split("..")[0]) for run in runs}
+    return len(seen) == 1
+
+
 def diff_to_dict(
-    result: LevelDiff, metrics: dict[int, dict[str, Any]] | None = None, with_lines: bool = False
+    result: LevelDiff, last_runs: dict[int, dict[str, Any]] | None = None, with_lines: bool = False
 ) -> dict[str, Any]:
+    runs = {n: run for n, run in sorted((last_runs or {}).items()) if run.get("metrics")}
     return {
         "from": result.a.number,
         "to": result.b.number,
@@ -127,5 +138,7 @@ def diff_to_dict(
             for f in result.files
         ],
         "numbers": {str(n): get_level(n).numbers for n in range(result.a.number + 1, result.b.number + 1)},
-        "last_metrics": {str(n): m for n, m in sorted((metrics or {}).items())},
+        "last_metrics": {str(n): run["metrics"] for n, run in runs.items()},
+        "last_data": {str(n): {k: run.get(k) for k in ("data", "train", "val")} for n, run in runs.items()},
+        "same_data": same_data(list(runs.values())) if len(runs) > 1 else None,
     }

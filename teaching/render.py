@@ -28,12 +28,14 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _table(title: str | None, columns: list[str], prose: tuple[str, ...] = ()) -> Table:
+def _table(title: str | None, columns: list[str], prose: tuple[str, ...] = (), numbers: tuple[str, ...] = ()) -> Table:
     table = Table(title=title, title_justify="left", expand=False)
     for column in columns:
         # Prose wraps at spaces; everything else is an identifier or a number and stays whole.
         if column in prose:
             table.add_column(column, overflow="fold", min_width=min(len(column) + 4, 24))
+        elif column in numbers:
+            table.add_column(column, no_wrap=True, justify="right")
         else:
             table.add_column(column, no_wrap=True, overflow="ellipsis")
     return table
@@ -159,24 +161,48 @@ def diff_view(data: dict[str, Any]) -> RenderableType:
     if not data["practices_gained"]:
         gained.add_row("(none)", "", "")
     parts.append(gained)
-    files = _table("Files, paired by lineage", [f"level {a}", f"level {b}", "status", "+", "−"])
+    # A table wider than the terminal takes its last columns' width evenly from every column that cannot
+    # wrap, down to "…" in the counts, which are what the table is for: the file names and the status
+    # give the room instead (a long path continues on the next line of its cell).
+    files = _table(
+        "Files, paired by lineage",
+        [f"level {a}", f"level {b}", "status", "+", "−"],
+        prose=(f"level {a}", f"level {b}", "status"),
+        numbers=("+", "−"),
+    )
     for pair in data["files"]:
         files.add_row(
-            pair["old"] or "—", pair["new"] or "—", pair["status"], f"+{pair['added']}", f"−{pair['removed']}"
+            FilePath(pair["old"] or "—"),
+            FilePath(pair["new"] or "—"),
+            pair["status"],
+            f"+{pair['added']}",
+            f"−{pair['removed']}",
         )
     parts.append(files)
     if any(data.get("numbers", {}).values()):
         causes = "\n".join(f"• Level {n}: {text}" for n, text in data["numbers"].items() if text)
         parts.append(Panel(causes, title="What changes the numbers", border_style="cyan"))
     if data["last_metrics"]:
+        levels = [f"level {n}" for n in data["last_metrics"]]
         side = _table(
-            "Last runs side by side (each level's own validation rows)",
-            ["metric", *[f"level {n}" for n in data["last_metrics"]]],
+            "Last runs side by side (each level's own validation rows)", ["metric", *levels], prose=tuple(levels)
         )
+        runs = [data.get("last_data", {}).get(n, {}) for n in data["last_metrics"]]
+        side.add_row("data", *[fmt(run.get("data")) for run in runs])
+        side.add_row("months", *[f"{fmt(run.get('train'))} → {fmt(run.get('val'))}" for run in runs])
         names = sorted({k for m in data["last_metrics"].values() for k in m})
         for name in names:
             side.add_row(name, *[fmt(m.get(name)) for m in data["last_metrics"].values()])
         parts.append(side)
+        if data.get("same_data_command"):
+            if data["same_data"] is False:
+                said = "These runs used different data, so their numbers are not comparable."
+            else:  # a run recorded before runs kept their data
+                said = "A run here did not record its data: its numbers may not be comparable."
+            parts += [
+                Text(said, style="yellow"),
+                _commands("Run every level on the same data:", [data["same_data_command"]]),
+            ]
     from rich.rule import Rule
 
     for pair in data["files"]:
@@ -184,6 +210,27 @@ def diff_view(data: dict[str, Any]) -> RenderableType:
             parts.append(Rule(f"{pair['old'] or '(new)'} → {pair['new'] or '(removed)'}", align="left"))
             parts.append(DiffLines(pair["diff"]))
     return Group(*parts)
+
+
+class FilePath:
+    """A path in a narrow cell: it continues on the next line after a "/", not in the middle of a name."""
+
+    def __init__(self, path: str) -> None:
+        self.parts = [part for part in path.replace("/", "/\n").split("\n") if part]
+
+    def __rich_measure__(self, console: Console, options: Any) -> Any:
+        from rich.measure import Measurement
+
+        return Measurement(max(map(len, self.parts)), sum(map(len, self.parts)))
+
+    def __rich_console__(self, console: Console, options: Any) -> Iterator[Text]:
+        width, line = max(options.max_width, 1), ""
+        for part in self.parts:
+            if line and len(line) + len(part) > width:
+                yield from Text(line).wrap(console, width, overflow="fold")
+                line = ""
+            line += part
+        yield from Text(line).wrap(console, width, overflow="fold")  # a name wider than the cell: folded
 
 
 class DiffLines:

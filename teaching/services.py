@@ -86,9 +86,14 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
     """The MLflow UI on the level's store, and the address of the workspace's Prefect UI, until Ctrl-C."""
     from filelock import FileLock
 
-    from teaching.infra.processes import run_owned, signals_as_interrupt
-    from teaching.infra.services import mlflow_server, running_prefect_api, running_prefect_secret_file
-    from teaching.infra.serving import port_is_free
+    from teaching.infra.processes import Readiness, run_owned, signals_as_interrupt
+    from teaching.infra.services import (
+        STARTUP_TIMEOUT_S,
+        mlflow_server,
+        running_prefect_api,
+        running_prefect_secret_file,
+    )
+    from teaching.infra.serving import http_ok, port_is_free
     from teaching.infra.stores import check_sqlite_store
 
     store = settings.layout.mlflow_store(level)
@@ -108,28 +113,52 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
     command, env = mlflow_server(
         f"sqlite:///{store}", settings.layout.artifacts(level), host, port, serve_artifacts=False
     )
+    # The server's own request log is noise in a classroom terminal: it goes to a file unless --verbose.
+    log = None if settings.verbose else settings.level_dir(level) / "mlflow-ui.log"
+    answered: list[bool] = []
+
+    def print_addresses() -> None:
+        answered.append(True)
+        # the classic view's runs with their metric charts (MLflow 3 opens its GenAI view otherwise); printed
+        # whole (soft_wrap): a URL broken across lines is not one a terminal can open
+        runs = f"/#/experiments/{experiment}/runs?{CLASSIC_VIEW}" if experiment else ""
+        console.print(f"MLflow UI for level {level}: http://{host}:{port}{runs}", highlight=False, soft_wrap=True)
+        prefect = running_prefect_api(settings)
+        if prefect:
+            # Its login asks for the server's secret: where to copy it from, never the secret itself.
+            prefect_ui = f"{prefect.removesuffix('/api')}/runs"
+            console.print(f"Prefect UI (flow runs):  {prefect_ui}", highlight=False, soft_wrap=True)
+            if secret := running_prefect_secret_file(settings):
+                console.print(f"Its login asks for the text of {secret}", highlight=False, soft_wrap=True)
+        console.print(f"Ctrl-C stops.{f' Server log: {log}' if log else ''}", highlight=False)
+
+    # An address printed before the server listens is refused for the ~11 s MLflow takes to start.
+    health = f"http://{_reachable(host)}:{port}/health"
+    ready = Readiness(lambda: http_ok(health, timeout=1.0), print_addresses, STARTUP_TIMEOUT_S)
+    fix = "read that log, or run it again with --verbose"
     try:
         with signals_as_interrupt():  # a stop signal from here on ends the command cleanly, children too
-            # the classic view's runs with their metric charts (MLflow 3 opens its GenAI view otherwise); printed
-            # whole (soft_wrap): a URL broken across lines is not one a terminal can open
-            runs = f"/#/experiments/{experiment}/runs?{CLASSIC_VIEW}" if experiment else ""
-            console.print(f"MLflow UI for level {level}: http://{host}:{port}{runs}", highlight=False, soft_wrap=True)
-            prefect = running_prefect_api(settings)
-            if prefect:
-                # Its login asks for the server's secret: where to copy it from, never the secret itself.
-                prefect_ui = f"{prefect.removesuffix('/api')}/runs"
-                console.print(f"Prefect UI (flow runs):  {prefect_ui}", highlight=False, soft_wrap=True)
-                if secret := running_prefect_secret_file(settings):
-                    console.print(f"Its login asks for the text of {secret}", highlight=False, soft_wrap=True)
-            # The server's own request log is noise in a classroom terminal: it goes to a file unless --verbose.
-            log = None if settings.verbose else settings.level_dir(level) / "mlflow-ui.log"
-            console.print(f"Ctrl-C stops.{f' Server log: {log}' if log else ''}", highlight=False)
-            code = run_owned(command, env, cwd=settings.level_dir(level), log=log)  # not the person's folder
+            console.print(f"Starting the MLflow UI for level {level}…", style="dim", highlight=False)
+            code = run_owned(
+                command, env, cwd=settings.level_dir(level), log=log, ready=ready
+            )  # not the person's folder
     except KeyboardInterrupt:
         return
-    if code != 0:
+    except TimeoutError:
         raise MlopsLevelsError(
-            "the MLflow UI stopped",
+            f"the MLflow UI did not answer within {STARTUP_TIMEOUT_S} s (stopped it)",
             where=str(log) if log else None,
-            fix="read that log, or run it again with --verbose",
-        )
+            fix=fix,
+        ) from None
+    if code != 0:
+        what = "the MLflow UI stopped" if answered else "the MLflow UI did not start"
+        raise MlopsLevelsError(what, where=str(log) if log else None, fix=fix)
+
+
+def _reachable(host: str) -> str:
+    """The address to reach a server bound to `host` from this machine (a wildcard bind answers on loopback)."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host

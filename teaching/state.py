@@ -29,11 +29,12 @@ def _save(workspace: Path, state: dict[str, Any]) -> None:
     write_text_atomic(Workspace(workspace).state_file, json.dumps(state, indent=2, sort_keys=True))
 
 
-def record_run(workspace: Path, level: int, report: dict[str, Any]) -> None:
+def record_run(workspace: Path, level: int, report: dict[str, Any], data: str | None = None) -> None:
+    """Keep a level's last run; `data` (where its months came from) tells whether two runs can be compared."""
     state = load_state(workspace)
     entry = state["levels"].setdefault(str(level), {})
     entry["ran_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    entry["last_run"] = {k: report[k] for k in ("train", "val", "model", "metrics", "wall_seconds")}
+    entry["last_run"] = {k: report[k] for k in ("train", "val", "model", "metrics", "wall_seconds")} | {"data": data}
     _save(workspace, state)
 
 

@@ -55,6 +55,7 @@ def _plans(choices: Any, months: list[str]) -> list[tuple[Any, dict[str, Any]]]:
 
 
 def run_story(settings: Settings, choices: Any, on_step: Callable[[str], None]) -> dict[str, Any]:
+    from common.sources import describe_source
     from teaching.class_report import write_class_report
     from teaching.runner import run_level
     from teaching.state import record_run
@@ -82,7 +83,7 @@ def run_story(settings: Settings, choices: Any, on_step: Callable[[str], None]) 
         for level, chosen in batch:
             request = make_request(settings, chosen, prefixed(on_step, f"level {level.number}"))
             done.append(run_level(level.number, request).to_dict())
-            record_run(settings.workspace, level.number, done[-1])
+            record_run(settings.workspace, level.number, done[-1], describe_source(settings.data))
         return done
 
     # The levels share nothing until they are compared (each has its own store and folder), and each runs

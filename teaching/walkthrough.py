@@ -18,8 +18,9 @@ from typing import Any
 
 from common.errors import MlopsLevelsError
 from teaching.catalog import LevelInfo, Practice, get_level
-from teaching.exercises.catalog import Exercise, load_exercises
+from teaching.exercises.catalog import Exercise, exercises_of, load_exercises
 from teaching.exercises.regions import find_region
+from teaching.infra.config import Settings
 from teaching.notebook import as_script
 
 # Level 4's step tells the retraining story (traffic returns; a rule fires by May) on a seed of its own, so
@@ -311,6 +312,13 @@ def lexer_of(filename: str) -> str:
     return {"Dockerfile": "docker", "Makefile": "make", "MLproject": "yaml"}.get(
         name, "yaml" if name.endswith(".yml") else "python"
     )
+
+
+def after_walkthrough(settings: Settings, number: int) -> str:
+    """The level's exercises; a level without any (level 0) goes on to what the next level adds."""
+    if exercises_of(number):
+        return settings.command("exercise", "list", "--level", number)
+    return settings.command("diff", number, number + 1) if number < 4 else settings.command("run", "all")
 
 
 def build_steps(number: int, run: Callable[[], Any]) -> list[Step]:

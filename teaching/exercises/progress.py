@@ -85,8 +85,13 @@ def list_exercises(workspace: Path, level: int | None, student: str | None) -> d
     for row, exercise in zip(rows, exercises_of(level), strict=True):
         row["title"] = exercise.title
     done = sum(r["status"] == "passed" for r in rows)
+    # One started and not yet passed is the one to finish: starting the next would leave it behind.
+    started = next((r["exercise"] for r in rows if r["status"] == "started"), None)
     pending = next((r["exercise"] for r in rows if r["status"] != "passed"), None)
-    following = f"mlops-levels exercise start {pending}" if pending else None
+    if started:
+        following: str | None = f"mlops-levels exercise check {started}"
+    else:
+        following = f"mlops-levels exercise start {pending}" if pending else None
     return {"student": student, "level": level, "exercises": rows, "passed": done, "next": following}
 
 

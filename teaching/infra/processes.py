@@ -15,7 +15,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +171,23 @@ def signals_as_interrupt() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+@dataclass(frozen=True)
+class Readiness:
+    """When a foreground server is ready: `answers()` turns true within `timeout` seconds, then `then()` runs
+    (the address is printed only once it can be opened)."""
+
+    answers: Callable[[], bool]
+    then: Callable[[], None]
+    timeout: float
+
+
 def run_owned(
-    command: list[str], env: dict[str, str], cwd: Path | None = None, grace: float = 10.0, log: Path | None = None
+    command: list[str],
+    env: dict[str, str],
+    cwd: Path | None = None,
+    grace: float = 10.0,
+    log: Path | None = None,
+    ready: Readiness | None = None,
 ) -> int:
     """Run a server in the foreground; a stop signal to us stops its whole process tree, then returns.
 
@@ -179,12 +195,15 @@ def run_owned(
     `mlflow server` and the uvicorn it spawns, or a Prefect worker and its flow runs, go down together
     and nothing outlives this command, even one killed outright. A group that takes longer than `grace`
     seconds to stop is killed. With `log`, the child's output goes to that file instead of the terminal.
+    With `ready`, a server that does not answer in time is stopped and TimeoutError raised.
     """
     with open(log, "ab") if log else contextlib.nullcontext() as output:
-        return _run_owned(command, env, cwd, grace, output)
+        return _run_owned(command, env, cwd, grace, output, ready)
 
 
-def _run_owned(command: list[str], env: dict[str, str], cwd: Path | None, grace: float, output: Any) -> int:
+def _run_owned(
+    command: list[str], env: dict[str, str], cwd: Path | None, grace: float, output: Any, ready: Readiness | None
+) -> int:
     # Under a guardian that leads the group: if this command is killed outright, the server still goes.
     guarded = [sys.executable, "-I", str(GUARDIAN), str(os.getpid()), "--", *command]
     process = subprocess.Popen(guarded, env=env, cwd=cwd, process_group=0, stdout=output, stderr=output)
@@ -195,9 +214,15 @@ def _run_owned(command: list[str], env: dict[str, str], cwd: Path | None, grace:
         received.append(signum)
 
     previous = {signum: signal.signal(signum, remember) for signum in STOP_SIGNALS}
+    deadline = time.monotonic() + (ready.timeout if ready else 0)
     try:
         while process.poll() is None and not received:
-            time.sleep(0.1)
+            if ready and ready.answers():
+                ready.then()
+                ready = None
+            elif ready and time.monotonic() > deadline:
+                raise TimeoutError(f"no answer within {ready.timeout:.0f} s")
+            time.sleep(0.25 if ready else 0.1)
     finally:
         stop_own_group(process.pid, started, timeout=grace)  # also children the leader left behind
         process.wait()

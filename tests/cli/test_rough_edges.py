@@ -133,3 +133,55 @@ def test_diff_says_what_changes_the_numbers_between_the_levels_it_compares(invok
     assert "Level 2:" not in first  # only the levels between the two compared
     assert "not what it predicts" in words("diff", "1", "2", "--stat")
     assert all(f"Level {n}:" in words("diff", "0", "4", "--stat") for n in (1, 2, 3, 4))
+
+
+@pytest.mark.parametrize(("a", "b"), [(0, 1), (3, 4)])
+def test_diff_prints_every_line_count_whole_at_80_columns(a, b, invoke, monkeypatch):
+    # A table wider than the terminal once shrank every column evenly: each count became "…" or nothing.
+    monkeypatch.setenv("COLUMNS", "80")
+    files = json.loads(invoke("diff", a, b, "--json").output)["files"]
+    rows = [line for line in invoke("diff", a, b, "--stat").output.splitlines() if re.search(r"[+−]\d+ │", line)]
+    counts = [re.findall(r"([+−]\d+) │", row) for row in rows]
+    assert counts == [[f"+{f['added']}", f"−{f['removed']}"] for f in files]
+    assert "…" not in "".join(rows)
+
+
+def test_diff_says_when_the_last_runs_it_puts_side_by_side_ran_on_different_data(invoke, workspace):
+    # Level 0's `run 0` on the mild scenario beside level 1's run from `run all` on returning traffic: the
+    # table compared their RMSEs without a word about the data.
+    from teaching.state import load_state, record_run
+
+    assert invoke("run", "0", "--scenario", "traffic-returns").exit_code == 0
+    ran = load_state(workspace)["levels"]["0"]["last_run"]
+    assert ran["data"] == "synthetic months, traffic-returns scenario, seed 42"
+
+    report = {"train": "2021-01", "val": "2021-02", "model": "linear_regression", "metrics": {"rmse_val": 7.0}}
+    record_run(workspace, 1, {**report, "wall_seconds": 1.0}, "synthetic months, mild scenario, seed 42")
+    text = invoke("diff", "0", "1", "--stat").output
+    assert "mild scenario" in text and "traffic-returns" in text
+    assert "used different data, so their numbers are not comparable" in text and "mlops-levels run all" in text
+
+    record_run(workspace, 1, {**report, "wall_seconds": 1.0}, ran["data"])
+    assert "not comparable" not in invoke("diff", "0", "1", "--stat").output
+
+
+def test_walkthrough_0_ends_on_a_next_step_that_exists(invoke):
+    # It pointed at `exercise list --level 0`, which answers that level 0 has no checked exercise.
+    last = invoke("walkthrough", "0", "--no-pause", "--step", "4").output.splitlines()[-1]
+    assert last.endswith("Next: mlops-levels diff 0 1"), last
+    last = invoke("walkthrough", "1", "--no-pause", "--step", "8").output.splitlines()[-1]
+    assert last.endswith("Next: mlops-levels exercise list --level 1"), last
+
+
+def test_exercise_list_suggests_checking_the_exercise_started_rather_than_starting_another(invoke, monkeypatch):
+    from teaching.exercises import commands
+
+    monkeypatch.setattr(commands, "_warm_up", lambda workspace: None)  # its check server plays no part here
+    assert (
+        json.loads(invoke("exercise", "list", "--json").output)["next"] == "mlops-levels exercise start request-metrics"
+    )
+    assert invoke("exercise", "start", "request-metrics").exit_code == 0
+    assert (
+        json.loads(invoke("exercise", "list", "--json").output)["next"] == "mlops-levels exercise check request-metrics"
+    )
+    assert "mlops-levels exercise check request-metrics" in invoke("exercise", "list").output

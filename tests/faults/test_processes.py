@@ -408,3 +408,36 @@ def test_a_stop_reaches_a_foreground_server_once(tmp_path):
     finally:
         if driver.poll() is None:
             os.killpg(driver.pid, signal.SIGKILL)
+
+
+WRITES_ITS_PID = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(60)"
+
+
+def test_a_foreground_server_is_announced_only_once_it_answers(tmp_path):
+    """`ui N` printed its address ~11 s before MLflow listened: the announcement waits for an answer."""
+    from teaching.infra.processes import Readiness, run_owned
+
+    pid_file, announced = tmp_path / "pid", []
+
+    def answers() -> bool:
+        return pid_file.exists() and pid_file.read_text() != ""
+
+    def then() -> None:
+        announced.append(pid_file.read_text())
+        os.kill(os.getpid(), signal.SIGINT)  # the person's Ctrl-C, once it is up
+
+    command = [sys.executable, "-c", WRITES_ITS_PID, str(pid_file)]
+    assert run_owned(command, env={}, ready=Readiness(answers, then, timeout=30)) == 0
+    assert announced == [pid_file.read_text()]
+
+
+def test_a_foreground_server_that_never_answers_is_stopped_and_never_announced(tmp_path):
+    from teaching.infra.processes import Readiness, identity, run_owned
+
+    pid_file, announced = tmp_path / "pid", []
+    command = [sys.executable, "-c", WRITES_ITS_PID, str(pid_file)]
+    with pytest.raises(TimeoutError):
+        run_owned(command, env={}, ready=Readiness(lambda: False, lambda: announced.append(1), timeout=5))
+    assert announced == []
+    assert pid_file.exists()  # it had started: it was stopped, not left running
+    assert identity(int(pid_file.read_text())) is None
