@@ -131,7 +131,9 @@ def main(request: RunRequest) -> RunReport:
         winner = min(result["rmse_by_variant"], key=lambda variant: result["rmse_by_variant"][variant])
         request.on_step(f"promote the winner ({winner}, v{versions[winner]}) through the API")
         accepted, answer = call(api, "/promote", {"version": versions[winner]})
-        gate_calls.append(_gate_row(f"promote v{versions[winner]} (A/B winner)", accepted, answer))
+        # With the challenger refused, only the champion served: it "wins" alone, and the row says so.
+        why = "A/B winner" if len(result["rmse_by_variant"]) > 1 else "the champion, served alone: no challenger"
+        gate_calls.append(_gate_row(f"promote v{versions[winner]} ({why})", accepted, answer))
         deployed = api.get("/deployments").json()["deployed"]
 
     models = {v1["model_version"]: request.model, v2["model_version"]: challenger_model}

@@ -21,6 +21,8 @@ def test_run_3_deploys_ab_tests_monitors_and_promotes_through_the_gate(invoke, w
     served = {row["variant"] for row in details["ab_test"]}
     # a candidate the gate refuses never sees traffic; one it passes gets its share
     assert served == ({"champion", "challenger"} if ab_accepted else {"champion"})
+    # the last call names why that version: an A/B winner only when there was an A/B test to win
+    assert ("(A/B winner)" in calls[2]["call"]) == ab_accepted and ("served alone" in calls[2]["call"]) != ab_accepted
     winner = min(details["ab_test"], key=lambda row: row["RMSE"])
     assert details["serving_after"] == [{"name": "champion", "version": winner["version"], "weight": 1.0}]
     audit = [json.loads(line) for line in open(report["artifacts"]["audit log"])]
