@@ -86,7 +86,7 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
     """The MLflow UI on the level's store, and the address of the workspace's Prefect UI, until Ctrl-C."""
     from filelock import FileLock
 
-    from teaching.infra.processes import Readiness, run_owned, signals_as_interrupt
+    from teaching.infra.processes import NeverAnswered, Readiness, run_owned, signals_as_interrupt
     from teaching.infra.services import (
         STARTUP_TIMEOUT_S,
         mlflow_server,
@@ -144,7 +144,7 @@ def open_uis(settings: Settings, level: int, host: str, port: int, console: Any)
             )  # not the person's folder
     except KeyboardInterrupt:
         return
-    except TimeoutError:
+    except NeverAnswered:
         raise MlopsLevelsError(
             f"the MLflow UI did not answer within {STARTUP_TIMEOUT_S} s (stopped it)",
             where=str(log) if log else None,

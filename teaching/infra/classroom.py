@@ -28,6 +28,7 @@ from teaching.infra.secrets import PREFECT_CLIENT_AUTH, read_secret_file
 from teaching.infra.services import QUIET
 
 POOL = "mlops-levels-training"
+UNLOCK = "set it from your instructor's <name>.env file (set -a; . <name>.env; set +a)"
 CLASS_VARIABLE = "mlops_levels_class"
 ZOMBIE_AUTOMATION = "mlops-levels: crash flow runs whose worker went silent"
 # A flow run beats every HEARTBEAT_S; silent for SILENT_S it is declared Crashed (Prefect's minimum beat is 30 s).
@@ -123,19 +124,20 @@ def join_class(settings: Settings) -> Settings:
             "no MLflow credentials in the environment",
             fix="set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (your instructor's <name>.env file)",
         )
-    tracking_uri = _tracking_uri_from_env()
+    # The class's own MLflow when the stack's record gave it (the class host), else the instructor's file.
+    tracking_uri = settings.tracking_uri or _tracking_uri_from_env(fix=UNLOCK)
     info = class_info(str(settings.stack_url))
     return settings.with_(tracking_uri=tracking_uri, work_pool=info["work_pool"])
 
 
-def _tracking_uri_from_env() -> str:
+def _tracking_uri_from_env(fix: str) -> str:
     """The class's MLflow server as the instructor's <name>.env names it: the address MLflow passwords go to
     comes from a file the instructor handed out, not from the class variable any student can edit."""
     tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", "")
     if not tracking_uri.startswith(("http://", "https://")):
         raise UsageError(
             "no class MLflow server in the environment (MLFLOW_TRACKING_URI)",
-            fix="set it from your instructor's <name>.env file (set -a; . <name>.env; set +a)",
+            fix=fix,
         )
     return tracking_uri
 
@@ -154,7 +156,7 @@ def class_info(api_url: str, auth: str | None = None) -> dict[str, Any]:
         raise UsageError(
             "the class server refused: no or a wrong PREFECT_API_AUTH_STRING",
             where=api_url,
-            fix="set it from your instructor's <name>.env file (set -a; . <name>.env; set +a)",
+            fix=UNLOCK,
         ) from None
     except (httpx.HTTPError, OSError) as exc:
         raise MlopsLevelsError(f"cannot reach the class server: {exc}", where=api_url) from None
@@ -186,7 +188,9 @@ def worker_command(
     env.update(settings.data.to_env())
     # This worker sends its MLflow password to this address: on the host the stack's own record, elsewhere the
     # environment (the instructor's file); never the class variable, which every student can edit.
-    env["MLFLOW_TRACKING_URI"] = _host_tracking_uri(stack) or _tracking_uri_from_env()
+    env["MLFLOW_TRACKING_URI"] = _host_tracking_uri(stack) or _tracking_uri_from_env(
+        fix="set MLFLOW_TRACKING_URI to the class's MLflow server (`stack status` on its host shows it)"
+    )
     if not env.get("MLFLOW_TRACKING_USERNAME"):
         if stack is None or not classroom_auth.password_file(stack, classroom_auth.WORKER).exists():
             raise UsageError(

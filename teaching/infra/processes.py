@@ -171,6 +171,11 @@ def signals_as_interrupt() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+class NeverAnswered(Exception):
+    """A foreground server started with `ready` did not answer in time (it has been stopped). Not the built-in
+    TimeoutError: a socket timeout inside `then()` is another failure and must not read as this one."""
+
+
 @dataclass(frozen=True)
 class Readiness:
     """When a foreground server is ready: `answers()` turns true within `timeout` seconds, then `then()` runs
@@ -195,7 +200,7 @@ def run_owned(
     `mlflow server` and the uvicorn it spawns, or a Prefect worker and its flow runs, go down together
     and nothing outlives this command, even one killed outright. A group that takes longer than `grace`
     seconds to stop is killed. With `log`, the child's output goes to that file instead of the terminal.
-    With `ready`, a server that does not answer in time is stopped and TimeoutError raised.
+    With `ready`, a server that does not answer in time is stopped and NeverAnswered raised.
     """
     with open(log, "ab") if log else contextlib.nullcontext() as output:
         return _run_owned(command, env, cwd, grace, output, ready)
@@ -221,7 +226,7 @@ def _run_owned(
                 ready.then()
                 ready = None
             elif ready and time.monotonic() > deadline:
-                raise TimeoutError(f"no answer within {ready.timeout:.0f} s")
+                raise NeverAnswered(f"no answer within {ready.timeout:.0f} s")
             time.sleep(0.25 if ready else 0.1)
     finally:
         stop_own_group(process.pid, started, timeout=grace)  # also children the leader left behind

@@ -180,5 +180,8 @@ def stack_settings(settings: Settings) -> Settings:
     """`run --stack`: track into this workspace's stack; on a class server, submit to its pool as well."""
     state = read_state(settings)
     if state and isinstance(state.get("class"), dict):
-        return settings.with_(stack_url=state["prefect"]["api_url"])
+        # On the class host the MLflow address is the stack's own record, not something a student can edit.
+        return settings.with_(
+            stack_url=state["prefect"]["api_url"], tracking_uri=settings.tracking_uri or state["mlflow"]["url"]
+        )
     return settings.with_(tracking_uri=stack_tracking_uri(settings))

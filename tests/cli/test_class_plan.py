@@ -41,4 +41,4 @@ def test_every_timed_command_is_in_the_two_hour_plan_and_back():
 
 def test_the_gate_demo_is_planned_as_a_refusal_on_rmse():
     [demo] = [step for step in _plan() if step[1].startswith("gate demo")]
-    assert demo[4] == "409 refused" and "worse than" in _two_hour_section()
+    assert {"409 refused", "worse than"} <= set(demo[4]) and "worse than" in _two_hour_section()

@@ -432,11 +432,11 @@ def test_a_foreground_server_is_announced_only_once_it_answers(tmp_path):
 
 
 def test_a_foreground_server_that_never_answers_is_stopped_and_never_announced(tmp_path):
-    from teaching.infra.processes import Readiness, identity, run_owned
+    from teaching.infra.processes import NeverAnswered, Readiness, identity, run_owned
 
     pid_file, announced = tmp_path / "pid", []
     command = [sys.executable, "-c", WRITES_ITS_PID, str(pid_file)]
-    with pytest.raises(TimeoutError):
+    with pytest.raises(NeverAnswered):
         run_owned(command, env={}, ready=Readiness(lambda: False, lambda: announced.append(1), timeout=5))
     assert announced == []
     assert pid_file.exists()  # it had started: it was stopped, not left running

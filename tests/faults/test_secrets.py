@@ -172,8 +172,11 @@ def test_an_mlflow_server_gets_no_credentials_of_the_command(monkeypatch, tmp_pa
     assert env["PATH"].startswith(str(Path(sys.executable).parent))  # the rest of the environment is kept
 
 
-def test_an_admin_token_file_others_can_read_is_refused_before_anything_starts(invoke, workspace):
+def test_an_admin_token_file_others_can_read_is_refused_before_anything_starts(invoke, workspace, monkeypatch):
     from teaching.infra.serving import free_port
+
+    # As on a student's machine: no Prefect server given (a session's shared one would hide a start here).
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
 
     secrets = workspace / "secrets"
     secrets.mkdir(parents=True, mode=0o700)

@@ -8,6 +8,7 @@ leaves no process and no port behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -150,6 +151,7 @@ def test_a_class_on_one_machine(open_workspace):
     room = Class(open_workspace.parent)
     up = room.cli("stack", "up", "--class")
     workers: list[subprocess.Popen] = []
+    traps = contextlib.ExitStack()
     try:
         assert up.returncode == 0, up.stderr
         added = room.cli("stack", "users", "add", "alice", "bob", "--json")
@@ -168,7 +170,7 @@ def test_a_class_on_one_machine(open_workspace):
 
         # Every student holds the Prefect secret, so any of them can rewrite the class variable: pointed at a
         # server of theirs, it would collect the MLflow password of every laptop and worker that read it.
-        trap = Trap()
+        trap = traps.enter_context(contextlib.closing(Trap()))
         hostile = {"tracking_uri": trap.url, "work_pool": "mlops-levels-training"}
         edited = httpx.patch(
             f"{api_url}/variables/name/mlops_levels_class",
@@ -186,8 +188,10 @@ def test_a_class_on_one_machine(open_workspace):
         runs = {s: room.start("run", "2", "--json", env=room.laptop(s)) for s in ("alice", "bob")}
         reports = {s: finished(p) for s, p in runs.items()}
         remote = room.start("stack", "worker", "--student", "bob", env=room.laptop("bob"))  # on bob's machine
+        workers.append(remote)  # stopped in `finally` whatever happens below
         wait_until(lambda: _mlflow_address_of_worker(remote), 60, "bob's worker to start")
         assert _mlflow_address_of_worker(remote) == url  # where its flow runs would send bob's password
+        workers.remove(remote)
         remote.send_signal(signal.SIGTERM)
         remote.wait(timeout=60)
         assert trap.close() == 0, "a laptop or a worker sent its MLflow password where the class variable said"
@@ -233,6 +237,7 @@ def test_a_class_on_one_machine(open_workspace):
         assert report["artifacts"]["registered version"] == "nyc-taxi-duration-alice v2"
         assert len(flow_runs(api_url, "CRASHED", room.prefect_auth())) == 1
     finally:
+        traps.close()
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=60)
@@ -280,6 +285,7 @@ class Trap:
             connection.close()
 
     def close(self) -> int:
+        """Stop listening (again is harmless) and say how many connections came."""
         self.running = False
         self.thread.join(timeout=5)
         self.socket.close()
