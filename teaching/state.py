@@ -29,21 +29,27 @@ def _save(workspace: Path, state: dict[str, Any]) -> None:
     write_text_atomic(Workspace(workspace).state_file, json.dumps(state, indent=2, sort_keys=True))
 
 
+def _update_level(workspace: Path, level: int, fields: dict[str, Any]) -> None:
+    """Read, change and write the state under a lock: `run all` records levels from two threads at once, and
+    two CLI commands may finish together; without it one level's record is lost."""
+    from filelock import FileLock
+
+    path = Workspace(workspace).state_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock", timeout=30):
+        state = load_state(workspace)
+        state["levels"].setdefault(str(level), {}).update(fields)
+        _save(workspace, state)
+
+
 def record_run(workspace: Path, level: int, report: dict[str, Any], data: str | None = None) -> None:
     """Keep a level's last run; `data` (where its months came from) tells whether two runs can be compared."""
-    state = load_state(workspace)
-    entry = state["levels"].setdefault(str(level), {})
-    entry["ran_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    entry["last_run"] = {k: report[k] for k in ("train", "val", "model", "metrics", "wall_seconds")} | {"data": data}
-    _save(workspace, state)
+    last_run = {k: report[k] for k in ("train", "val", "model", "metrics", "wall_seconds")} | {"data": data}
+    _update_level(workspace, level, {"ran_at": time.strftime("%Y-%m-%d %H:%M:%S"), "last_run": last_run})
 
 
 def record_test(workspace: Path, level: int, passed: bool) -> None:
-    state = load_state(workspace)
-    entry = state["levels"].setdefault(str(level), {})
-    entry["tested"] = passed
-    entry["tested_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    _save(workspace, state)
+    _update_level(workspace, level, {"tested": passed, "tested_at": time.strftime("%Y-%m-%d %H:%M:%S")})
 
 
 def level_state(workspace: Path, level: int) -> dict[str, Any]:

@@ -185,3 +185,15 @@ def test_exercise_list_suggests_checking_the_exercise_started_rather_than_starti
         json.loads(invoke("exercise", "list", "--json").output)["next"] == "mlops-levels exercise check request-metrics"
     )
     assert "mlops-levels exercise check request-metrics" in invoke("exercise", "list").output
+
+
+def test_levels_recorded_at_once_are_all_kept(tmp_path):
+    """`run all` records levels from two threads: each record survives the other's write."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from teaching.state import load_state, record_run
+
+    report = {"train": "2021-01", "val": "2021-02", "model": "linear_regression", "metrics": {}, "wall_seconds": 1.0}
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda level: record_run(tmp_path, level, report, "synthetic"), range(40)))
+    assert sorted(int(level) for level in load_state(tmp_path)["levels"]) == list(range(40))
