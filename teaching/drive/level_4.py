@@ -5,6 +5,7 @@ beside the automated one. `serve 4` runs the loop on its real schedule (`python 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +28,8 @@ from teaching.levelproc import (
 )
 from teaching.scenarios import drift_note
 
+Env = dict[str, str]
+
 LEVEL = 4
 DEFAULT_MONTHS = "2021-01..2021-06"
 PLATFORM = "taxi_duration.platform_api"
@@ -41,14 +44,20 @@ def resumed_note(months: list[str], log_path: str) -> str:
     )
 
 
+def _environments(settings: Settings, connecting: Callable[[], None] = lambda: None) -> tuple[Env, Env]:
+    """What the platform and the loop run with: the admin token (a token file others can read is refused
+    before Prefect starts), the workspace's Prefect server, and the lineage keys: the loop trains and signs
+    its candidates, the platform only verifies them."""
+    token = platform_token_env(settings)
+    connecting()
+    tools = {**prefect_env(settings), **token}
+    return {**tools, **lineage_env(settings, signs=False)}, {**tools, **lineage_env(settings, signs=True)}
+
+
 def main(request: RunRequest) -> RunReport:
     settings = request.settings
     months = month_range(request.options.get("months") or DEFAULT_MONTHS)
-    token = platform_token_env(settings)  # a token file others can read is refused before Prefect starts
-    request.on_step("connect to the workspace's Prefect server")
-    tools = {**prefect_env(settings), **token}
-    # The loop trains (and signs) its candidates; the platform only verifies them.
-    platform, loop = {**tools, **lineage_env(settings, signs=False)}, {**tools, **lineage_env(settings, signs=True)}
+    platform, loop = _environments(settings, lambda: request.on_step("connect to the workspace's Prefect server"))
     with store_ready(LEVEL, settings), level_server(LEVEL, PLATFORM, [], settings, platform) as url:
         request.on_step(
             f"train on {months[0]}, then fast-forward {months[1]}..{months[-1]}: serve, monitor, decide, retrain, "
@@ -110,9 +119,7 @@ def _platform_env(url: str) -> dict[str, str]:
 def serve(settings: Settings, host: str, port: int, options: dict[str, Any]) -> None:
     """`mlops-levels serve 4`: the level's platform on HOST:PORT, and its monthly schedule in the foreground
     (`python -m taxi_duration.schedule`), until Ctrl-C; the platform stops with it."""
-    token = platform_token_env(settings)  # a token file others can read is refused before Prefect starts
-    tools = {**prefect_env(settings), **token}
-    platform, loop = {**tools, **lineage_env(settings, signs=False)}, {**tools, **lineage_env(settings, signs=True)}
+    platform, loop = _environments(settings)
     schedule = ["--first-month", options["first_month"]] if options.get("first_month") else []
     with level_server(LEVEL, PLATFORM, [], settings, platform, host=host, port=port) as url:
         code = run_owned(
