@@ -26,8 +26,6 @@ from teaching.walkthrough import WALKTHROUGH_DATA, WALKTHROUGH_OPTIONS
 
 def run_levels(settings: Settings, choices: RunChoices, on_step: Callable[[str], None]) -> dict[str, Any]:
     """Run one level (or all), record each run in the student's progress, and say what to do next."""
-    from common.sources import describe_source  # reads months: only a run pays for its imports
-
     numbers = level_numbers(choices.level)
     if choices.level == "all":
         return run_story(settings, choices, on_step)
@@ -37,6 +35,8 @@ def run_levels(settings: Settings, choices: RunChoices, on_step: Callable[[str],
     preflight(settings, chosen)
     report = run_level(level.number, make_request(settings, chosen, prefixed(on_step, f"level {level.number}")))
     data = report.to_dict()
+    from common.sources import describe_source  # pandas: after the choices are checked, never before
+
     record_run(settings.workspace, level.number, data, describe_source(settings.data))
     following = level.number + 1
     hint = settings.command("diff", level.number, following) if following <= 4 else settings.command("run", "all")

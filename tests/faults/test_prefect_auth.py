@@ -210,9 +210,11 @@ def test_a_students_env_file_carries_the_class_secret_and_only_its_owner_reads_i
 
     stack = tmp_path / "stack"
     secret = ensure_secret_file(prefect_auth_file(stack))
-    env_file = write_student_env(stack, {"prefect": {"api_url": "http://127.0.0.1:4200/api"}}, "alice")
+    state = {"prefect": {"api_url": "http://127.0.0.1:4200/api"}, "mlflow": {"url": "http://127.0.0.1:5000"}}
+    env_file = write_student_env(stack, state, "alice")
     pairs = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if line)
     assert pairs["PREFECT_API_AUTH_STRING"] == secret
+    assert pairs["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5000"  # the address comes with the login
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(prefect_auth_file(stack).stat().st_mode) == 0o600
 
