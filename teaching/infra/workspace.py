@@ -20,7 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-TOP_LEVEL = ("state.json", "state.json.lock", "data", "prefect", "stack", "secrets", "exercises", "check-server", "report")
+TOP_LEVEL = (
+    "state.json",
+    "state.json.lock",
+    "data",
+    "prefect",
+    "stack",
+    "secrets",
+    "exercises",
+    "check-server",
+    "report",
+)
 
 
 @dataclass(frozen=True)
