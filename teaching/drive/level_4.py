@@ -5,7 +5,6 @@ beside the automated one. `serve 4` runs the loop on its real schedule (`python 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,12 +43,11 @@ def resumed_note(months: list[str], log_path: str) -> str:
     )
 
 
-def _environments(settings: Settings, connecting: Callable[[], None] = lambda: None) -> tuple[Env, Env]:
+def _environments(settings: Settings) -> tuple[Env, Env]:
     """What the platform and the loop run with: the admin token (a token file others can read is refused
     before Prefect starts), the workspace's Prefect server, and the lineage keys: the loop trains and signs
     its candidates, the platform only verifies them."""
     token = platform_token_env(settings)
-    connecting()
     tools = {**prefect_env(settings), **token}
     return {**tools, **lineage_env(settings, signs=False)}, {**tools, **lineage_env(settings, signs=True)}
 
@@ -57,7 +55,8 @@ def _environments(settings: Settings, connecting: Callable[[], None] = lambda: N
 def main(request: RunRequest) -> RunReport:
     settings = request.settings
     months = month_range(request.options.get("months") or DEFAULT_MONTHS)
-    platform, loop = _environments(settings, lambda: request.on_step("connect to the workspace's Prefect server"))
+    request.on_step("connect to the workspace's Prefect server")
+    platform, loop = _environments(settings)
     with store_ready(LEVEL, settings), level_server(LEVEL, PLATFORM, [], settings, platform) as url:
         request.on_step(
             f"train on {months[0]}, then fast-forward {months[1]}..{months[-1]}: serve, monitor, decide, retrain, "

@@ -28,7 +28,7 @@ from teaching.infra.secrets import PREFECT_CLIENT_AUTH, read_secret_file
 from teaching.infra.services import QUIET
 
 POOL = "mlops-levels-training"
-UNLOCK = "set it from your instructor's <name>.env file (set -a; . <name>.env; set +a)"
+FIX_FROM_ENV_FILE = "set it from your instructor's <name>.env file (set -a; . <name>.env; set +a)"
 CLASS_VARIABLE = "mlops_levels_class"
 ZOMBIE_AUTOMATION = "mlops-levels: crash flow runs whose worker went silent"
 # A flow run beats every HEARTBEAT_S; silent for SILENT_S it is declared Crashed (Prefect's minimum beat is 30 s).
@@ -125,7 +125,7 @@ def join_class(settings: Settings) -> Settings:
             fix="set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (your instructor's <name>.env file)",
         )
     # The class's own MLflow when the stack's record gave it (the class host), else the instructor's file.
-    tracking_uri = settings.tracking_uri or _tracking_uri_from_env(fix=UNLOCK)
+    tracking_uri = settings.tracking_uri or _tracking_uri_from_env(fix=FIX_FROM_ENV_FILE)
     info = class_info(str(settings.stack_url))
     return settings.with_(tracking_uri=tracking_uri, work_pool=info["work_pool"])
 
@@ -156,7 +156,7 @@ def class_info(api_url: str, auth: str | None = None) -> dict[str, Any]:
         raise UsageError(
             "the class server refused: no or a wrong PREFECT_API_AUTH_STRING",
             where=api_url,
-            fix=UNLOCK,
+            fix=FIX_FROM_ENV_FILE,
         ) from None
     except (httpx.HTTPError, OSError) as exc:
         raise MlopsLevelsError(f"cannot reach the class server: {exc}", where=api_url) from None
